@@ -1,0 +1,74 @@
+# Workload Variant Autoscaler — build, generate, verify and test.
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+
+GO ?= go
+CONTROLLER_GEN ?= $(GO) tool controller-gen
+PKGS ?= ./...
+BIN_DIR ?= bin
+# Go test flags; CI and users get the race detector.
+TEST_FLAGS ?= -race -count=1
+BENCH ?= .
+
+.DEFAULT_GOAL := help
+
+##@ General
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"; printf "Usage: make <target>\n"} /^[a-zA-Z_0-9-]+:.*?##/ { printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2 } /^##@/ { printf "\n\033[1m%s\033[0m\n", substr($$0, 5) }' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: generate
+generate: ## Generate deepcopy code for the API types.
+	$(CONTROLLER_GEN) object paths=./api/...
+
+.PHONY: manifests
+manifests: ## Generate the CRD and RBAC manifests from markers.
+	$(CONTROLLER_GEN) crd:allowDangerousTypes=true paths=./api/... output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=manager-role paths=./internal/... output:rbac:artifacts:config=config/rbac
+
+.PHONY: fmt
+fmt: ## Format the Go code.
+	$(GO) fmt $(PKGS)
+
+.PHONY: vet
+vet: ## Run go vet.
+	$(GO) vet $(PKGS)
+
+.PHONY: tidy
+tidy: ## Tidy go.mod and go.sum.
+	$(GO) mod tidy
+
+.PHONY: verify
+verify: generate manifests fmt tidy vet ## Regenerate, format, tidy and vet, then fail on any diff.
+	@if [ -n "$$(git status --porcelain)" ]; then \
+		echo "verify: the tree changed; commit the regenerated files:"; git status --porcelain; git --no-pager diff --stat; exit 1; \
+	fi
+
+##@ Build
+
+.PHONY: build
+build: ## Build the manager and the wva CLI into bin/.
+	$(GO) build -o $(BIN_DIR)/manager ./cmd/manager
+	$(GO) build -o $(BIN_DIR)/wva ./cmd/wva
+
+##@ Test
+
+.PHONY: envtest-binaries
+envtest-binaries: ## Build kube-apiserver and etcd from Go modules (cached outside the clone).
+	@hack/envtest-binaries.sh >/dev/null
+
+.PHONY: prometheus
+prometheus: ## Install Debian's prometheus package when it is missing (tests start their own server).
+	@hack/install-prometheus.sh
+
+.PHONY: test
+test: prometheus ## Run all tests against a real kube-apiserver, etcd and Prometheus.
+	@assets="$$(hack/envtest-binaries.sh)"; \
+	KUBEBUILDER_ASSETS="$$assets" $(GO) test $(TEST_FLAGS) $(PKGS)
+
+.PHONY: bench
+bench: ## Run the benchmarks (no tests).
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKGS)

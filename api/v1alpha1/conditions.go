@@ -1,0 +1,47 @@
+package v1alpha1
+
+// Condition types of a VariantAutoscaling. Only the controller writes them.
+const (
+	// ConditionTargetResolved is True when the scale target Deployment exists.
+	ConditionTargetResolved = "TargetResolved"
+	// ConditionMetricsAvailable is True when the latest cycle read fresh metrics for the model.
+	ConditionMetricsAvailable = "MetricsAvailable"
+	// ConditionOptimizationReady is True when a decision for the variant is in status.
+	ConditionOptimizationReady = "OptimizationReady"
+)
+
+// Reasons of the TargetResolved condition.
+const (
+	// ReasonTargetFound: the scale target exists.
+	ReasonTargetFound = "TargetFound"
+	// ReasonTargetNotFound: the scale target does not exist.
+	ReasonTargetNotFound = "TargetNotFound"
+	// ReasonTargetDeleting: the scale target is being deleted.
+	ReasonTargetDeleting = "TargetDeleting"
+)
+
+// Reasons of the MetricsAvailable condition.
+const (
+	// ReasonMetricsFound: fresh metrics were read.
+	ReasonMetricsFound = "MetricsFound"
+	// ReasonMetricsMissing: no metrics exist for the model's pods.
+	ReasonMetricsMissing = "MetricsMissing"
+	// ReasonMetricsStale: the newest metrics are older than the staleness limit.
+	ReasonMetricsStale = "MetricsStale"
+	// ReasonPrometheusError: querying Prometheus failed.
+	ReasonPrometheusError = "PrometheusError"
+	// ReasonAwaitingMetrics: no engine cycle has looked at the variant yet.
+	ReasonAwaitingMetrics = "AwaitingMetrics"
+)
+
+// Reasons of the OptimizationReady condition.
+const (
+	// ReasonOptimizationSucceeded: the latest cycle produced a decision from fresh metrics.
+	ReasonOptimizationSucceeded = "OptimizationSucceeded"
+	// ReasonDecisionHeld: the latest cycle could not decide, so the previous decision stands.
+	ReasonDecisionHeld = "DecisionHeld"
+	// ReasonAwaitingDecision: no decision exists yet for the variant.
+	ReasonAwaitingDecision = "AwaitingDecision"
+	// ReasonInvalidConfiguration: the variant cannot be optimized as configured.
+	ReasonInvalidConfiguration = "InvalidConfiguration"
+)

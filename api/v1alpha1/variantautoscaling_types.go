@@ -1,0 +1,276 @@
+package v1alpha1
+
+import (
+	"strconv"
+
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// AcceleratorNameLabel is the VariantAutoscaling label that names the accelerator type of the
+// variant (e.g. "H100"). It is read when spec.modelProfile does not name one.
+const AcceleratorNameLabel = "inference.optimization/acceleratorName"
+
+// DefaultVariantCost is the cost of one replica when spec.variantCost is empty.
+const DefaultVariantCost = 10.0
+
+// ActuationMode selects how a decision reaches the target's replica count.
+// +kubebuilder:validation:Enum=Metrics;Direct
+type ActuationMode string
+
+const (
+	// ActuationMetrics publishes the decision as wva_* gauges for an HPA or KEDA to act on.
+	ActuationMetrics ActuationMode = "Metrics"
+	// ActuationDirect additionally sets the target's replicas through its scale subresource.
+	ActuationDirect ActuationMode = "Direct"
+)
+
+// VariantAutoscalingSpec says what to scale: one Deployment serving one model on one accelerator.
+//
+// +kubebuilder:validation:XValidation:rule="self.scaleTargetRef.kind == 'Deployment'",message="spec.scaleTargetRef.kind must be Deployment"
+// +kubebuilder:validation:XValidation:rule="!has(self.scaleTargetRef.apiVersion) || self.scaleTargetRef.apiVersion == '' || self.scaleTargetRef.apiVersion == 'apps/v1'",message="spec.scaleTargetRef.apiVersion must be apps/v1"
+// +kubebuilder:validation:XValidation:rule="!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas",message="spec.minReplicas must not exceed spec.maxReplicas"
+type VariantAutoscalingSpec struct {
+	// ScaleTargetRef names the Deployment, in the VariantAutoscaling's namespace, that serves
+	// this variant.
+	// +required
+	ScaleTargetRef autoscalingv1.CrossVersionObjectReference `json:"scaleTargetRef"`
+
+	// ModelID is the served model name; it must equal the model_name label of the vLLM metrics.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	ModelID string `json:"modelID"`
+
+	// ModelProfile describes the accelerators the model can run on and their performance.
+	// +optional
+	ModelProfile *ModelProfile `json:"modelProfile,omitempty"`
+
+	// VariantCost is the relative cost of one replica of this variant, as a decimal string
+	// (e.g. "30.0"). The cheapest variant grows first and the most expensive shrinks first.
+	// +optional
+	// +kubebuilder:default="10.0"
+	// +kubebuilder:validation:Pattern=`^\d+(\.\d+)?$`
+	VariantCost string `json:"variantCost,omitempty"`
+
+	// MinReplicas is the fewest replicas WVA will ask for.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	MinReplicas *int32 `json:"minReplicas,omitempty"`
+
+	// MaxReplicas is the most replicas WVA will ask for.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	MaxReplicas *int32 `json:"maxReplicas,omitempty"`
+
+	// Actuation selects how decisions are applied.
+	// +optional
+	Actuation *ActuationSpec `json:"actuation,omitempty"`
+}
+
+// ActuationSpec selects how decisions are applied to the scale target.
+type ActuationSpec struct {
+	// Mode is Metrics (default: publish wva_* gauges for an HPA or KEDA) or Direct (also set
+	// the Deployment's replicas through the scale subresource).
+	// +optional
+	// +kubebuilder:default=Metrics
+	Mode ActuationMode `json:"mode,omitempty"`
+}
+
+// ModelProfile lists the accelerators a model can be served on.
+type ModelProfile struct {
+	// Accelerators lists one entry per accelerator type.
+	// +required
+	// +kubebuilder:validation:MinItems=1
+	// +listType=map
+	// +listMapKey=acc
+	Accelerators []AcceleratorProfile `json:"accelerators"`
+}
+
+// AcceleratorProfile describes how the model performs on one accelerator type.
+type AcceleratorProfile struct {
+	// Acc is the accelerator type name (e.g. "A100").
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	Acc string `json:"acc"`
+
+	// AccCount is the number of accelerators one replica uses.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	AccCount int32 `json:"accCount"`
+
+	// MaxBatchSize is the largest running batch of one replica (vLLM --max-num-seqs).
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	MaxBatchSize int32 `json:"maxBatchSize"`
+
+	// PerfParms are the fitted latency parameters of one replica.
+	// +optional
+	PerfParms *PerfParms `json:"perfParms,omitempty"`
+}
+
+// PerfParms are the latency model parameters of one replica, in milliseconds:
+// ITL = alpha + beta*batchSize, prefill = gamma + delta*inputTokens*batchSize.
+type PerfParms struct {
+	// DecodeParms are the inter-token latency parameters.
+	// +required
+	DecodeParms DecodeParms `json:"decodeParms"`
+	// PrefillParms are the prefill latency parameters.
+	// +required
+	PrefillParms PrefillParms `json:"prefillParms"`
+}
+
+// DecodeParms are the decode (inter-token latency) parameters, in milliseconds.
+type DecodeParms struct {
+	// Alpha is the fixed part of one decode step.
+	// +required
+	// +kubebuilder:validation:Minimum=0
+	Alpha float64 `json:"alpha"`
+	// Beta is the part of one decode step per sequence in the batch.
+	// +required
+	// +kubebuilder:validation:Minimum=0
+	Beta float64 `json:"beta"`
+}
+
+// PrefillParms are the prefill parameters, in milliseconds.
+type PrefillParms struct {
+	// Gamma is the fixed part of one prefill.
+	// +required
+	// +kubebuilder:validation:Minimum=0
+	Gamma float64 `json:"gamma"`
+	// Delta is the part of one prefill per prompt token.
+	// +required
+	// +kubebuilder:validation:Minimum=0
+	Delta float64 `json:"delta"`
+}
+
+// VariantAutoscalingStatus is what WVA observed and decided for the variant. Only the
+// controller writes it.
+type VariantAutoscalingStatus struct {
+	// ObservedGeneration is the spec generation the status was computed for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// CurrentAlloc is the variant's allocation as last observed.
+	// +optional
+	CurrentAlloc *CurrentAlloc `json:"currentAlloc,omitempty"`
+
+	// OptimizedAlloc is the latest decision: the replicas the variant should run.
+	// +optional
+	OptimizedAlloc OptimizedAlloc `json:"optimizedAlloc,omitzero"`
+
+	// Actuation reports whether the latest decision was applied.
+	// +optional
+	Actuation *ActuationStatus `json:"actuation,omitempty"`
+
+	// Conditions: TargetResolved, MetricsAvailable, OptimizationReady.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+}
+
+// CurrentAlloc is the observed allocation of the variant.
+type CurrentAlloc struct {
+	// Accelerator is the accelerator type of the variant.
+	// +optional
+	Accelerator string `json:"accelerator,omitempty"`
+	// Replicas is the scale target's desired replica count (spec.replicas).
+	// +kubebuilder:validation:Minimum=0
+	Replicas int32 `json:"replicas"`
+	// ReadyReplicas is the number of ready replicas of the scale target.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+}
+
+// OptimizedAlloc is one scaling decision for the variant.
+type OptimizedAlloc struct {
+	// Replicas is the number of replicas the variant should run.
+	// +kubebuilder:validation:Minimum=0
+	Replicas int `json:"replicas"`
+	// Accelerator is the accelerator type the decision is for.
+	// +optional
+	Accelerator string `json:"accelerator,omitempty"`
+	// LastUpdateTime is when the decision was written.
+	// +optional
+	LastUpdateTime metav1.Time `json:"lastUpdateTime,omitzero"`
+}
+
+// ActuationStatus reports how the latest decision was applied.
+type ActuationStatus struct {
+	// Applied is true when the latest decision was published (Metrics) or written to the
+	// scale subresource (Direct).
+	Applied bool `json:"applied"`
+	// Mode is the actuation mode used.
+	// +optional
+	Mode ActuationMode `json:"mode,omitempty"`
+}
+
+// VariantAutoscaling binds one Deployment that serves a model on one accelerator type to WVA,
+// which decides how many replicas it needs.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=va
+// +kubebuilder:printcolumn:name="Target",type=string,JSONPath=`.spec.scaleTargetRef.name`
+// +kubebuilder:printcolumn:name="Model",type=string,JSONPath=`.spec.modelID`
+// +kubebuilder:printcolumn:name="Accelerator",type=string,JSONPath=`.status.optimizedAlloc.accelerator`
+// +kubebuilder:printcolumn:name="Current",type=integer,JSONPath=`.status.currentAlloc.replicas`
+// +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.status.optimizedAlloc.replicas`
+// +kubebuilder:printcolumn:name="MetricsReady",type=string,JSONPath=`.status.conditions[?(@.type=='MetricsAvailable')].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type VariantAutoscaling struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   VariantAutoscalingSpec   `json:"spec,omitempty"`
+	Status VariantAutoscalingStatus `json:"status,omitempty"`
+}
+
+// +kubebuilder:object:root=true
+
+// VariantAutoscalingList is a list of VariantAutoscaling.
+type VariantAutoscalingList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []VariantAutoscaling `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&VariantAutoscaling{}, &VariantAutoscalingList{})
+}
+
+// Cost returns the parsed spec.variantCost, or DefaultVariantCost when it is empty or not a
+// non-negative decimal.
+func (va *VariantAutoscaling) Cost() float64 {
+	if va.Spec.VariantCost == "" {
+		return DefaultVariantCost
+	}
+	c, err := strconv.ParseFloat(va.Spec.VariantCost, 64)
+	if err != nil || c < 0 {
+		return DefaultVariantCost
+	}
+	return c
+}
+
+// AcceleratorName returns the accelerator type of the variant: the acceleratorName label, or
+// else the first accelerator of spec.modelProfile, or "" when neither names one.
+func (va *VariantAutoscaling) AcceleratorName() string {
+	if acc := va.Labels[AcceleratorNameLabel]; acc != "" {
+		return acc
+	}
+	if p := va.Spec.ModelProfile; p != nil && len(p.Accelerators) > 0 {
+		return p.Accelerators[0].Acc
+	}
+	return ""
+}
+
+// ActuationMode returns the configured actuation mode, Metrics by default.
+func (va *VariantAutoscaling) ActuationMode() ActuationMode {
+	if va.Spec.Actuation == nil || va.Spec.Actuation.Mode == "" {
+		return ActuationMetrics
+	}
+	return va.Spec.Actuation.Mode
+}

@@ -1,0 +1,144 @@
+package analysis
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
+)
+
+// PodMetrics holds the current readings of one ready replica (pod) of a variant.
+type PodMetrics struct {
+	// Name is the pod name.
+	Name string `json:"name"`
+	// KvCacheUsage is the fraction (0..1) of the replica's KV cache in use.
+	KvCacheUsage float64 `json:"kvCacheUsage"`
+	// QueueLength is the number of requests waiting to be scheduled on the replica.
+	QueueLength float64 `json:"queueLength"`
+	// RunningRequests is the number of requests the replica is serving; 0 when unknown.
+	RunningRequests float64 `json:"runningRequests,omitempty"`
+}
+
+// VariantState is what an analyzer knows about one variant (one VariantAutoscaling) of a model.
+type VariantState struct {
+	// Name is the VariantAutoscaling name.
+	Name string `json:"name"`
+	// Accelerator is the accelerator type the variant runs on (e.g. "H100").
+	Accelerator string `json:"accelerator"`
+	// Cost is the relative cost of one replica.
+	Cost float64 `json:"cost"`
+	// CurrentReplicas is the scale target's spec replica count, including replicas still starting.
+	CurrentReplicas int `json:"currentReplicas"`
+	// ReadyReplicas is the number of ready replicas; 0 means "use len(Pods)".
+	ReadyReplicas int `json:"readyReplicas,omitempty"`
+	// DesiredReplicas is the target published in the previous cycle; 0 when none was.
+	DesiredReplicas int `json:"desiredReplicas"`
+	// MinReplicas is the lower replica bound; 0 means none.
+	MinReplicas int `json:"minReplicas,omitempty"`
+	// MaxReplicas is the upper replica bound; 0 means unbounded.
+	MaxReplicas int `json:"maxReplicas,omitempty"`
+	// KvCacheTokens is the KV-cache capacity of one replica in tokens; 0 when unknown.
+	KvCacheTokens float64 `json:"kvCacheTokens,omitempty"`
+	// Pods holds the readings of the variant's ready replicas that reported metrics.
+	Pods []PodMetrics `json:"pods"`
+}
+
+// ready returns the number of ready replicas, falling back to the number of reporting pods.
+func (v VariantState) ready() int {
+	return max(v.ReadyReplicas, len(v.Pods))
+}
+
+// ModelState is the snapshot of all variants serving one model in one namespace.
+type ModelState struct {
+	// ModelID is the served model name shared by the variants.
+	ModelID string `json:"modelID"`
+	// Namespace is the namespace of the variants.
+	Namespace string `json:"namespace"`
+	// Variants lists the model's variants; names must be unique.
+	Variants []VariantState `json:"variants"`
+}
+
+// VariantTarget is an analyzer's decision for one variant.
+type VariantTarget struct {
+	// Variant is the VariantAutoscaling name.
+	Variant string
+	// Accelerator is the variant's accelerator type.
+	Accelerator string
+	// Current is the variant's CurrentReplicas.
+	Current int
+	// Desired is the target published in the previous cycle (0 when none was).
+	Desired int
+	// Target is the replica count the analyzer wants.
+	Target int
+	// Action is the direction from Current to Target.
+	Action interfaces.Action
+	// Reason explains the target in one or more sentences with the numbers behind it.
+	Reason string
+}
+
+// Result is an analyzer's outcome for one model.
+type Result struct {
+	// ModelID is the analysed model.
+	ModelID string
+	// Namespace is the model's namespace.
+	Namespace string
+	// Analyzer is the name of the analyzer that produced the result.
+	Analyzer string
+	// Targets holds one entry per decided variant, sorted by variant name.
+	Targets []VariantTarget
+	// Summary states the model-level finding in one sentence.
+	Summary string
+	// AnalyzedAt is the time passed to Analyze.
+	AnalyzedAt time.Time
+}
+
+// Analyzer computes replica targets for the variants of one model.
+type Analyzer interface {
+	// Name returns the analyzer's registered name.
+	Name() string
+	// Analyze returns the targets for m under cfg. It must not modify m.
+	Analyze(m ModelState, cfg interfaces.SaturationScalingConfig, now time.Time) Result
+}
+
+const (
+	// AnalyzerV1 names the reference saturation analyzer (+1/-1 per cycle).
+	AnalyzerV1 = "v1"
+	// AnalyzerCapacity names the demand/capacity analyzer.
+	AnalyzerCapacity = "capacity"
+	// DefaultAnalyzer is the analyzer used when none is named.
+	DefaultAnalyzer = AnalyzerCapacity
+)
+
+// Names returns the valid analyzer names, sorted.
+func Names() []string {
+	return []string{AnalyzerCapacity, AnalyzerV1}
+}
+
+// New returns the analyzer registered under name; an empty name selects DefaultAnalyzer.
+func New(name string) (Analyzer, error) {
+	switch name {
+	case AnalyzerV1:
+		return V1Analyzer{}, nil
+	case AnalyzerCapacity, "":
+		return CapacityAnalyzer{}, nil
+	default:
+		return nil, fmt.Errorf("unknown analyzer %q: valid names are %s", name, strings.Join(Names(), ", "))
+	}
+}
+
+// sortedVariants returns a copy of vs sorted by name.
+func sortedVariants(vs []VariantState) []VariantState {
+	out := append([]VariantState(nil), vs...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// num formats a number for reasons: up to three significant digits, whole numbers when large.
+func num(x float64) string {
+	if x >= 1000 || x <= -1000 {
+		return fmt.Sprintf("%.0f", x)
+	}
+	return fmt.Sprintf("%.3g", x)
+}
