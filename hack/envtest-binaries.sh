@@ -35,17 +35,18 @@ KUBE_MINOR="${BASH_REMATCH[1]}"
 STAGING_VERSION="v0.${KUBE_VERSION#v1.}"
 [[ "${ETCD_VERSION}" =~ ^v3\. ]] || die "ETCD_VERSION must look like v3.N.M, got ${ETCD_VERSION}"
 
-command -v go >/dev/null || die "go is not on PATH"
-
 cache_root="${WVA_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME}/.cache}/wva}"
+[[ "${cache_root}" == /* ]] || cache_root="${PWD}/${cache_root}"
 dest="${cache_root}/k8s/${KUBE_VERSION}-etcd${ETCD_VERSION}"
 bindir="${dest}/bin"
 
 # cached_ok succeeds if both binaries exist and run; kube-apiserver must
 # also report the expected version.
 cached_ok() {
+  local v
   [[ -x "${bindir}/kube-apiserver" && -x "${bindir}/etcd" ]] || return 1
-  "${bindir}/kube-apiserver" --version 2>/dev/null | grep -qx "Kubernetes ${KUBE_VERSION}" || return 1
+  v="$("${bindir}/kube-apiserver" --version 2>/dev/null)" || return 1
+  [[ "${v}" == "Kubernetes ${KUBE_VERSION}" ]] || return 1
   "${bindir}/etcd" --version >/dev/null 2>&1 || return 1
 }
 
@@ -55,17 +56,23 @@ if cached_ok; then
   exit 0
 fi
 
+command -v go >/dev/null || die "go is not on PATH"
+
 mkdir -p "${dest}"
 # Serialize concurrent runs (parallel make targets, several test packages).
 if command -v flock >/dev/null; then
   exec 9>"${dest}/.lock"
-  log "waiting for lock ${dest}/.lock"
-  flock 9
+  if ! flock -n 9; then
+    log "waiting for another run holding ${dest}/.lock"
+    flock 9
+  fi
   if cached_ok; then
     log "built by a concurrent run: ${bindir}"
     echo "${bindir}" >&3
     exit 0
   fi
+  # Holding the lock, so leftovers of killed runs are nobody's work in progress.
+  rm -rf "${dest}"/.build.*
 fi
 
 log "building kube-apiserver ${KUBE_VERSION} (staging modules ${STAGING_VERSION}) and etcd ${ETCD_VERSION} into ${bindir}"
@@ -73,6 +80,8 @@ log "building kube-apiserver ${KUBE_VERSION} (staging modules ${STAGING_VERSION}
 # Work in a temp dir on the same filesystem as the cache so the final mv is a rename.
 work="$(mktemp -d "${dest}/.build.XXXXXX")"
 trap 'rm -rf "${work}"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 mkdir -p "${work}/bin"
 
 # The throwaway modules must not pick up a go.work or the caller's GOFLAGS
@@ -165,13 +174,14 @@ done
 
 log "step: build etcd"
 (cd "${etcd_mod}" && go build -trimpath -ldflags "-s -w" -o "${work}/bin/etcd" .)
-log "step: build kube-apiserver (the slow one: ~3 min cold on 2 cores)"
+log "step: build kube-apiserver (the slow one: minutes when cold)"
 (cd "${apiserver_mod}" && go build -trimpath -ldflags "${kube_ldflags}" -o "${work}/bin/kube-apiserver" .)
 
 log "step: verify"
 got="$("${work}/bin/kube-apiserver" --version)"
 [[ "${got}" == "Kubernetes ${KUBE_VERSION}" ]] || die "kube-apiserver --version printed '${got}', want 'Kubernetes ${KUBE_VERSION}'"
-etcd_got="$("${work}/bin/etcd" --version | head -n1)"
+etcd_got="$("${work}/bin/etcd" --version)"
+etcd_got="${etcd_got%%$'\n'*}"
 [[ "${etcd_got}" == "etcd Version: ${ETCD_VERSION#v}" ]] || die "etcd --version printed '${etcd_got}', want 'etcd Version: ${ETCD_VERSION#v}'"
 
 # Swap the whole bin directory in with a rename.

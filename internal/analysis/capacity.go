@@ -90,8 +90,8 @@ type CapacityAnalysis struct {
 	NeedQueue float64
 	// Need is max(NeedKv, NeedQueue): the capacity the model should have.
 	Need float64
-	// NeedDown is max(D / u_down, Q / q_down * ReplicaCapacity): the capacity a smaller fleet must
-	// keep.
+	// NeedDown is max(D / u_down, (Q + R) / (A + q_down) * ReplicaCapacity): the capacity a
+	// smaller fleet must keep.
 	NeedDown float64
 	// Incomplete describes variants whose replicas do not all report metrics; any entry blocks
 	// scale-down.
@@ -180,8 +180,8 @@ func (CapacityAnalyzer) Analyze(m ModelState, cfg interfaces.SaturationScalingCo
 		}
 		kept = "the added capacity goes to variants cheaper per capacity, or this one is at maxReplicas"
 		moved = func(e *capEntry) string {
-			return fmt.Sprintf("scale-up +%d: added in cheapest-per-capacity order (cost %s per %s); the model needs %s %s and has %s",
-				e.target-e.base, num(e.costPerCapacity()), unitOne(a.TokenUnits), num(a.Need), unit, num(a.Supply))
+			return fmt.Sprintf("scale-up +%d: added in cheapest-per-capacity order (cost %s); the model needs %s %s and has %s",
+				e.target-e.base, unitPrice(e, a.TokenUnits), num(a.Need), unit, num(a.Supply))
 		}
 	case len(a.Incomplete) > 0:
 		res.Summary = fmt.Sprintf("no change: %s, below the scale-up point; scale-down is blocked by missing metrics (%s)",
@@ -201,8 +201,12 @@ func (CapacityAnalyzer) Analyze(m ModelState, cfg interfaces.SaturationScalingCo
 			a.load(), num(a.NeedDown), unit, num(a.ScaleDownUtilization), removed)
 		kept = "capacity is removed from variants dearer per capacity, or this one is at its lower bound"
 		moved = func(e *capEntry) string {
-			return fmt.Sprintf("scale-down -%d: removed in most-expensive-per-capacity order (cost %s per %s); the model keeps %s of %s %s and needs %s to stay <= utilisation %s",
-				e.base-e.target, num(e.costPerCapacity()), unitOne(a.TokenUnits), num(left), num(a.Supply), unit, num(a.NeedDown), num(a.ScaleDownUtilization))
+			r := fmt.Sprintf("scale-down -%d: removed in most-expensive-per-capacity order (cost %s); the model keeps %s of %s %s and needs %s to stay <= utilisation %s",
+				e.base-e.target, unitPrice(e, a.TokenUnits), num(left), num(a.Supply), unit, num(a.NeedDown), num(a.ScaleDownUtilization))
+			if e.st.MinReplicas > 1 && e.target == e.st.MinReplicas {
+				r += fmt.Sprintf("; stopped at minReplicas %d", e.st.MinReplicas)
+			}
+			return r
 		}
 	case greater(a.Supply, a.NeedDown) && atLowerBounds(entries):
 		res.Summary = fmt.Sprintf("no change: %s; %s %s would do, but every variant is at its lower bound (max(minReplicas, 1))",
@@ -364,7 +368,7 @@ func analyzeCapacity(entries []*capEntry, cfg interfaces.SaturationScalingConfig
 	if a.ScaleUpQueue > 0 && a.Waiting > 0 {
 		a.NeedQueue = (a.Waiting + a.Running) / (a.Concurrency + a.ScaleUpQueue) * a.ReplicaCapacity
 		if a.ScaleDownQueue > 0 {
-			a.NeedDown = max(a.NeedDown, a.Waiting/a.ScaleDownQueue*a.ReplicaCapacity)
+			a.NeedDown = max(a.NeedDown, (a.Waiting+a.Running)/(a.Concurrency+a.ScaleDownQueue)*a.ReplicaCapacity)
 		}
 	}
 	a.Need = max(a.NeedKv, a.NeedQueue)
@@ -379,12 +383,12 @@ func (a CapacityAnalysis) unit() string {
 	return "replica capacities"
 }
 
-// unitOne names one capacity unit in reasons.
-func unitOne(tokens bool) string {
+// unitPrice formats the cost of capacity for reasons: per 1k tokens or per replica capacity.
+func unitPrice(e *capEntry, tokens bool) string {
 	if tokens {
-		return "token"
+		return num(e.costPerCapacity()*1000) + " per 1k tokens"
 	}
-	return "replica capacity"
+	return num(e.costPerCapacity()) + " per replica capacity"
 }
 
 // load describes the model's load in one clause.

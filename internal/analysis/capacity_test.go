@@ -154,6 +154,13 @@ func TestCapacityAnalyzer(t *testing.T) {
 			in:   model(VariantState{Name: "a", Cost: 10, CurrentReplicas: 2, Pods: podsRun("a", 2, 0.3, 4, 10)}),
 			want: map[string]int{"a": 3},
 		},
+		"waiting requests hold the fleet: no scale-down": {
+			// KV alone would allow 1 replica (0.5 / 0.5), but (4 + 16) / (4 + 1.43) = 3.68 replicas
+			// are needed to keep the waiting queue at or below q_down.
+			in:          model(VariantState{Name: "a", Cost: 10, CurrentReplicas: 4, Pods: podsRun("a", 4, 0.1, 1, 4)}),
+			want:        map[string]int{"a": 4},
+			wantSummary: "no change:",
+		},
 		"custom scaleDownUtilization widens the band": {
 			in: model(VariantState{Name: "a", Cost: 10, CurrentReplicas: 4, Pods: podsRun("a", 4, 0.2, 0, 4)}),
 			cfg: &interfaces.SaturationScalingConfig{KvCacheThreshold: 0.8, QueueLengthThreshold: 5, KvSpareTrigger: 0.1,
@@ -205,7 +212,7 @@ func TestAnalyzeCapacity(t *testing.T) {
 		NeedKv:             3 / 0.7,
 		NeedQueue:          3,
 		Need:               3 / 0.7,
-		NeedDown:           24 / (2 * 0.5 / 0.7),
+		NeedDown:           3 / 0.5,
 	}
 	if diff := cmp.Diff(want, got, cmpopts.EquateApprox(0, 1e-9)); diff != "" {
 		t.Errorf("AnalyzeCapacity() mismatch (-want +got):\n%s", diff)
@@ -297,7 +304,7 @@ func TestCapacityReasons(t *testing.T) {
 	), defaultCfg, time.Time{})
 	want := []VariantTarget{
 		{Variant: "a", Current: 2, Target: 1, Action: interfaces.ActionScaleDown,
-			Reason: "scale-down -1: removed in most-expensive-per-capacity order (cost 0.0001 per token); the model keeps 900000 of 1000000 tokens and needs 600000 to stay <= utilisation 0.5"},
+			Reason: "scale-down -1: removed in most-expensive-per-capacity order (cost 0.1 per 1k tokens); the model keeps 900000 of 1000000 tokens and needs 600000 to stay <= utilisation 0.5"},
 		{Variant: "b", Current: 2, Target: 2, Action: interfaces.ActionNoChange,
 			Reason: "no change: capacity is removed from variants dearer per capacity, or this one is at its lower bound"},
 	}

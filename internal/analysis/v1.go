@@ -75,12 +75,24 @@ func (V1Analyzer) Name() string { return AnalyzerV1 }
 // Analyze runs the v1 saturation analysis and target calculation for one model.
 func (V1Analyzer) Analyze(m ModelState, cfg interfaces.SaturationScalingConfig, now time.Time) Result {
 	a := AnalyzeSaturation(m, cfg, now)
+	summary := a.summary(cfg)
+	if a.TotalReplicas > 0 {
+		var silent []string
+		for _, v := range sortedVariants(m.Variants) {
+			if len(v.Pods) == 0 {
+				silent = append(silent, v.Name)
+			}
+		}
+		if len(silent) > 0 {
+			summary += "; no decision for variants without metrics: " + strings.Join(silent, ", ")
+		}
+	}
 	return Result{
 		ModelID:    m.ModelID,
 		Namespace:  m.Namespace,
 		Analyzer:   AnalyzerV1,
 		Targets:    CalculateSaturationTargets(a, m.Variants),
-		Summary:    a.summary(cfg),
+		Summary:    summary,
 		AnalyzedAt: now,
 	}
 }

@@ -317,7 +317,7 @@ func TestV1AnalyzeResult(t *testing.T) {
 	got := V1Analyzer{}.Analyze(m, defaultCfg, now)
 	want := Result{
 		ModelID: "llama-8b", Namespace: "prod", Analyzer: AnalyzerV1, AnalyzedAt: now,
-		Summary: "scale-up: mean spare KV 0.050 < trigger 0.10",
+		Summary: "scale-up: mean spare KV 0.050 < trigger 0.10; no decision for variants without metrics: idle",
 		Targets: []VariantTarget{
 			{Variant: "a-l4", Accelerator: "L4", Current: 2, Target: 3, Action: interfaces.ActionScaleUp,
 				Reason: "1 of 2 replicas report metrics, so the base is the current 2; scale-up +1 (mean spare KV 0.050 < trigger 0.10); cheapest eligible variant (cost 5)"},

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// usage is printed for help and usage errors.
+const usage = `Usage: wva COMMAND [ARGS]
+
+Commands:
+  explain [--json] SNAPSHOT.json|-   run an analyzer over a snapshot and explain its decisions
+  help                               show this help
+`
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, time.Now()))
+}
+
+// run dispatches args to a subcommand and returns the process exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now time.Time) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	switch args[0] {
+	case "explain":
+		return runExplain(args[1:], stdin, stdout, stderr, now)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "wva: unknown command %q\n\n%s", args[0], usage)
+		return exitUsage
+	}
+}

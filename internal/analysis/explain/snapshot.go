@@ -1,0 +1,132 @@
+package explain
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
+)
+
+// Snapshot is the input of `wva explain`: the analyzer to run, the saturation configuration
+// entries and the state of each model.
+type Snapshot struct {
+	// Analyzer names the analyzer; empty selects analysis.DefaultAnalyzer.
+	Analyzer string `json:"analyzer,omitempty"`
+	// SaturationConfig holds the saturation ConfigMap entries by key ("default" and overrides).
+	// Without a matching entry a model uses interfaces.DefaultSaturationScalingConfig.
+	SaturationConfig map[string]interfaces.SaturationScalingConfig `json:"saturationConfig,omitempty"`
+	// Models holds one entry per model and namespace.
+	Models []analysis.ModelState `json:"models"`
+}
+
+// Decode reads one JSON snapshot from r, rejecting unknown fields and trailing data, and
+// validates it.
+func Decode(r io.Reader) (Snapshot, error) {
+	var s Snapshot
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&s); err != nil {
+		return Snapshot{}, fmt.Errorf("decoding snapshot: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return Snapshot{}, errors.New("decoding snapshot: unexpected data after the JSON object")
+	}
+	if err := s.Validate(); err != nil {
+		return Snapshot{}, err
+	}
+	return s, nil
+}
+
+// Validate checks the analyzer name, every saturation config entry and the model states, naming
+// the offending key or JSON path.
+func (s Snapshot) Validate() error {
+	if _, err := analysis.New(s.Analyzer); err != nil {
+		return fmt.Errorf("analyzer: %w", err)
+	}
+	keys := make([]string, 0, len(s.SaturationConfig))
+	for k := range s.SaturationConfig {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := s.SaturationConfig[k].Validate(); err != nil {
+			return fmt.Errorf("saturationConfig[%q]: %w", k, err)
+		}
+	}
+
+	models := make(map[[2]string]int, len(s.Models))
+	for i, m := range s.Models {
+		path := fmt.Sprintf("models[%d]", i)
+		if m.ModelID == "" {
+			return fmt.Errorf("%s.modelID must not be empty", path)
+		}
+		key := [2]string{m.ModelID, m.Namespace}
+		if j, dup := models[key]; dup {
+			return fmt.Errorf("%s: model %q in namespace %q is already models[%d]", path, m.ModelID, m.Namespace, j)
+		}
+		models[key] = i
+		if err := validateVariants(path, m.Variants); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validateVariants checks the variants of the model at path.
+func validateVariants(path string, vs []analysis.VariantState) error {
+	names := make(map[string]int, len(vs))
+	for i, v := range vs {
+		vp := fmt.Sprintf("%s.variants[%d]", path, i)
+		if v.Name == "" {
+			return fmt.Errorf("%s.name must not be empty", vp)
+		}
+		if j, dup := names[v.Name]; dup {
+			return fmt.Errorf("%s: variant %q is already %s.variants[%d]", vp, v.Name, path, j)
+		}
+		names[v.Name] = i
+		for _, f := range []struct {
+			name  string
+			value float64
+		}{
+			{"cost", v.Cost},
+			{"currentReplicas", float64(v.CurrentReplicas)},
+			{"readyReplicas", float64(v.ReadyReplicas)},
+			{"desiredReplicas", float64(v.DesiredReplicas)},
+			{"minReplicas", float64(v.MinReplicas)},
+			{"maxReplicas", float64(v.MaxReplicas)},
+			{"kvCacheTokens", v.KvCacheTokens},
+		} {
+			if f.value < 0 {
+				return fmt.Errorf("%s.%s must be >= 0, got %g", vp, f.name, f.value)
+			}
+		}
+		if v.MaxReplicas > 0 && v.MinReplicas > v.MaxReplicas {
+			return fmt.Errorf("%s: minReplicas %d is above maxReplicas %d", vp, v.MinReplicas, v.MaxReplicas)
+		}
+		for k, p := range v.Pods {
+			pp := fmt.Sprintf("%s.pods[%d]", vp, k)
+			switch {
+			case p.KvCacheUsage < 0 || p.KvCacheUsage > 1:
+				return fmt.Errorf("%s.kvCacheUsage must be between 0 and 1, got %g", pp, p.KvCacheUsage)
+			case p.QueueLength < 0:
+				return fmt.Errorf("%s.queueLength must be >= 0, got %g", pp, p.QueueLength)
+			case p.RunningRequests < 0:
+				return fmt.Errorf("%s.runningRequests must be >= 0, got %g", pp, p.RunningRequests)
+			}
+		}
+	}
+	return nil
+}
+
+// ConfigFor returns the saturation config that applies to a model: the matching override, else
+// the "default" entry, else interfaces.DefaultSaturationScalingConfig.
+func (s Snapshot) ConfigFor(modelID, namespace string) interfaces.SaturationScalingConfig {
+	if cfg, ok := interfaces.ConfigFor(s.SaturationConfig, modelID, namespace); ok {
+		return cfg
+	}
+	return interfaces.DefaultSaturationScalingConfig()
+}

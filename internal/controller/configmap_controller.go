@@ -1,0 +1,132 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/config"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/common"
+)
+
+// ConfigMapNames locates the autoscaler's ConfigMaps.
+type ConfigMapNames struct {
+	// Namespace is the controller's namespace, where both ConfigMaps live.
+	Namespace string
+	// Main is the main ConfigMap (GLOBAL_OPT_INTERVAL, Prometheus connection).
+	Main string
+	// Saturation is the saturation thresholds ConfigMap.
+	Saturation string
+}
+
+// DefaultConfigMapNames returns the default names in the default namespace.
+func DefaultConfigMapNames() ConfigMapNames {
+	return ConfigMapNames{Namespace: config.DefaultNamespace, Main: config.DefaultMainConfigMapName, Saturation: config.DefaultSaturationConfigMapName}
+}
+
+// ConfigMapReconciler loads the autoscaler's ConfigMaps into the shared configuration whenever
+// they change. A rejected value is reported (event and log) and the last good value stays.
+//
+// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
+type ConfigMapReconciler struct {
+	client   client.Client
+	recorder events.EventRecorder
+	config   *common.GlobalConfig
+	names    ConfigMapNames
+}
+
+// NewConfigMapReconciler returns a reconciler that writes the ConfigMaps named by names into cfg.
+func NewConfigMapReconciler(c client.Client, recorder events.EventRecorder, cfg *common.GlobalConfig, names ConfigMapNames) *ConfigMapReconciler {
+	return &ConfigMapReconciler{client: c, recorder: recorder, config: cfg, names: names}
+}
+
+// SetupWithManager watches the two ConfigMaps, and no others.
+func (r *ConfigMapReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("configmap").
+		For(&corev1.ConfigMap{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
+			return o.GetNamespace() == r.names.Namespace && (o.GetName() == r.names.Main || o.GetName() == r.names.Saturation)
+		}))).
+		Complete(r)
+}
+
+// Reconcile loads one ConfigMap into the shared configuration.
+func (r *ConfigMapReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	logger := log.FromContext(ctx)
+	cm := &corev1.ConfigMap{}
+	if err := r.client.Get(ctx, req.NamespacedName, cm); err != nil {
+		if apierrors.IsNotFound(err) {
+			logger.Info("ConfigMap is gone; the last loaded configuration stays in force", "configMap", req.NamespacedName)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("getting ConfigMap %s: %w", req.NamespacedName, err)
+	}
+	switch req.Name {
+	case r.names.Main:
+		r.loadMain(ctx, cm)
+	case r.names.Saturation:
+		r.loadSaturation(ctx, cm)
+	}
+	return ctrl.Result{}, nil
+}
+
+func (r *ConfigMapReconciler) loadMain(ctx context.Context, cm *corev1.ConfigMap) {
+	logger := log.FromContext(ctx)
+	raw, ok := cm.Data[config.OptimizationIntervalKey]
+	interval := ""
+	if ok {
+		d, err := config.ParseOptimizationInterval(raw)
+		if err != nil {
+			err = keyErr(config.OptimizationIntervalKey, err)
+			invalidConfigurationEvent(r.recorder, cm, err)
+			logger.Error(err, "Rejected configuration value", "configMap", klog.KObj(cm), "key", config.OptimizationIntervalKey,
+				"keeping", r.config.GetOptimizationInterval())
+			return
+		}
+		interval = d.String()
+	}
+	if interval == r.config.GetOptimizationInterval() {
+		return
+	}
+	r.config.UpdateOptimizationConfig(interval)
+	shown := interval
+	if shown == "" {
+		shown = config.DefaultOptimizationInterval.String() + " (default)"
+	}
+	configurationAppliedEvent(r.recorder, cm, "optimization interval "+shown)
+	logger.Info("Loaded optimization interval", "configMap", klog.KObj(cm), "interval", shown)
+}
+
+func (r *ConfigMapReconciler) loadSaturation(ctx context.Context, cm *corev1.ConfigMap) {
+	logger := log.FromContext(ctx)
+	previous := r.config.GetSaturationConfig()
+	parsed, errs := config.ParseSaturationConfig(cm.Data, previous)
+	for _, e := range errs {
+		invalidConfigurationEvent(r.recorder, cm, e)
+		logger.Error(e.Err, "Rejected saturation config entry", "configMap", klog.KObj(cm), "key", e.Key, "keptPrevious", previous != nil && hasKey(previous, e.Key))
+	}
+	if previous != nil && maps.Equal(parsed, previous) {
+		return
+	}
+	r.config.UpdateSaturationConfig(parsed)
+	keys := slices.Sorted(maps.Keys(parsed))
+	configurationAppliedEvent(r.recorder, cm, "saturation config entries ["+strings.Join(keys, ", ")+"]")
+	logger.Info("Loaded saturation config", "configMap", klog.KObj(cm), "entries", keys, "rejected", len(errs))
+}
+
+func hasKey[V any](m map[string]V, k string) bool {
+	_, ok := m[k]
+	return ok
+}

@@ -1,0 +1,74 @@
+package controller
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/tools/events"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
+)
+
+// Event reasons. Events are recorded on transitions only.
+const (
+	EventReasonTargetNotFound         = "TargetNotFound"
+	EventReasonTargetFound            = "TargetFound"
+	EventReasonDesiredReplicasChanged = "DesiredReplicasChanged"
+	EventReasonMetricsUnavailable     = "MetricsUnavailable"
+	EventReasonMetricsAvailable       = "MetricsAvailable"
+	EventReasonActuationFailed        = "ActuationFailed"
+	EventReasonInvalidConfiguration   = "InvalidConfiguration"
+	EventReasonConfigurationApplied   = "ConfigurationApplied"
+)
+
+// Event actions (the events.k8s.io "action" field).
+const (
+	actionResolveTarget = "ResolveTarget"
+	actionDecide        = "Decide"
+	actionCollect       = "CollectMetrics"
+	actionActuate       = "Actuate"
+	actionLoadConfig    = "LoadConfiguration"
+)
+
+func targetNotFoundEvent(r events.EventRecorder, obj runtime.Object, target string, err error) {
+	r.Eventf(obj, nil, corev1.EventTypeWarning, EventReasonTargetNotFound, actionResolveTarget,
+		"Scale target Deployment %s is not available: %v", target, err)
+}
+
+func targetFoundEvent(r events.EventRecorder, obj runtime.Object, target string) {
+	r.Eventf(obj, nil, corev1.EventTypeNormal, EventReasonTargetFound, actionResolveTarget,
+		"Scale target Deployment %s found", target)
+}
+
+func desiredReplicasChangedEvent(r events.EventRecorder, obj runtime.Object, from, to int, d interfaces.VariantDecision) {
+	r.Eventf(obj, nil, corev1.EventTypeNormal, EventReasonDesiredReplicasChanged, actionDecide,
+		"Desired replicas %d -> %d on %s: %s", from, to, d.AcceleratorName, d.Reason)
+}
+
+func metricsUnavailableEvent(r events.EventRecorder, obj runtime.Object, reason, message string) {
+	r.Eventf(obj, nil, corev1.EventTypeWarning, EventReasonMetricsUnavailable, actionCollect,
+		"Metrics unavailable (%s); the previous decision stands: %s", reason, message)
+}
+
+func metricsAvailableEvent(r events.EventRecorder, obj runtime.Object) {
+	r.Eventf(obj, nil, corev1.EventTypeNormal, EventReasonMetricsAvailable, actionCollect, "Metrics available again")
+}
+
+func actuationFailedEvent(r events.EventRecorder, obj runtime.Object, err error) {
+	r.Eventf(obj, nil, corev1.EventTypeWarning, EventReasonActuationFailed, actionActuate,
+		"Applying the decision failed: %v", err)
+}
+
+func invalidConfigurationEvent(r events.EventRecorder, obj runtime.Object, err error) {
+	r.Eventf(obj, nil, corev1.EventTypeWarning, EventReasonInvalidConfiguration, actionLoadConfig,
+		"Rejected %v; the last good value stays in force", err)
+}
+
+func configurationAppliedEvent(r events.EventRecorder, obj runtime.Object, what string) {
+	r.Eventf(obj, nil, corev1.EventTypeNormal, EventReasonConfigurationApplied, actionLoadConfig,
+		"Applied %s", what)
+}
+
+// keyErr names a ConfigMap key in an error for events and logs.
+func keyErr(key string, err error) error { return fmt.Errorf("key %q: %w", key, err) }

@@ -1,0 +1,134 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/common"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/testutil"
+)
+
+// The suite runs one real kube-apiserver + etcd and one manager with both reconcilers, wired to
+// fresh instances of the common layer.
+var (
+	k8sClient   client.Client
+	decisions   *common.InternalDecisionCache
+	vaCache     *common.VACache
+	sharedCfg   *common.GlobalConfig
+	trigger     chan event.GenericEvent
+	cmNames     = ConfigMapNames{Namespace: "wva-system", Main: "wva-config", Saturation: "saturation-scaling-config"}
+	suiteCancel context.CancelFunc
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(runSuite(m))
+}
+
+func runSuite(m *testing.M) int {
+	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(zapLevel())))
+	env, cfg, err := testutil.StartEnv(filepath.Join("..", "..", "config", "crd", "bases"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer func() {
+		if err := env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping envtest:", err)
+		}
+	}()
+
+	scheme := runtime.NewScheme()
+	must(clientgoscheme.AddToScheme(scheme))
+	must(wvav1alpha1.AddToScheme(scheme))
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+	})
+	must(err)
+
+	decisions = common.NewInternalDecisionCache()
+	vaCache = common.NewVACache()
+	sharedCfg = common.NewGlobalConfig()
+	trigger = common.NewDecisionTrigger()
+	recorder := mgr.GetEventRecorder("wva-controller")
+	must(NewVariantAutoscalingReconciler(mgr.GetClient(), recorder, decisions, vaCache, trigger).SetupWithManager(mgr))
+	must(NewConfigMapReconciler(mgr.GetClient(), recorder, sharedCfg, cmNames).SetupWithManager(mgr))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	suiteCancel = cancel
+	done := make(chan error)
+	go func() { done <- mgr.Start(ctx) }()
+	if !mgr.GetCache().WaitForCacheSync(ctx) {
+		fmt.Fprintln(os.Stderr, "cache did not sync")
+		return 1
+	}
+	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
+	must(err)
+
+	code := m.Run()
+	cancel()
+	if err := <-done; err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+	}
+	return code
+}
+
+func zapLevel() zapcore.Level {
+	if os.Getenv("WVA_TEST_VERBOSE") != "" {
+		return -5
+	}
+	return 1
+}
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+// eventually polls cond every 50 ms until it returns nil or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met after %s: %v", timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// eventsFor lists the events.k8s.io events regarding an object, by reason.
+func eventsFor(ctx context.Context, obj client.Object) (map[string][]string, error) {
+	var list eventsv1.EventList
+	if err := k8sClient.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, e := range list.Items {
+		if e.Regarding.Name == obj.GetName() && e.Regarding.UID == obj.GetUID() {
+			out[e.Reason] = append(out[e.Reason], e.Note)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,325 @@
+package controller
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
+
+	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/common"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
+)
+
+// ScaleTargetNameIndex indexes VariantAutoscalings by spec.scaleTargetRef.name, so that a
+// Deployment event finds the VariantAutoscalings that point at it.
+const ScaleTargetNameIndex = "spec.scaleTargetRef.name"
+
+// Actuator applies a decision to the world: the wva_* gauges and, in Direct mode, the scale
+// target's replicas. The controller calls it after writing the decision to status.
+type Actuator interface {
+	// Actuate applies d for va and reports whether it was applied.
+	Actuate(ctx context.Context, va *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) error
+	// Forget removes everything published for the VariantAutoscaling with the given key.
+	Forget(key types.NamespacedName)
+}
+
+// VariantAutoscalingReconciler follows the common layer's Controller Pattern: it caches each
+// VariantAutoscaling for the engines, reads the engines' decision and writes it, with the
+// conditions, to status in one patch.
+//
+// +kubebuilder:rbac:groups=llmd.ai,resources=variantautoscalings,verbs=get;list;watch
+// +kubebuilder:rbac:groups=llmd.ai,resources=variantautoscalings/status,verbs=get;patch;update
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+type VariantAutoscalingReconciler struct {
+	client    client.Client
+	recorder  events.EventRecorder
+	decisions *common.InternalDecisionCache
+	vas       *common.VACache
+	trigger   <-chan event.GenericEvent
+	actuator  Actuator
+	clock     clock.PassiveClock
+}
+
+// Option configures optional dependencies of the VariantAutoscalingReconciler.
+type Option func(*VariantAutoscalingReconciler)
+
+// WithActuator makes the reconciler apply each decision through a.
+func WithActuator(a Actuator) Option {
+	return func(r *VariantAutoscalingReconciler) { r.actuator = a }
+}
+
+// WithClock sets the clock used for condition transition times (default: the real clock).
+func WithClock(c clock.PassiveClock) Option {
+	return func(r *VariantAutoscalingReconciler) { r.clock = c }
+}
+
+// NewVariantAutoscalingReconciler returns a reconciler that reads decisions from decisions,
+// caches VariantAutoscalings in vas and reconciles whenever trigger delivers an event.
+func NewVariantAutoscalingReconciler(c client.Client, recorder events.EventRecorder, decisions *common.InternalDecisionCache,
+	vas *common.VACache, trigger <-chan event.GenericEvent, opts ...Option) *VariantAutoscalingReconciler {
+	r := &VariantAutoscalingReconciler{client: c, recorder: recorder, decisions: decisions, vas: vas, trigger: trigger, clock: clock.RealClock{}}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// SetupWithManager registers the reconciler: it watches VariantAutoscalings (spec, label and
+// deletion changes), the Deployments they target, and the engines' decision trigger channel.
+func (r *VariantAutoscalingReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &wvav1alpha1.VariantAutoscaling{}, ScaleTargetNameIndex,
+		func(o client.Object) []string {
+			return []string{o.(*wvav1alpha1.VariantAutoscaling).Spec.ScaleTargetRef.Name}
+		}); err != nil {
+		return fmt.Errorf("indexing VariantAutoscalings by scale target: %w", err)
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("variantautoscaling").
+		For(&wvav1alpha1.VariantAutoscaling{}, builder.WithPredicates(
+			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
+		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.vasForDeployment),
+			builder.WithPredicates(deploymentScaleChanged())).
+		WatchesRawSource(source.Channel(r.trigger, &handler.EnqueueRequestForObject{})).
+		Complete(r)
+}
+
+func (r *VariantAutoscalingReconciler) vasForDeployment(ctx context.Context, o client.Object) []reconcile.Request {
+	var list wvav1alpha1.VariantAutoscalingList
+	if err := r.client.List(ctx, &list, client.InNamespace(o.GetNamespace()),
+		client.MatchingFields{ScaleTargetNameIndex: o.GetName()}); err != nil {
+		log.FromContext(ctx).Error(err, "Listing VariantAutoscalings for Deployment", "deployment", klog.KObj(o))
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for i := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+	}
+	return reqs
+}
+
+// deploymentScaleChanged passes Deployment creates and deletes, and updates that change the
+// replica counts or start a deletion.
+func deploymentScaleChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, ok1 := e.ObjectOld.(*appsv1.Deployment)
+			n, ok2 := e.ObjectNew.(*appsv1.Deployment)
+			if !ok1 || !ok2 {
+				return false
+			}
+			return replicasOf(o) != replicasOf(n) || o.Status.Replicas != n.Status.Replicas ||
+				o.Status.ReadyReplicas != n.Status.ReadyReplicas || o.DeletionTimestamp.IsZero() != n.DeletionTimestamp.IsZero()
+		},
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
+}
+
+func replicasOf(d *appsv1.Deployment) int32 {
+	if d.Spec.Replicas == nil {
+		return 1
+	}
+	return *d.Spec.Replicas
+}
+
+// Reconcile brings the status of one VariantAutoscaling up to date with its scale target and
+// the engines' latest decision.
+func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
+	logger := log.FromContext(ctx)
+	va := &wvav1alpha1.VariantAutoscaling{}
+	if err := r.client.Get(ctx, req.NamespacedName, va); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.forget(ctx, req.NamespacedName)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, fmt.Errorf("getting VariantAutoscaling %s: %w", req.NamespacedName, err)
+	}
+	if !va.DeletionTimestamp.IsZero() {
+		r.forget(ctx, req.NamespacedName)
+		return ctrl.Result{}, nil
+	}
+	r.vas.Update(va)
+
+	original := va.DeepCopy()
+	defer func() {
+		if err := r.patchStatus(ctx, original, va); err != nil {
+			retErr = errors.Join(retErr, err)
+			return
+		}
+		r.vas.Update(va)
+	}()
+
+	deploy := r.resolveTarget(ctx, va)
+	if deploy != nil {
+		va.Status.CurrentAlloc = &wvav1alpha1.CurrentAlloc{
+			Accelerator:   va.AcceleratorName(),
+			Replicas:      replicasOf(deploy),
+			ReadyReplicas: deploy.Status.ReadyReplicas,
+		}
+	}
+
+	d, ok := r.decisions.Get(va.Name, va.Namespace)
+	if !ok {
+		r.setCondition(va, wvav1alpha1.ConditionOptimizationReady, metav1.ConditionFalse, wvav1alpha1.ReasonAwaitingDecision,
+			"No engine cycle has produced a decision for this variant yet.")
+		if meta.FindStatusCondition(va.Status.Conditions, wvav1alpha1.ConditionMetricsAvailable) == nil {
+			r.setCondition(va, wvav1alpha1.ConditionMetricsAvailable, metav1.ConditionUnknown, wvav1alpha1.ReasonAwaitingMetrics,
+				"No engine cycle has read metrics for this variant yet.")
+		}
+		va.Status.ObservedGeneration = va.Generation
+		return ctrl.Result{}, nil
+	}
+
+	r.applyDecision(va, original, d)
+	va.Status.ObservedGeneration = va.Generation
+	if r.actuator != nil && deploy != nil {
+		mode := va.ActuationMode()
+		va.Status.Actuation = &wvav1alpha1.ActuationStatus{Mode: mode}
+		if err := r.actuator.Actuate(ctx, va, d); err != nil {
+			actuationFailedEvent(r.recorder, va, err)
+			logger.Error(err, "Applying decision", "variantAutoscaling", klog.KObj(va), "mode", mode)
+			return ctrl.Result{}, fmt.Errorf("applying decision for %s: %w", req.NamespacedName, err)
+		}
+		va.Status.Actuation.Applied = true
+	}
+	return ctrl.Result{}, nil
+}
+
+// resolveTarget reads the scale target and records the TargetResolved condition. It returns
+// nil when the target is missing, being deleted or unreadable.
+func (r *VariantAutoscalingReconciler) resolveTarget(ctx context.Context, va *wvav1alpha1.VariantAutoscaling) *appsv1.Deployment {
+	name := va.Spec.ScaleTargetRef.Name
+	wasResolved := meta.IsStatusConditionTrue(va.Status.Conditions, wvav1alpha1.ConditionTargetResolved)
+	wasUnresolved := meta.IsStatusConditionFalse(va.Status.Conditions, wvav1alpha1.ConditionTargetResolved)
+
+	deploy := &appsv1.Deployment{}
+	err := r.client.Get(ctx, types.NamespacedName{Namespace: va.Namespace, Name: name}, deploy)
+	switch {
+	case err == nil && deploy.DeletionTimestamp.IsZero():
+		r.setCondition(va, wvav1alpha1.ConditionTargetResolved, metav1.ConditionTrue, wvav1alpha1.ReasonTargetFound,
+			fmt.Sprintf("Deployment %s exists.", name))
+		if wasUnresolved {
+			targetFoundEvent(r.recorder, va, name)
+		}
+		return deploy
+	case err == nil:
+		r.setCondition(va, wvav1alpha1.ConditionTargetResolved, metav1.ConditionFalse, wvav1alpha1.ReasonTargetDeleting,
+			fmt.Sprintf("Deployment %s is being deleted.", name))
+		err = errors.New("it is being deleted")
+	case apierrors.IsNotFound(err):
+		r.setCondition(va, wvav1alpha1.ConditionTargetResolved, metav1.ConditionFalse, wvav1alpha1.ReasonTargetNotFound,
+			fmt.Sprintf("Deployment %s does not exist in namespace %s.", name, va.Namespace))
+		err = errors.New("it does not exist")
+	default:
+		r.setCondition(va, wvav1alpha1.ConditionTargetResolved, metav1.ConditionUnknown, wvav1alpha1.ReasonTargetNotFound,
+			fmt.Sprintf("Reading Deployment %s failed: %v", name, err))
+	}
+	if wasResolved || !wasUnresolved {
+		targetNotFoundEvent(r.recorder, va, name, err)
+	}
+	return nil
+}
+
+// applyDecision copies d into status: optimizedAlloc and the MetricsAvailable and
+// OptimizationReady conditions, recording events on transitions.
+func (r *VariantAutoscalingReconciler) applyDecision(va, original *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) {
+	replicas, accelerator, ts := common.DecisionToOptimizedAlloc(d)
+	if !d.LastRunTime.IsZero() {
+		ts = metav1.NewTime(d.LastRunTime)
+	}
+	prev := original.Status.OptimizedAlloc
+	if prev.Replicas != replicas || prev.Accelerator != accelerator || prev.LastUpdateTime.IsZero() {
+		va.Status.OptimizedAlloc = wvav1alpha1.OptimizedAlloc{Replicas: replicas, Accelerator: accelerator, LastUpdateTime: ts}
+		if !prev.LastUpdateTime.IsZero() && prev.Replicas != replicas {
+			desiredReplicasChangedEvent(r.recorder, va, prev.Replicas, replicas, d)
+		}
+	}
+
+	metricsWereAvailable := !meta.IsStatusConditionFalse(original.Status.Conditions, wvav1alpha1.ConditionMetricsAvailable)
+	metricsWereLost := meta.IsStatusConditionFalse(original.Status.Conditions, wvav1alpha1.ConditionMetricsAvailable)
+	reason := d.MetricsReason
+	if d.MetricsAvailable {
+		if reason == "" {
+			reason = wvav1alpha1.ReasonMetricsFound
+		}
+		r.setCondition(va, wvav1alpha1.ConditionMetricsAvailable, metav1.ConditionTrue, reason, messageOr(d.MetricsMessage, "Fresh metrics were read for the model."))
+		r.setCondition(va, wvav1alpha1.ConditionOptimizationReady, metav1.ConditionTrue, wvav1alpha1.ReasonOptimizationSucceeded, messageOr(d.Reason, "Decision computed."))
+		if metricsWereLost {
+			metricsAvailableEvent(r.recorder, va)
+		}
+		return
+	}
+	if reason == "" {
+		reason = wvav1alpha1.ReasonMetricsMissing
+	}
+	msg := messageOr(d.MetricsMessage, "No metrics were read for the model.")
+	r.setCondition(va, wvav1alpha1.ConditionMetricsAvailable, metav1.ConditionFalse, reason, msg)
+	r.setCondition(va, wvav1alpha1.ConditionOptimizationReady, metav1.ConditionTrue, wvav1alpha1.ReasonDecisionHeld,
+		messageOr(d.Reason, "Metrics are unavailable, so the previous decision stands."))
+	if metricsWereAvailable {
+		metricsUnavailableEvent(r.recorder, va, reason, msg)
+	}
+}
+
+func messageOr(msg, fallback string) string {
+	if msg == "" {
+		return fallback
+	}
+	return msg
+}
+
+func (r *VariantAutoscalingReconciler) setCondition(va *wvav1alpha1.VariantAutoscaling, typ string, status metav1.ConditionStatus, reason, message string) {
+	meta.SetStatusCondition(&va.Status.Conditions, metav1.Condition{
+		Type: typ, Status: status, Reason: reason, Message: message,
+		ObservedGeneration: va.Generation, LastTransitionTime: metav1.NewTime(r.clock.Now()),
+	})
+}
+
+// patchStatus sends the status difference between original and va as one merge patch; it
+// sends nothing when the status did not change.
+func (r *VariantAutoscalingReconciler) patchStatus(ctx context.Context, original, va *wvav1alpha1.VariantAutoscaling) error {
+	patch := client.MergeFrom(original)
+	data, err := patch.Data(va)
+	if err != nil {
+		return fmt.Errorf("computing status patch for %s: %w", klog.KObj(va), err)
+	}
+	if string(data) == "{}" {
+		return nil
+	}
+	if err := r.client.Status().Patch(ctx, va, patch); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("patching status of %s: %w", klog.KObj(va), err)
+	}
+	log.FromContext(ctx).V(4).Info("Patched status", "variantAutoscaling", klog.KObj(va), "patch", string(data))
+	return nil
+}
+
+// forget drops every trace of a VariantAutoscaling that no longer exists or is being deleted.
+func (r *VariantAutoscalingReconciler) forget(ctx context.Context, key types.NamespacedName) {
+	r.vas.Remove(key)
+	r.decisions.Delete(key.Name, key.Namespace)
+	if r.actuator != nil {
+		r.actuator.Forget(key)
+	}
+	log.FromContext(ctx).V(2).Info("Forgot VariantAutoscaling", "variantAutoscaling", key)
+}
