@@ -1,0 +1,71 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
+)
+
+// ErrNoData is returned (wrapped) when a source has nothing to report for a variant.
+var ErrNoData = errors.New("no metrics")
+
+// ErrStale is returned (wrapped) when a source's newest metrics are too old to act on.
+var ErrStale = errors.New("stale metrics")
+
+// Target is one variant the engine wants observed.
+type Target struct {
+	// VariantAutoscaling is the key of the VariantAutoscaling.
+	VariantAutoscaling types.NamespacedName
+	// ModelID is the served model name (the model_name label of the vLLM metrics).
+	ModelID string
+	// Deployment is the name of the scale target Deployment in the same namespace.
+	Deployment string
+}
+
+// Status says whether a variant's metrics can be acted on, in the vocabulary of the
+// MetricsAvailable condition.
+type Status struct {
+	// Available is true when fresh metrics were read for every ready pod of the variant.
+	Available bool
+	// Reason is a CamelCase reason: MetricsFound, MetricsMissing, MetricsStale or PrometheusError.
+	Reason string
+	// Message explains the status in a sentence.
+	Message string
+}
+
+// VariantObservation is what one cycle saw of one variant.
+type VariantObservation struct {
+	// TargetFound is false when the scale target does not exist or is being deleted.
+	TargetFound bool
+	// CurrentReplicas is the scale target's desired replicas (spec.replicas; nil counts as 1).
+	CurrentReplicas int
+	// ReadyReplicas is the number of ready pods of the scale target.
+	ReadyReplicas int
+	// Pods holds the metrics of each ready pod that reported fresh ones, sorted by name.
+	Pods []analysis.PodMetrics
+	// KvCacheTokens is the KV-cache capacity of one replica in tokens (0 when unknown).
+	KvCacheTokens float64
+	// Metrics says whether the pod metrics can be acted on.
+	Metrics Status
+}
+
+// Snapshot is the result of one collection.
+type Snapshot struct {
+	// Variants maps each requested target's VariantAutoscaling key to its observation.
+	Variants map[types.NamespacedName]VariantObservation
+	// CollectedAt is when the collection ran.
+	CollectedAt time.Time
+	// Queries is the number of PromQL queries the collection issued.
+	Queries int
+}
+
+// Source observes variants. Implementations must issue a bounded number of backend queries per
+// call, independent of the number of targets. An error means nothing could be observed (for
+// example Prometheus is unreachable); per-variant problems are reported in each Status instead.
+type Source interface {
+	Collect(ctx context.Context, targets []Target, now time.Time) (Snapshot, error)
+}

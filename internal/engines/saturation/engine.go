@@ -1,0 +1,307 @@
+package saturation
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/config"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/common"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
+)
+
+// VASource lists the VariantAutoscalings to decide for; *common.VACache implements it.
+type VASource interface {
+	ReadyVAs() []wvav1alpha1.VariantAutoscaling
+}
+
+// Engine is the saturation engine. Build it with New.
+type Engine struct {
+	source    collector.Source
+	vas       VASource
+	config    *common.GlobalConfig
+	decisions *common.InternalDecisionCache
+	trigger   chan<- event.GenericEvent
+	clock     clock.WithTicker
+	analyzer  analysis.Analyzer
+	registry  prometheus.Registerer
+	metrics   *engineMetrics
+}
+
+// Option configures optional dependencies of the Engine.
+type Option func(*Engine)
+
+// WithClock sets the clock the engine ticks on and stamps decisions with (default: real time).
+func WithClock(c clock.WithTicker) Option { return func(e *Engine) { e.clock = c } }
+
+// WithAnalyzer sets the saturation analyzer (default: analysis.DefaultAnalyzer).
+func WithAnalyzer(a analysis.Analyzer) Option { return func(e *Engine) { e.analyzer = a } }
+
+// WithRegisterer registers the engine's self-metrics on reg (default: not registered).
+func WithRegisterer(reg prometheus.Registerer) Option { return func(e *Engine) { e.registry = reg } }
+
+// New returns an engine that observes variants through source, enumerates VariantAutoscalings
+// from vas, reads thresholds and the interval from cfg, stores decisions in decisions and
+// announces them on trigger.
+func New(source collector.Source, vas VASource, cfg *common.GlobalConfig, decisions *common.InternalDecisionCache,
+	trigger chan<- event.GenericEvent, opts ...Option) (*Engine, error) {
+	e := &Engine{source: source, vas: vas, config: cfg, decisions: decisions, trigger: trigger, clock: clock.RealClock{}}
+	for _, o := range opts {
+		o(e)
+	}
+	if e.analyzer == nil {
+		a, err := analysis.New(analysis.DefaultAnalyzer)
+		if err != nil {
+			return nil, err
+		}
+		e.analyzer = a
+	}
+	m, err := newEngineMetrics(e.registry)
+	if err != nil {
+		return nil, fmt.Errorf("registering saturation engine metrics: %w", err)
+	}
+	e.metrics = m
+	return e, nil
+}
+
+// NeedLeaderElection makes the engine run on the elected leader only.
+func (e *Engine) NeedLeaderElection() bool { return true }
+
+// Start runs a cycle, then waits the configured interval (re-read every time), until ctx ends.
+// A failed cycle is logged and the loop goes on.
+func (e *Engine) Start(ctx context.Context) error {
+	logger := log.FromContext(ctx).WithName("saturation-engine")
+	ctx = log.IntoContext(ctx, logger)
+	logger.Info("Starting saturation engine", "analyzer", e.analyzer.Name())
+	for {
+		if err := e.RunOnce(ctx); err != nil {
+			logger.Error(err, "Saturation engine cycle failed")
+		}
+		interval := config.IntervalOrDefault(e.config.GetOptimizationInterval())
+		timer := e.clock.NewTimer(interval)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			logger.Info("Stopping saturation engine")
+			return nil
+		case <-timer.C():
+		}
+	}
+}
+
+// modelKey groups variants: a model is scaled as one fleet per namespace.
+type modelKey struct{ namespace, modelID string }
+
+// RunOnce does one full cycle: ready VariantAutoscalings from the VA cache, grouped by model
+// and namespace, observed through the source in one collection, analysed per model, and one
+// decision per VariantAutoscaling stored and announced.
+func (e *Engine) RunOnce(ctx context.Context) error {
+	logger := log.FromContext(ctx)
+	start := e.clock.Now()
+	defer func() {
+		e.metrics.cycleDuration.WithLabelValues(e.analyzer.Name()).Observe(e.clock.Since(start).Seconds())
+	}()
+
+	vas := e.vas.ReadyVAs()
+	if len(vas) == 0 {
+		logger.V(4).Info("No VariantAutoscalings to decide for")
+		return nil
+	}
+	groups := map[modelKey][]*wvav1alpha1.VariantAutoscaling{}
+	targets := make([]collector.Target, 0, len(vas))
+	for i := range vas {
+		va := &vas[i]
+		k := modelKey{va.Namespace, va.Spec.ModelID}
+		groups[k] = append(groups[k], va)
+		targets = append(targets, collector.Target{VariantAutoscaling: types.NamespacedName{Namespace: va.Namespace, Name: va.Name},
+			ModelID: va.Spec.ModelID, Deployment: va.Spec.ScaleTargetRef.Name})
+	}
+
+	now := e.clock.Now()
+	snap, collectErr := e.source.Collect(ctx, targets, now)
+	e.metrics.queriesPerCycle.Set(float64(snap.Queries))
+	if collectErr != nil {
+		e.metrics.collectionErrors.Inc()
+		logger.Error(collectErr, "Collecting metrics failed; previous decisions stand", "variants", len(vas))
+	}
+
+	satConfigs := e.config.GetSaturationConfig()
+	for _, k := range sortedKeys(groups) {
+		var decisions []interfaces.VariantDecision
+		if collectErr != nil {
+			decisions = e.holdAll(groups[k], collector.Status{Reason: wvav1alpha1.ReasonPrometheusError,
+				Message: fmt.Sprintf("Collecting metrics failed: %v", collectErr)}, now)
+		} else {
+			cfg, ok := interfaces.ConfigFor(satConfigs, k.modelID, k.namespace)
+			if !ok {
+				cfg = interfaces.DefaultSaturationScalingConfig()
+			}
+			decisions = e.decideModel(k, groups[k], snap, cfg, now)
+		}
+		for _, d := range decisions {
+			e.publish(d)
+		}
+	}
+	return nil
+}
+
+// decideModel analyses one model's variants and returns their decisions.
+func (e *Engine) decideModel(k modelKey, vas []*wvav1alpha1.VariantAutoscaling, snap collector.Snapshot,
+	cfg interfaces.SaturationScalingConfig, now time.Time) []interfaces.VariantDecision {
+	state := analysis.ModelState{ModelID: k.modelID, Namespace: k.namespace}
+	byName := map[string]*wvav1alpha1.VariantAutoscaling{}
+	obsByName := map[string]collector.VariantObservation{}
+	var unavailable []string
+	for _, va := range vas {
+		obs, ok := snap.Variants[types.NamespacedName{Namespace: va.Namespace, Name: va.Name}]
+		if !ok || !obs.TargetFound {
+			continue // nothing to scale; the controller reports TargetResolved=False
+		}
+		byName[va.Name], obsByName[va.Name] = va, obs
+		if !obs.Metrics.Available {
+			unavailable = append(unavailable, va.Name)
+		}
+		state.Variants = append(state.Variants, variantState(va, obs, e.previousTarget(va)))
+	}
+	if len(state.Variants) == 0 {
+		return nil
+	}
+	result := e.analyzer.Analyze(state, cfg, now)
+	targets := map[string]analysis.VariantTarget{}
+	for _, t := range result.Targets {
+		targets[t.Variant] = t
+	}
+
+	out := make([]interfaces.VariantDecision, 0, len(state.Variants))
+	for _, vs := range state.Variants {
+		va, obs := byName[vs.Name], obsByName[vs.Name]
+		if !obs.Metrics.Available && len(obs.Pods) == 0 {
+			out = append(out, e.hold(va, obs.Metrics, obs.CurrentReplicas, now))
+			continue
+		}
+		t, ok := targets[vs.Name]
+		if !ok {
+			// The analyzer had nothing to say about this variant (e.g. no pod reported).
+			out = append(out, e.hold(va, obs.Metrics, obs.CurrentReplicas, now))
+			continue
+		}
+		target, reason := t.Target, t.Reason
+		if len(unavailable) > 0 && target < vs.CurrentReplicas {
+			target = vs.CurrentReplicas
+			reason = fmt.Sprintf("Scale-down withheld: metrics are unavailable for %v. %s", unavailable, reason)
+		}
+		d := newDecision(va, obs.Metrics, vs.CurrentReplicas, target, now)
+		d.DesiredReplicas, d.Reason, d.SaturationBased, d.SaturationOnly = vs.DesiredReplicas, reason, true, true
+		out = append(out, d)
+	}
+	return out
+}
+
+// variantState converts one VariantAutoscaling and its observation into analyzer input.
+func variantState(va *wvav1alpha1.VariantAutoscaling, obs collector.VariantObservation, previous int) analysis.VariantState {
+	vs := analysis.VariantState{
+		Name: va.Name, Accelerator: va.AcceleratorName(), Cost: va.Cost(),
+		CurrentReplicas: obs.CurrentReplicas, ReadyReplicas: obs.ReadyReplicas, DesiredReplicas: previous,
+		KvCacheTokens: obs.KvCacheTokens, Pods: obs.Pods,
+	}
+	if va.Spec.MinReplicas != nil {
+		vs.MinReplicas = int(*va.Spec.MinReplicas)
+	}
+	if va.Spec.MaxReplicas != nil {
+		vs.MaxReplicas = int(*va.Spec.MaxReplicas)
+	}
+	return vs
+}
+
+// previousTarget is the target published for va before this cycle (0 when none was).
+func (e *Engine) previousTarget(va *wvav1alpha1.VariantAutoscaling) int {
+	if d, ok := e.decisions.Get(va.Name, va.Namespace); ok {
+		return d.TargetReplicas
+	}
+	return va.Status.OptimizedAlloc.Replicas
+}
+
+// holdAll keeps the previous decision of every variant in vas.
+func (e *Engine) holdAll(vas []*wvav1alpha1.VariantAutoscaling, why collector.Status, now time.Time) []interfaces.VariantDecision {
+	out := make([]interfaces.VariantDecision, 0, len(vas))
+	for _, va := range vas {
+		current := 0
+		if va.Status.CurrentAlloc != nil {
+			current = int(va.Status.CurrentAlloc.Replicas)
+		}
+		d := e.hold(va, why, current, now)
+		if d.TargetReplicas > 0 {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// hold returns a decision that keeps va's previous target (or, when it never had one, its
+// current replicas), marked with why metrics are unavailable.
+func (e *Engine) hold(va *wvav1alpha1.VariantAutoscaling, why collector.Status, current int, now time.Time) interfaces.VariantDecision {
+	target := e.previousTarget(va)
+	if target == 0 {
+		target = current
+	}
+	why.Available = false
+	if why.Reason == "" {
+		why.Reason = wvav1alpha1.ReasonMetricsMissing
+	}
+	d := newDecision(va, why, current, target, now)
+	d.DesiredReplicas, d.SafetyOverride = target, true
+	d.Reason = fmt.Sprintf("Holding %d replicas: %s", target, messageOr(why.Message, "metrics are unavailable"))
+	e.metrics.heldDecisions.Inc()
+	return d
+}
+
+func newDecision(va *wvav1alpha1.VariantAutoscaling, metrics collector.Status, current, target int, now time.Time) interfaces.VariantDecision {
+	return interfaces.VariantDecision{
+		VariantName: va.Name, Namespace: va.Namespace, ModelID: va.Spec.ModelID,
+		AcceleratorName: va.AcceleratorName(), Cost: va.Cost(),
+		CurrentReplicas: current, TargetReplicas: target, Action: interfaces.ActionFor(current, target),
+		MetricsAvailable: metrics.Available, MetricsReason: metrics.Reason, MetricsMessage: metrics.Message,
+		LastRunTime: now,
+	}
+}
+
+// publish stores d and asks the controller to reconcile its VariantAutoscaling.
+func (e *Engine) publish(d interfaces.VariantDecision) {
+	e.decisions.Set(d.VariantName, d.Namespace, d)
+	e.metrics.decisions.WithLabelValues(string(d.Action)).Inc()
+	obj := &wvav1alpha1.VariantAutoscaling{}
+	obj.Name, obj.Namespace = d.VariantName, d.Namespace
+	if !common.TriggerReconcile(e.trigger, obj) {
+		e.metrics.triggerDrops.Inc()
+	}
+}
+
+func sortedKeys(groups map[modelKey][]*wvav1alpha1.VariantAutoscaling) []modelKey {
+	keys := make([]modelKey, 0, len(groups))
+	for k := range groups {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b modelKey) int {
+		return cmp.Or(cmp.Compare(a.namespace, b.namespace), cmp.Compare(a.modelID, b.modelID))
+	})
+	return keys
+}
+
+func messageOr(msg, fallback string) string {
+	if msg == "" {
+		return fallback
+	}
+	return msg
+}
+

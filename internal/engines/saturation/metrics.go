@@ -1,0 +1,60 @@
+package saturation
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Label keys of the engine's self-metrics.
+const (
+	labelDirection = "direction"
+	labelAnalyzer  = "analyzer"
+)
+
+// engineMetrics are the engine's own metrics, registered on an injected registerer.
+type engineMetrics struct {
+	cycleDuration    *prometheus.HistogramVec
+	decisions        *prometheus.CounterVec
+	collectionErrors prometheus.Counter
+	queriesPerCycle  prometheus.Gauge
+	triggerDrops     prometheus.Counter
+	heldDecisions    prometheus.Counter
+}
+
+func newEngineMetrics(reg prometheus.Registerer) (*engineMetrics, error) {
+	m := &engineMetrics{
+		cycleDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "wva_engine_cycle_duration_seconds",
+			Help:    "Duration of one saturation engine cycle.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
+		}, []string{labelAnalyzer}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wva_engine_decisions_total",
+			Help: "Decisions made by the saturation engine, by direction (scale-up, scale-down, no-change).",
+		}, []string{labelDirection}),
+		collectionErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wva_engine_collection_errors_total",
+			Help: "Cycles in which metrics could not be collected at all.",
+		}),
+		queriesPerCycle: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "wva_engine_queries_per_cycle",
+			Help: "Metrics backend queries issued by the latest cycle.",
+		}),
+		triggerDrops: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wva_engine_trigger_drops_total",
+			Help: "Reconcile triggers not sent because the trigger channel was full (the controller still reads the latest decision).",
+		}),
+		heldDecisions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wva_engine_held_decisions_total",
+			Help: "Decisions that kept the previous target because the variant's metrics were unavailable.",
+		}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.cycleDuration, m.decisions, m.collectionErrors, m.queriesPerCycle, m.triggerDrops, m.heldDecisions} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
