@@ -304,4 +304,3 @@ func messageOr(msg, fallback string) string {
 	}
 	return msg
 }
-
