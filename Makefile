@@ -47,6 +47,12 @@ verify: generate manifests fmt tidy vet ## Regenerate, format, tidy and vet, the
 		echo "verify: the tree changed; commit the regenerated files:"; git status --porcelain; git --no-pager diff --stat; exit 1; \
 	fi
 
+##@ Run
+
+.PHONY: demo
+demo: ## Run the decision core on a bundled snapshot of a fleet (no cluster needed).
+	$(GO) run ./cmd/wva explain cmd/wva/testdata/capacity-fleet.json
+
 ##@ Build
 
 .PHONY: build

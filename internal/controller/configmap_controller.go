@@ -38,8 +38,6 @@ func DefaultConfigMapNames() ConfigMapNames {
 
 // ConfigMapReconciler loads the autoscaler's ConfigMaps into the shared configuration whenever
 // they change. A rejected value is reported (event and log) and the last good value stays.
-//
-// +kubebuilder:rbac:groups="",resources=configmaps,verbs=get;list;watch
 type ConfigMapReconciler struct {
 	client   client.Client
 	recorder events.EventRecorder

@@ -44,11 +44,6 @@ type Actuator interface {
 // VariantAutoscalingReconciler follows the common layer's Controller Pattern: it caches each
 // VariantAutoscaling for the engines, reads the engines' decision and writes it, with the
 // conditions, to status in one patch.
-//
-// +kubebuilder:rbac:groups=llmd.ai,resources=variantautoscalings,verbs=get;list;watch
-// +kubebuilder:rbac:groups=llmd.ai,resources=variantautoscalings/status,verbs=get;patch;update
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch
-// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 type VariantAutoscalingReconciler struct {
 	client    client.Client
 	recorder  events.EventRecorder

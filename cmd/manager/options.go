@@ -1,0 +1,121 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/controller"
+)
+
+// Options is everything the manager is configured with. Flags and environment variables are
+// read into it in main and nowhere else.
+type Options struct {
+	MetricsBindAddress     string
+	MetricsSecure          bool
+	MetricsCertPath        string
+	MetricsCertName        string
+	MetricsCertKey         string
+	EnableHTTP2            bool
+	HealthProbeBindAddress string
+
+	LeaderElect                 bool
+	LeaderElectionID            string
+	LeaderElectionLeaseDuration time.Duration
+	LeaderElectionRenewDeadline time.Duration
+	LeaderElectionRetryPeriod   time.Duration
+
+	WatchNamespace    string
+	RESTClientTimeout time.Duration
+
+	// ConfigMaps locates the main and saturation ConfigMaps (env POD_NAMESPACE,
+	// CONFIG_MAP_NAME, SATURATION_CONFIG_MAP_NAME).
+	ConfigMaps controller.ConfigMapNames
+
+	// Analyzer names the saturation analyzer: capacity (default) or v1.
+	Analyzer string
+	// PrometheusAllowHTTP permits a plain-HTTP Prometheus URL (local use only).
+	PrometheusAllowHTTP bool
+}
+
+// LeaderElectionID is the Lease name the manager replicas compete for.
+const LeaderElectionID = "72dd1cf1.llm-d.ai"
+
+// DefaultOptions returns the documented defaults.
+func DefaultOptions() Options {
+	return Options{
+		MetricsBindAddress:          "0",
+		MetricsSecure:               true,
+		MetricsCertName:             "tls.crt",
+		MetricsCertKey:              "tls.key",
+		HealthProbeBindAddress:      ":8081",
+		LeaderElectionID:            LeaderElectionID,
+		LeaderElectionLeaseDuration: 60 * time.Second,
+		LeaderElectionRenewDeadline: 50 * time.Second,
+		LeaderElectionRetryPeriod:   10 * time.Second,
+		RESTClientTimeout:           60 * time.Second,
+		ConfigMaps:                  controller.DefaultConfigMapNames(),
+		Analyzer:                    analysis.DefaultAnalyzer,
+	}
+}
+
+// BindFlags registers the manager's flags on fs, with o's values as defaults.
+func (o *Options) BindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.MetricsBindAddress, "metrics-bind-address", o.MetricsBindAddress,
+		"Address of the metrics endpoint (:8443 for HTTPS, :8080 for HTTP, 0 to disable).")
+	fs.BoolVar(&o.MetricsSecure, "metrics-secure", o.MetricsSecure,
+		"Serve metrics over HTTPS with authentication and authorization.")
+	fs.StringVar(&o.MetricsCertPath, "metrics-cert-path", o.MetricsCertPath,
+		"Directory of the metrics server certificate; empty generates a self-signed one.")
+	fs.StringVar(&o.MetricsCertName, "metrics-cert-name", o.MetricsCertName, "Metrics server certificate file name.")
+	fs.StringVar(&o.MetricsCertKey, "metrics-cert-key", o.MetricsCertKey, "Metrics server key file name.")
+	fs.BoolVar(&o.EnableHTTP2, "enable-http2", o.EnableHTTP2,
+		"Allow HTTP/2 on the metrics server (off by default against HTTP/2 rapid-reset attacks).")
+	fs.StringVar(&o.HealthProbeBindAddress, "health-probe-bind-address", o.HealthProbeBindAddress,
+		"Address of the /healthz and /readyz probes.")
+	fs.BoolVar(&o.LeaderElect, "leader-elect", o.LeaderElect,
+		"Elect a leader so that only one replica decides and actuates.")
+	fs.DurationVar(&o.LeaderElectionLeaseDuration, "leader-election-lease-duration", o.LeaderElectionLeaseDuration, "Leader election lease duration.")
+	fs.DurationVar(&o.LeaderElectionRenewDeadline, "leader-election-renew-deadline", o.LeaderElectionRenewDeadline, "Leader election renew deadline.")
+	fs.DurationVar(&o.LeaderElectionRetryPeriod, "leader-election-retry-period", o.LeaderElectionRetryPeriod, "Leader election retry period.")
+	fs.StringVar(&o.WatchNamespace, "watch-namespace", o.WatchNamespace,
+		"Only watch VariantAutoscalings, Deployments and Pods in this namespace (empty: all namespaces).")
+	fs.DurationVar(&o.RESTClientTimeout, "rest-client-timeout", o.RESTClientTimeout, "Timeout of API server requests.")
+	fs.StringVar(&o.Analyzer, "analyzer", o.Analyzer, fmt.Sprintf("Saturation analyzer, one of %v.", analysis.Names()))
+	fs.BoolVar(&o.PrometheusAllowHTTP, "prometheus-allow-http", o.PrometheusAllowHTTP,
+		"Allow a plain-HTTP Prometheus URL (local development only).")
+}
+
+// ApplyEnv reads the environment variables the manager honours.
+func (o *Options) ApplyEnv(getenv func(string) string) {
+	if v := getenv("POD_NAMESPACE"); v != "" {
+		o.ConfigMaps.Namespace = v
+	}
+	if v := getenv("CONFIG_MAP_NAME"); v != "" {
+		o.ConfigMaps.Main = v
+	}
+	if v := getenv("SATURATION_CONFIG_MAP_NAME"); v != "" {
+		o.ConfigMaps.Saturation = v
+	}
+}
+
+// Validate reports every option that cannot work.
+func (o *Options) Validate() error {
+	var errs []error
+	if _, err := analysis.New(o.Analyzer); err != nil {
+		errs = append(errs, fmt.Errorf("--analyzer: %w", err))
+	}
+	if o.LeaderElectionRenewDeadline >= o.LeaderElectionLeaseDuration {
+		errs = append(errs, fmt.Errorf("--leader-election-renew-deadline (%s) must be shorter than --leader-election-lease-duration (%s)",
+			o.LeaderElectionRenewDeadline, o.LeaderElectionLeaseDuration))
+	}
+	if o.ConfigMaps.Namespace == "" {
+		errs = append(errs, errors.New("the controller namespace (POD_NAMESPACE) must not be empty"))
+	}
+	if o.RESTClientTimeout <= 0 {
+		errs = append(errs, errors.New("--rest-client-timeout must be positive"))
+	}
+	return errors.Join(errs...)
+}
