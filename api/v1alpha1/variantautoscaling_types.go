@@ -28,7 +28,7 @@ const (
 // VariantAutoscalingSpec says what to scale: one Deployment serving one model on one accelerator.
 //
 // +kubebuilder:validation:XValidation:rule="self.scaleTargetRef.kind == 'Deployment'",message="spec.scaleTargetRef.kind must be Deployment"
-// +kubebuilder:validation:XValidation:rule="!has(self.scaleTargetRef.apiVersion) || self.scaleTargetRef.apiVersion == ” || self.scaleTargetRef.apiVersion == 'apps/v1'",message="spec.scaleTargetRef.apiVersion must be apps/v1"
+// +kubebuilder:validation:XValidation:rule="!has(self.scaleTargetRef.apiVersion) || size(self.scaleTargetRef.apiVersion) == 0 || self.scaleTargetRef.apiVersion == 'apps/v1'",message="spec.scaleTargetRef.apiVersion must be apps/v1"
 // +kubebuilder:validation:XValidation:rule="!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas",message="spec.minReplicas must not exceed spec.maxReplicas"
 type VariantAutoscalingSpec struct {
 	// ScaleTargetRef names the Deployment, in the VariantAutoscaling's namespace, that serves

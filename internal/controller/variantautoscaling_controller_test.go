@@ -299,6 +299,9 @@ func TestInvalidVAIsRejected(t *testing.T) {
 		"target not a Deployment": {func(va *wvav1alpha1.VariantAutoscaling) {
 			va.Spec.ScaleTargetRef.Kind = "StatefulSet"
 		}, "spec.scaleTargetRef.kind"},
+		"target in another API group": {func(va *wvav1alpha1.VariantAutoscaling) {
+			va.Spec.ScaleTargetRef.APIVersion = "apps/v2"
+		}, "spec.scaleTargetRef.apiVersion"},
 		"min above max": {func(va *wvav1alpha1.VariantAutoscaling) {
 			va.Spec.MinReplicas, va.Spec.MaxReplicas = ptr.To[int32](5), ptr.To[int32](2)
 		}, "spec.minReplicas"},
