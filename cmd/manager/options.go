@@ -38,6 +38,8 @@ type Options struct {
 	Analyzer string
 	// PrometheusAllowHTTP permits a plain-HTTP Prometheus URL (local use only).
 	PrometheusAllowHTTP bool
+	// MetricsWindow is the PromQL range over which the peak of each saturation signal is taken.
+	MetricsWindow time.Duration
 }
 
 // LeaderElectionID is the Lease name the manager replicas compete for.
@@ -58,6 +60,7 @@ func DefaultOptions() Options {
 		RESTClientTimeout:           60 * time.Second,
 		ConfigMaps:                  controller.DefaultConfigMapNames(),
 		Analyzer:                    analysis.DefaultAnalyzer,
+		MetricsWindow:               time.Minute,
 	}
 }
 
@@ -86,6 +89,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Analyzer, "analyzer", o.Analyzer, fmt.Sprintf("Saturation analyzer, one of %v.", analysis.Names()))
 	fs.BoolVar(&o.PrometheusAllowHTTP, "prometheus-allow-http", o.PrometheusAllowHTTP,
 		"Allow a plain-HTTP Prometheus URL (local development only).")
+	fs.DurationVar(&o.MetricsWindow, "metrics-window", o.MetricsWindow,
+		"Range over which the peak of each vLLM saturation signal is read: longer resists spikes, shorter reacts faster.")
 }
 
 // ApplyEnv reads the environment variables the manager honours.
@@ -113,6 +118,9 @@ func (o *Options) Validate() error {
 	}
 	if o.ConfigMaps.Namespace == "" {
 		errs = append(errs, errors.New("the controller namespace (POD_NAMESPACE) must not be empty"))
+	}
+	if o.MetricsWindow < time.Second {
+		errs = append(errs, fmt.Errorf("--metrics-window (%s) must be at least 1s", o.MetricsWindow))
 	}
 	if o.RESTClientTimeout <= 0 {
 		errs = append(errs, errors.New("--rest-client-timeout must be positive"))

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
+	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/testutil"
+)
+
+// TestEndToEnd runs the manager's composition root against a real kube-apiserver + etcd and a
+// real Prometheus scraping vLLM-format metrics: load on a model's pods must become a scale-up
+// in status.optimizedAlloc, in the wva_* gauges on the metrics endpoint, and (Direct mode) in
+// the Deployment's replicas; idle pods must scale down; a stopped Prometheus must hold the
+// decision and turn MetricsAvailable False.
+func TestEndToEnd(t *testing.T) {
+	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(zapLevelFromEnv())))
+	env, cfg, err := testutil.StartEnv(filepath.Join("..", "..", "config", "crd", "bases"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Stop() })
+	scheme := runtime.NewScheme()
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = wvav1alpha1.AddToScheme(scheme)
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+
+	// Two variants of one model: L4 (cheap, Direct mode) and H100 (Metrics mode).
+	const model, ns = "meta-llama/Llama-3.1-8B-Instruct", "llm"
+	create(t, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	create(t, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "wva-system"}})
+	l4 := testutil.Deployment("llama-l4").Namespace(ns).Replicas(2).Obj()
+	h100 := testutil.Deployment("llama-h100").Namespace(ns).Replicas(1).Obj()
+	create(t, c, l4)
+	create(t, c, h100)
+	l4Pods, err := testutil.ServingPods(ctx, c, l4, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h100Pods, err := testutil.ServingPods(ctx, c, h100, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sample := func(p *corev1.Pod, kv, waiting, running float64) testutil.VLLMSample {
+		return testutil.VLLMSample{Model: model, Namespace: ns, Pod: p.Name, KvUsage: kv, Waiting: waiting, Running: running}
+	}
+	idle := testutil.VLLMExposition(sample(l4Pods[0], 0.3, 0, 4), sample(l4Pods[1], 0.3, 0, 4), sample(h100Pods[0], 0.3, 0, 4))
+	vllm := testutil.StartMetricsServer(t, idle)
+	prom := testutil.StartPrometheus(t, vllm.Addr)
+	if _, err := prom.WaitForScrape(ctx, `vllm:kv_cache_usage_perc`); err != nil {
+		t.Fatal(err)
+	}
+
+	create(t, c, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "wva-config", Namespace: "wva-system"},
+		Data: map[string]string{"GLOBAL_OPT_INTERVAL": "1s", "PROMETHEUS_BASE_URL": prom.URL}})
+	create(t, c, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "saturation-scaling-config", Namespace: "wva-system"},
+		Data: map[string]string{"default": "kvCacheThreshold: 0.8\nqueueLengthThreshold: 5\nkvSpareTrigger: 0.1\nqueueSpareTrigger: 3\n"}})
+	vaL4 := testutil.VariantAutoscaling("llama-l4").Namespace(ns).Model(model).Accelerator("L4").Cost("5").Direct().Obj()
+	vaH100 := testutil.VariantAutoscaling("llama-h100").Namespace(ns).Model(model).Accelerator("H100").Cost("40").Obj()
+	create(t, c, vaL4)
+	create(t, c, vaH100)
+
+	metricsAddr := freeAddr(t)
+	opts := DefaultOptions()
+	opts.MetricsBindAddress, opts.MetricsSecure, opts.HealthProbeBindAddress = metricsAddr, false, "0"
+	opts.ConfigMaps.Namespace, opts.ConfigMaps.Main = "wva-system", "wva-config"
+	opts.PrometheusAllowHTTP = true
+	opts.MetricsWindow = 3 * time.Second // react within seconds, not the production minute
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, opts, cfg, func(string) string { return "" }) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	})
+
+	// Moderate load: decisions exist, metrics are available.
+	waitFor(t, 60*time.Second, func() error {
+		for _, va := range []*wvav1alpha1.VariantAutoscaling{vaL4, vaH100} {
+			got := &wvav1alpha1.VariantAutoscaling{}
+			if err := c.Get(ctx, client.ObjectKeyFromObject(va), got); err != nil {
+				return err
+			}
+			if !meta.IsStatusConditionTrue(got.Status.Conditions, wvav1alpha1.ConditionMetricsAvailable) || got.Status.OptimizedAlloc.LastUpdateTime.IsZero() {
+				return fmt.Errorf("%s: no decision from fresh metrics yet: %+v", va.Name, got.Status)
+			}
+		}
+		return nil
+	})
+
+	var scaledTo int
+	// Pods go idle: the fleet shrinks again, most expensive capacity first.
+	vllm.Set(testutil.VLLMExposition(sample(l4Pods[0], 0.02, 0, 1), sample(l4Pods[1], 0.02, 0, 1), sample(h100Pods[0], 0.02, 0, 1)))
+	waitFor(t, 60*time.Second, func() error {
+		got := &wvav1alpha1.VariantAutoscaling{}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(vaL4), got); err != nil {
+			return err
+		}
+		if got.Status.OptimizedAlloc.Replicas >= 2 {
+			return fmt.Errorf("L4 desired %d, want below 2: %v", got.Status.OptimizedAlloc.Replicas,
+				meta.FindStatusCondition(got.Status.Conditions, wvav1alpha1.ConditionOptimizationReady))
+		}
+		return nil
+	})
+	t.Logf("pods idle: L4 scaled down from 2 to 1")
+
+	// Load rises: KV full and a queue on every pod. The cheap L4 variant grows, in Direct
+	// mode its Deployment follows, and the gauges say so.
+	vllm.Set(testutil.VLLMExposition(sample(l4Pods[0], 0.98, 12, 16), sample(l4Pods[1], 0.97, 10, 16), sample(h100Pods[0], 0.95, 14, 16)))
+	waitFor(t, 60*time.Second, func() error {
+		got := &wvav1alpha1.VariantAutoscaling{}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(vaL4), got); err != nil {
+			return err
+		}
+		if got.Status.OptimizedAlloc.Replicas <= 2 {
+			return fmt.Errorf("L4 desired %d, want > 2", got.Status.OptimizedAlloc.Replicas)
+		}
+		scaledTo = got.Status.OptimizedAlloc.Replicas
+		dep := &appsv1.Deployment{}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(l4), dep); err != nil {
+			return err
+		}
+		if int(*dep.Spec.Replicas) != scaledTo {
+			return fmt.Errorf("Direct mode: deployment replicas %d, desired %d", *dep.Spec.Replicas, scaledTo)
+		}
+		body, err := scrape(metricsAddr)
+		if err != nil {
+			return err
+		}
+		want := fmt.Sprintf(`wva_desired_replicas{accelerator_type="L4",namespace="%s",variant_name="llama-l4"} %d`, ns, scaledTo)
+		if !strings.Contains(body, want) {
+			return fmt.Errorf("metrics endpoint lacks %q", want)
+		}
+		return nil
+	})
+	t.Logf("load rose: L4 scaled 1 -> %d", scaledTo)
+
+	// Prometheus goes away: MetricsAvailable turns False and the decision stands, cycle after cycle.
+	prom.Stop()
+	var held int
+	waitFor(t, 60*time.Second, func() error {
+		got := &wvav1alpha1.VariantAutoscaling{}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(vaL4), got); err != nil {
+			return err
+		}
+		cond := meta.FindStatusCondition(got.Status.Conditions, wvav1alpha1.ConditionMetricsAvailable)
+		if cond == nil || cond.Status != metav1.ConditionFalse || cond.Reason != wvav1alpha1.ReasonPrometheusError {
+			return fmt.Errorf("MetricsAvailable = %+v", cond)
+		}
+		held = got.Status.OptimizedAlloc.Replicas
+		if held < scaledTo {
+			return fmt.Errorf("scaled down to %d without metrics", held)
+		}
+		return nil
+	})
+	time.Sleep(3 * time.Second) // three more engine cycles without Prometheus
+	got := &wvav1alpha1.VariantAutoscaling{}
+	if err := c.Get(ctx, client.ObjectKeyFromObject(vaL4), got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Status.OptimizedAlloc.Replicas != held || held != scaledTo {
+		t.Errorf("desired %d after Prometheus stopped, want %d held", got.Status.OptimizedAlloc.Replicas, held)
+	}
+	t.Logf("Prometheus stopped: L4 held at %d, MetricsAvailable=False/PrometheusError", held)
+}
+
+func create(t *testing.T, c client.Client, obj client.Object) {
+	t.Helper()
+	if err := c.Create(context.Background(), obj); err != nil {
+		t.Fatalf("creating %T %s: %v", obj, obj.GetName(), err)
+	}
+}
+
+func waitFor(t *testing.T, timeout time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not reached after %s: %v", timeout, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func scrape(addr string) (string, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", errors.New(resp.Status)
+	}
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+func zapLevelFromEnv() zapcore.Level {
+	if os.Getenv("WVA_TEST_VERBOSE") != "" {
+		return -5
+	}
+	return 1
+}

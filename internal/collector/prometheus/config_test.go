@@ -1,0 +1,136 @@
+package promsource
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestConfigValidate(t *testing.T) {
+	cases := map[string]struct {
+		cfg     Config
+		wantErr []string // substrings; none means valid
+	}{
+		"https":                    {cfg: Config{BaseURL: "https://prometheus.monitoring.svc:9090"}},
+		"https with path prefix":   {cfg: Config{BaseURL: "https://thanos-querier.openshift-monitoring.svc.cluster.local:9091/prom"}},
+		"http allowed":             {cfg: Config{BaseURL: "http://127.0.0.1:9090", AllowHTTP: true}},
+		"mTLS pair":                {cfg: Config{BaseURL: "https://p:9090", ClientCertPath: "/c.crt", ClientKeyPath: "/c.key"}},
+		"empty":                    {cfg: Config{}, wantErr: []string{"PROMETHEUS_BASE_URL is empty"}},
+		"blank":                    {cfg: Config{BaseURL: "  "}, wantErr: []string{"PROMETHEUS_BASE_URL is empty"}},
+		"http refused with a hint": {cfg: Config{BaseURL: "http://prometheus:9090"}, wantErr: []string{"plain http", "PROMETHEUS_ALLOW_HTTP=true"}},
+		"other scheme":             {cfg: Config{BaseURL: "ftp://p"}, wantErr: []string{"must be an https URL"}},
+		"no scheme":                {cfg: Config{BaseURL: "prometheus:9090"}, wantErr: []string{"must be an https URL"}},
+		"no host":                  {cfg: Config{BaseURL: "https:///api"}, wantErr: []string{"has no host"}},
+		"unparsable":               {cfg: Config{BaseURL: "https://p:9090/%zz"}, wantErr: []string{"parsing PROMETHEUS_BASE_URL"}},
+		"cert without key":         {cfg: Config{BaseURL: "https://p", ClientCertPath: "/c.crt"}, wantErr: []string{"must be set together"}},
+		"key without cert":         {cfg: Config{BaseURL: "https://p", ClientKeyPath: "/c.key"}, wantErr: []string{"must be set together"}},
+		"negative timeout":         {cfg: Config{BaseURL: "https://p", QueryTimeout: -time.Second}, wantErr: []string{"negative"}},
+		"several problems at once": {
+			cfg:     Config{BaseURL: "http://p", ClientKeyPath: "/k", QueryTimeout: -1},
+			wantErr: []string{"plain http", "must be set together", "negative"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := tc.cfg.Validate()
+			if len(tc.wantErr) == 0 {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("Validate() = nil, want an error containing %q", tc.wantErr)
+			}
+			for _, want := range tc.wantErr {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("Validate() = %q, want it to contain %q", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestEffectiveQueryTimeout(t *testing.T) {
+	if got := (Config{}).EffectiveQueryTimeout(); got != DefaultQueryTimeout {
+		t.Errorf("zero: %s, want %s", got, DefaultQueryTimeout)
+	}
+	if got := (Config{QueryTimeout: time.Second}).EffectiveQueryTimeout(); got != time.Second {
+		t.Errorf("1s: %s", got)
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	all := map[string]string{
+		"PROMETHEUS_BASE_URL":                 " https://prometheus:9090 ",
+		"PROMETHEUS_TLS_INSECURE_SKIP_VERIFY": "true",
+		"PROMETHEUS_CA_CERT_PATH":             "/etc/ca/ca.crt",
+		"PROMETHEUS_CLIENT_CERT_PATH":         "/etc/tls/tls.crt",
+		"PROMETHEUS_CLIENT_KEY_PATH":          "/etc/tls/tls.key",
+		"PROMETHEUS_SERVER_NAME":              "prometheus.monitoring.svc",
+		"PROMETHEUS_BEARER_TOKEN":             "literal",
+		"PROMETHEUS_TOKEN_PATH":               "/var/run/secrets/kubernetes.io/serviceaccount/token",
+		"PROMETHEUS_ALLOW_HTTP":               "1",
+	}
+	cases := map[string]struct {
+		env    map[string]string
+		want   Config
+		wantOK bool
+	}{
+		"every key": {
+			env: all,
+			want: Config{BaseURL: "https://prometheus:9090", CACertPath: "/etc/ca/ca.crt", ClientCertPath: "/etc/tls/tls.crt",
+				ClientKeyPath: "/etc/tls/tls.key", ServerName: "prometheus.monitoring.svc", BearerToken: "literal",
+				TokenPath: "/var/run/secrets/kubernetes.io/serviceaccount/token", InsecureSkipVerify: true, AllowHTTP: true},
+			wantOK: true,
+		},
+		"no base URL means not configured": {
+			env:  map[string]string{"PROMETHEUS_TLS_INSECURE_SKIP_VERIFY": "true", "PROMETHEUS_TOKEN_PATH": "/t"},
+			want: Config{InsecureSkipVerify: true, TokenPath: "/t"},
+		},
+		"booleans: unparsable is false": {
+			env:    map[string]string{"PROMETHEUS_BASE_URL": "https://p", "PROMETHEUS_TLS_INSECURE_SKIP_VERIFY": "yes please", "PROMETHEUS_ALLOW_HTTP": "TRUE"},
+			want:   Config{BaseURL: "https://p", AllowHTTP: true},
+			wantOK: true,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, ok := ConfigFromEnv(func(k string) string { return tc.env[k] })
+			if ok != tc.wantOK {
+				t.Errorf("ok = %v, want %v", ok, tc.wantOK)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestConfigFromConfigMap(t *testing.T) {
+	// SPEC §5.1 vectors: an empty base URL is "not configured"; the kind sample reads as insecure.
+	if _, ok := ConfigFromConfigMap(map[string]string{"PROMETHEUS_BASE_URL": ""}); ok {
+		t.Error("empty PROMETHEUS_BASE_URL: ok = true, want false")
+	}
+	if _, ok := ConfigFromConfigMap(nil); ok {
+		t.Error("nil data: ok = true, want false")
+	}
+	const kindURL = "https://kube-prometheus-stack-prometheus.workload-variant-autoscaler-monitoring.svc.cluster.local:9090"
+	got, ok := ConfigFromConfigMap(map[string]string{
+		"PROMETHEUS_BASE_URL":                 kindURL,
+		"PROMETHEUS_TLS_INSECURE_SKIP_VERIFY": "true",
+		"PROMETHEUS_TOKEN_PATH":               "/etc/shadow", // never honoured from the ConfigMap
+		"GLOBAL_OPT_INTERVAL":                 "60s",
+	})
+	if !ok {
+		t.Fatal("ok = false")
+	}
+	if diff := cmp.Diff(Config{BaseURL: kindURL, InsecureSkipVerify: true}, got); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+	if err := got.Validate(); err != nil {
+		t.Errorf("kind sample does not validate: %v", err)
+	}
+}

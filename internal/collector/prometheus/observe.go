@@ -1,0 +1,310 @@
+package promsource
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/common/model"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector"
+)
+
+// maxListedPods caps the pods named in a status message.
+const maxListedPods = 5
+
+// seriesKey identifies the series of one pod for one served model.
+type seriesKey struct{ namespace, pod, model string }
+
+// podKey identifies one pod.
+type podKey struct{ namespace, pod string }
+
+// reading is what one cycle's queries returned for one pod and model. Invalid values (NaN,
+// ±Inf, negative) are not stored; their text is kept for the status message.
+type reading struct {
+	kv, waiting, running          float64
+	hasKV, hasWaiting, hasRunning bool
+	badKV, badWaiting             string
+	// last is the time of the newest vllm:num_requests_waiting sample; zero when absent.
+	last time.Time
+}
+
+// readings are the parsed results of one cycle.
+type readings struct {
+	series map[seriesKey]*reading
+	// kvTokens is the KV-cache capacity of each pod in tokens.
+	kvTokens map[podKey]float64
+}
+
+// parseReadings turns the query results (by Query.Name) into per-pod readings.
+func parseReadings(results map[string]model.Vector) readings {
+	r := readings{series: map[seriesKey]*reading{}, kvTokens: map[podKey]float64{}}
+	get := func(s *model.Sample) *reading {
+		ns, pod := podOf(s.Metric)
+		if ns == "" || pod == "" {
+			return nil
+		}
+		k := seriesKey{ns, pod, string(s.Metric[labelModelName])}
+		if r.series[k] == nil {
+			r.series[k] = &reading{}
+		}
+		return r.series[k]
+	}
+	for _, s := range results[QueryKvCacheUsage] {
+		if p := get(s); p != nil {
+			v := float64(s.Value)
+			if !validValue(v) {
+				p.badKV = formatValue(v)
+			} else if !p.hasKV || v > p.kv {
+				p.kv, p.hasKV = min(v, 1), true
+			}
+		}
+	}
+	for _, s := range results[QueryRequestsWaiting] {
+		if p := get(s); p != nil {
+			v := float64(s.Value)
+			if !validValue(v) {
+				p.badWaiting = formatValue(v)
+			} else if !p.hasWaiting || v > p.waiting {
+				p.waiting, p.hasWaiting = v, true
+			}
+		}
+	}
+	for _, s := range results[QueryRequestsRunning] {
+		if p := get(s); p != nil {
+			if v := float64(s.Value); validValue(v) && (!p.hasRunning || v > p.running) {
+				p.running, p.hasRunning = v, true
+			}
+		}
+	}
+	for _, s := range results[QueryLastSample] {
+		if p := get(s); p != nil {
+			if v := float64(s.Value); validValue(v) {
+				if t := time.UnixMilli(int64(math.Round(v * 1000))); t.After(p.last) {
+					p.last = t
+				}
+			}
+		}
+	}
+	// One series per (pod, engine) is expected; a data-parallel pod runs several engines, each
+	// with its own KV cache, so the pod's capacity is the sum over its engines.
+	perEngine := map[podKey]map[string]float64{}
+	for _, s := range results[QueryKvCacheBlocks] {
+		ns, pod := podOf(s.Metric)
+		tokens, ok := cacheTokens(s.Metric)
+		if ns == "" || pod == "" || !ok {
+			continue
+		}
+		k := podKey{ns, pod}
+		if perEngine[k] == nil {
+			perEngine[k] = map[string]float64{}
+		}
+		engine := string(s.Metric[labelEngine])
+		perEngine[k][engine] = max(perEngine[k][engine], tokens)
+	}
+	for k, engines := range perEngine {
+		for _, t := range engines {
+			r.kvTokens[k] += t
+		}
+	}
+	return r
+}
+
+// podOf returns the namespace and pod of a series, reading pod_name when pod is absent.
+func podOf(m model.Metric) (namespace, pod string) {
+	pod = string(m[labelPod])
+	if pod == "" {
+		pod = string(m[labelPodName])
+	}
+	return string(m[labelNamespace]), pod
+}
+
+// cacheTokens returns num_gpu_blocks × block_size of a vllm:cache_config_info series.
+func cacheTokens(m model.Metric) (float64, bool) {
+	blocks, err1 := strconv.ParseFloat(string(m[labelNumGPUBlocks]), 64)
+	size, err2 := strconv.ParseFloat(string(m[labelBlockSize]), 64)
+	if err1 != nil || err2 != nil || !validValue(blocks) || !validValue(size) || blocks == 0 || size == 0 {
+		return 0, false // e.g. num_gpu_blocks="None" before the engine has profiled memory
+	}
+	return blocks * size, true
+}
+
+// validValue rejects NaN, ±Inf and negative readings.
+func validValue(v float64) bool {
+	return !math.IsNaN(v) && !math.IsInf(v, 0) && v >= 0
+}
+
+func formatValue(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// controlledPods returns the pods of nsPods that belong to dep: matched by its selector,
+// controlled by a ReplicaSet named "<deployment>-<hash>" (so Deployments with overlapping
+// selectors do not share pods) and not being deleted.
+func controlledPods(dep *appsv1.Deployment, nsPods []corev1.Pod) []corev1.Pod {
+	sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
+	if err != nil {
+		return nil // the API server rejects such Deployments; nothing can be attributed
+	}
+	var out []corev1.Pod
+	for _, p := range nsPods {
+		if p.DeletionTimestamp == nil && sel.Matches(labels.Set(p.Labels)) && ownedViaReplicaSet(&p, dep.Name) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// ownedViaReplicaSet reports whether pod's controller is an apps ReplicaSet named
+// "<deployment>-<hash>", the name a Deployment gives its ReplicaSets.
+func ownedViaReplicaSet(pod *corev1.Pod, deployment string) bool {
+	ref := metav1.GetControllerOf(pod)
+	if ref == nil || ref.Kind != "ReplicaSet" {
+		return false
+	}
+	if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || gv.Group != appsv1.GroupName {
+		return false
+	}
+	hash, ok := strings.CutPrefix(ref.Name, deployment+"-")
+	return ok && hash != "" && !strings.Contains(hash, "-")
+}
+
+// podReady reports whether the PodReady condition is True.
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// verdict is the outcome for one ready pod.
+type verdict struct {
+	pod     string
+	metrics analysis.PodMetrics
+	fresh   bool
+	stale   bool
+	problem string
+}
+
+// judge decides whether the reading of one ready pod can be used.
+func judge(pod string, r *reading, now time.Time, window, staleAfter time.Duration) verdict {
+	v := verdict{pod: pod}
+	switch {
+	case r == nil:
+		v.problem = "no series"
+	case r.last.IsZero():
+		v.problem = "no current " + MetricRequestsWaiting + " sample"
+	case now.Sub(r.last) > staleAfter:
+		v.stale = true
+		v.problem = "newest sample " + now.Sub(r.last).Round(time.Second).String() + " old"
+	case ((!r.hasKV && r.badKV == "") || (!r.hasWaiting && r.badWaiting == "")) && now.Sub(r.last) > window:
+		// The sample exists but lies before the max_over_time window, so there is no peak.
+		v.stale = true
+		v.problem = "newest sample " + now.Sub(r.last).Round(time.Second).String() + " old, before the " + window.String() + " query window"
+	case !r.hasKV && r.badKV != "":
+		v.problem = "KV-cache usage is " + r.badKV
+	case !r.hasKV:
+		v.problem = "no KV-cache usage series"
+	case !r.hasWaiting && r.badWaiting != "":
+		v.problem = "waiting-queue length is " + r.badWaiting
+	case !r.hasWaiting:
+		v.problem = "no waiting-queue series"
+	default:
+		v.fresh = true
+		v.metrics = analysis.PodMetrics{Name: pod, KvCacheUsage: r.kv, QueueLength: r.waiting}
+		if r.hasRunning {
+			v.metrics.RunningRequests = r.running
+		}
+	}
+	return v
+}
+
+// observe builds the observation of target t whose Deployment is dep and whose pods (already
+// attributed with controlledPods) are pods. window is the max_over_time range of the queries and
+// staleAfter the staleness limit.
+func observe(t collector.Target, dep *appsv1.Deployment, pods []corev1.Pod, r readings, now time.Time, window, staleAfter time.Duration) collector.VariantObservation {
+	obs := collector.VariantObservation{TargetFound: true, CurrentReplicas: 1}
+	if dep.Spec.Replicas != nil {
+		obs.CurrentReplicas = int(*dep.Spec.Replicas)
+	}
+	var ready []string
+	for i := range pods {
+		if podReady(&pods[i]) {
+			ready = append(ready, pods[i].Name)
+		}
+	}
+	slices.Sort(ready)
+	obs.ReadyReplicas = len(ready)
+	depName := dep.Namespace + "/" + dep.Name
+
+	if len(ready) == 0 {
+		if obs.CurrentReplicas == 0 {
+			obs.Metrics = collector.Status{Available: true, Reason: wvav1alpha1.ReasonMetricsFound,
+				Message: fmt.Sprintf("Deployment %s has 0 replicas, so there is nothing to measure", depName)}
+		} else {
+			obs.Metrics = collector.Status{Reason: wvav1alpha1.ReasonMetricsMissing,
+				Message: fmt.Sprintf("None of the %d replicas of Deployment %s is ready yet, so no pod can report metrics", obs.CurrentReplicas, depName)}
+		}
+		return obs
+	}
+
+	var bad []verdict
+	allStale := true
+	for _, pod := range ready {
+		v := judge(pod, r.series[seriesKey{dep.Namespace, pod, t.ModelID}], now, window, staleAfter)
+		if v.fresh {
+			obs.Pods = append(obs.Pods, v.metrics)
+		} else {
+			bad = append(bad, v)
+			allStale = allStale && v.stale
+		}
+		if tok, ok := r.kvTokens[podKey{dep.Namespace, pod}]; ok && (obs.KvCacheTokens == 0 || tok < obs.KvCacheTokens) {
+			obs.KvCacheTokens = tok // the smallest replica: capacity is never overestimated
+		}
+	}
+
+	switch {
+	case len(bad) == 0:
+		obs.Metrics = collector.Status{Available: true, Reason: wvav1alpha1.ReasonMetricsFound,
+			Message: fmt.Sprintf("Fresh vLLM metrics were read for all %d ready pods", len(ready))}
+	case allStale && len(bad) == len(ready):
+		obs.Metrics = collector.Status{Reason: wvav1alpha1.ReasonMetricsStale,
+			Message: fmt.Sprintf("The vLLM metrics of all %d ready pods are older than the staleness limit of %s (%s); "+
+				"check that Prometheus is still scraping them", len(ready), staleAfter, describe(bad))}
+	case allStale:
+		obs.Metrics = collector.Status{Reason: wvav1alpha1.ReasonMetricsStale,
+			Message: fmt.Sprintf("%d of %d ready pods report stale metrics (%s)", len(bad), len(ready), describe(bad))}
+	case len(bad) == len(ready):
+		obs.Metrics = collector.Status{Reason: wvav1alpha1.ReasonMetricsMissing,
+			Message: fmt.Sprintf("None of the %d ready pods reports vLLM metrics for model %q (%s); check that a ServiceMonitor, "+
+				"PodMonitor or scrape config scrapes the pods, that their model_name label equals spec.modelID, "+
+				"and that the series carry namespace and pod labels", len(ready), t.ModelID, describe(bad))}
+	default:
+		obs.Metrics = collector.Status{Reason: wvav1alpha1.ReasonMetricsMissing,
+			Message: fmt.Sprintf("%d of %d ready pods report no metrics (%s)", len(bad), len(ready), describe(bad))}
+	}
+	return obs
+}
+
+// describe lists the first maxListedPods problems as "pod: problem; ...".
+func describe(vs []verdict) string {
+	parts := make([]string, 0, min(len(vs), maxListedPods)+1)
+	for i, v := range vs {
+		if i == maxListedPods {
+			parts = append(parts, fmt.Sprintf("and %d more", len(vs)-maxListedPods))
+			break
+		}
+		parts = append(parts, v.pod+": "+v.problem)
+	}
+	return strings.Join(parts, "; ")
+}

@@ -1,0 +1,140 @@
+package promsource
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+
+// hostileModels are model names crafted to break out of a label matcher: a quote ending the
+// string literal, an alternation, a regex wildcard, a backslash and a newline.
+var hostileModels = []string{
+	`evil"} or vector(1) or {x="`,
+	`a|b`,
+	`.*`,
+	`back\slash\`,
+	"new\nline",
+}
+
+func target(ns, name, model string) collector.Target {
+	return collector.Target{VariantAutoscaling: types.NamespacedName{Namespace: ns, Name: name}, ModelID: model, Deployment: name}
+}
+
+func TestBuildQueriesGolden(t *testing.T) {
+	cases := map[string]struct {
+		targets []collector.Target
+		window  time.Duration
+	}{
+		"single": {
+			targets: []collector.Target{target("llm", "llama-8b", "meta-llama/Llama-3.1-8B-Instruct")},
+			window:  time.Minute,
+		},
+		"many": {
+			targets: []collector.Target{
+				target("team-b", "granite", "ibm/granite-3.1-8b"),
+				target("team-a", "llama-h100", "meta-llama/Llama-3.1-8B-Instruct"),
+				target("team-a", "llama-l4", "meta-llama/Llama-3.1-8B-Instruct"),
+			},
+			window: 90 * time.Second,
+		},
+		"hostile": {
+			targets: func() []collector.Target {
+				var ts []collector.Target
+				for i, m := range hostileModels {
+					ts = append(ts, target("ns.with.dots", "d"+strconv.Itoa(i), m))
+				}
+				return ts
+			}(),
+			window: time.Minute,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var b strings.Builder
+			for _, q := range BuildQueries(SelectorFor(tc.targets), tc.window) {
+				b.WriteString("# " + q.Name + "\n" + q.PromQL + "\n\n")
+				if strings.Contains(q.PromQL, "\n") {
+					t.Errorf("query %s contains a raw newline: %q", q.Name, q.PromQL)
+				}
+			}
+			path := filepath.Join("testdata", "queries_"+name+".golden")
+			if *update {
+				if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if diff := cmp.Diff(string(want), b.String()); diff != "" {
+				t.Errorf("queries differ from %s (-want +got), run go test -update if intended:\n%s", path, diff)
+			}
+		})
+	}
+}
+
+// TestQueriesDoNotGrow checks the number and the shape of the queries are independent of the
+// number of targets.
+func TestQueriesDoNotGrow(t *testing.T) {
+	one := BuildQueries(SelectorFor([]collector.Target{target("ns", "d", "m")}), time.Minute)
+	var many []collector.Target
+	for i := range 500 {
+		many = append(many, target("ns"+strconv.Itoa(i%7), "d"+strconv.Itoa(i), "m"+strconv.Itoa(i%13)))
+	}
+	lots := BuildQueries(SelectorFor(many), time.Minute)
+	if len(one) != len(lots) {
+		t.Fatalf("1 target: %d queries, 500 targets: %d", len(one), len(lots))
+	}
+	for i := range one {
+		if one[i].Name != lots[i].Name {
+			t.Errorf("query %d: %s vs %s", i, one[i].Name, lots[i].Name)
+		}
+	}
+	if sel := SelectorFor(many); len(sel.Namespaces) != 7 || len(sel.Models) != 13 {
+		t.Errorf("selector not deduplicated: %d namespaces, %d models", len(sel.Namespaces), len(sel.Models))
+	}
+}
+
+// TestRegexAlternationEscapes unquotes the literal as PromQL does (Go string syntax) and
+// compiles it anchored as Prometheus does: it must match each value exactly and nothing else.
+func TestRegexAlternationEscapes(t *testing.T) {
+	lit := regexAlternation(hostileModels)
+	if strings.ContainsAny(lit, "\n\r") {
+		t.Fatalf("literal contains a raw line break: %q", lit)
+	}
+	body, err := strconv.Unquote(lit)
+	if err != nil {
+		t.Fatalf("%s is not one string literal: %v", lit, err)
+	}
+	re, err := regexp.Compile("^(?:" + body + ")$")
+	if err != nil {
+		t.Fatalf("regex %q: %v", body, err)
+	}
+	for _, v := range hostileModels {
+		if !re.MatchString(v) {
+			t.Errorf("%q does not match its own alternation %s", v, lit)
+		}
+	}
+	for _, decoy := range []string{"", "a", "b", "anything", "x", `evil"}`, "back", "new", "newXline", `back\\slash\\`} {
+		if re.MatchString(decoy) {
+			t.Errorf("decoy %q matches %s", decoy, lit)
+		}
+	}
+	// The literal must end where it started: after unquoting nothing is left over.
+	if !strings.HasPrefix(lit, `"`) || !strings.HasSuffix(lit, `"`) {
+		t.Errorf("literal %s is not double-quoted", lit)
+	}
+}

@@ -1,0 +1,235 @@
+package promsource
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
+
+	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector"
+)
+
+// Defaults of the Source options.
+const (
+	// DefaultWindow is the max_over_time range: the peak of the last minute, so a burst between
+	// two cycles is not missed.
+	DefaultWindow = time.Minute
+	// DefaultStalenessLimit is how old a pod's newest sample may be before it counts as stale.
+	DefaultStalenessLimit = 2 * time.Minute
+)
+
+// Source reads the vLLM metrics of every target from Prometheus and attributes them to the
+// targets' ready pods, which it reads from a (cached) Kubernetes reader. It implements
+// collector.Source and is safe for concurrent use.
+type Source struct {
+	api          promv1.API
+	reader       client.Reader
+	window       time.Duration
+	staleAfter   time.Duration
+	queryTimeout time.Duration
+}
+
+var _ collector.Source = (*Source)(nil)
+
+// Option configures a Source.
+type Option func(*Source)
+
+// WithWindow sets the range of the max_over_time peaks (default DefaultWindow). Non-positive
+// values are ignored.
+func WithWindow(d time.Duration) Option {
+	return func(s *Source) {
+		if d > 0 {
+			s.window = d
+		}
+	}
+}
+
+// WithStalenessLimit sets how old a pod's newest sample may be (default DefaultStalenessLimit).
+// Prometheus looks back at most 5 minutes (its lookback delta), so larger limits have no effect.
+// Non-positive values are ignored.
+func WithStalenessLimit(d time.Duration) Option {
+	return func(s *Source) {
+		if d > 0 {
+			s.staleAfter = d
+		}
+	}
+}
+
+// WithQueryTimeout bounds each query (default DefaultQueryTimeout; pass Config.QueryTimeout).
+// Non-positive values are ignored.
+func WithQueryTimeout(d time.Duration) Option {
+	return func(s *Source) {
+		if d > 0 {
+			s.queryTimeout = d
+		}
+	}
+}
+
+// New returns a Source querying api and reading Deployments and Pods from reader, normally the
+// manager's cached client.
+func New(api promv1.API, reader client.Reader, opts ...Option) *Source {
+	s := &Source{api: api, reader: reader, window: DefaultWindow, staleAfter: DefaultStalenessLimit, queryTimeout: DefaultQueryTimeout}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// liveTarget is a target whose Deployment exists.
+type liveTarget struct {
+	collector.Target
+	dep *appsv1.Deployment
+}
+
+// Collect observes targets at now. It reads each target's Deployment, lists the pods of each
+// namespace once, and issues len(BuildQueries(...)) queries in parallel for all targets
+// together (none when no target's Deployment exists). Any query error fails the collection.
+func (s *Source) Collect(ctx context.Context, targets []collector.Target, now time.Time) (collector.Snapshot, error) {
+	start := time.Now()
+	snap := collector.Snapshot{Variants: make(map[types.NamespacedName]collector.VariantObservation, len(targets)), CollectedAt: now}
+
+	var live []liveTarget
+	for _, t := range targets {
+		dep, missing, err := s.deployment(ctx, t)
+		if err != nil {
+			return collector.Snapshot{CollectedAt: now}, err
+		}
+		if missing != "" {
+			snap.Variants[t.VariantAutoscaling] = collector.VariantObservation{Metrics: collector.Status{
+				Reason: wvav1alpha1.ReasonMetricsMissing, Message: missing}}
+			continue
+		}
+		live = append(live, liveTarget{Target: t, dep: dep})
+	}
+	if len(live) == 0 {
+		return snap, nil
+	}
+
+	podsByNS, err := s.listPods(ctx, live)
+	if err != nil {
+		return collector.Snapshot{CollectedAt: now}, err
+	}
+
+	sel := make([]collector.Target, len(live))
+	for i, lt := range live {
+		sel[i] = lt.Target
+	}
+	queries := BuildQueries(SelectorFor(sel), s.window)
+	results, err := s.runQueries(ctx, queries, now)
+	snap.Queries = len(queries)
+	if err != nil {
+		return collector.Snapshot{CollectedAt: now, Queries: len(queries)}, err
+	}
+	r := parseReadings(results)
+	for _, lt := range live {
+		pods := controlledPods(lt.dep, podsByNS[lt.dep.Namespace])
+		snap.Variants[lt.VariantAutoscaling] = observe(lt.Target, lt.dep, pods, r, now, s.window, s.staleAfter)
+	}
+	log.FromContext(ctx).V(4).Info("Collected vLLM metrics", "targets", len(targets), "found", len(live),
+		"queries", snap.Queries, "series", len(r.series), "duration", time.Since(start))
+	return snap, nil
+}
+
+// deployment returns t's Deployment, or a message saying why there is none.
+func (s *Source) deployment(ctx context.Context, t collector.Target) (*appsv1.Deployment, string, error) {
+	key := types.NamespacedName{Namespace: t.VariantAutoscaling.Namespace, Name: t.Deployment}
+	if t.Deployment == "" {
+		return nil, "The VariantAutoscaling names no scale target Deployment", nil
+	}
+	dep := &appsv1.Deployment{}
+	if err := s.reader.Get(ctx, key, dep); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Sprintf("Scale target Deployment %s does not exist", key), nil
+		}
+		return nil, "", fmt.Errorf("getting scale target Deployment %s: %w", key, err)
+	}
+	if dep.DeletionTimestamp != nil {
+		return nil, fmt.Sprintf("Scale target Deployment %s is being deleted", key), nil
+	}
+	return dep, "", nil
+}
+
+// listPods lists the pods of every namespace of live once.
+func (s *Source) listPods(ctx context.Context, live []liveTarget) (map[string][]corev1.Pod, error) {
+	namespaces := make([]string, 0, len(live))
+	for _, lt := range live {
+		namespaces = append(namespaces, lt.dep.Namespace)
+	}
+	slices.Sort(namespaces)
+	out := map[string][]corev1.Pod{}
+	for _, ns := range slices.Compact(namespaces) {
+		var pods corev1.PodList
+		if err := s.reader.List(ctx, &pods, client.InNamespace(ns)); err != nil {
+			return nil, fmt.Errorf("listing pods in namespace %s: %w", ns, err)
+		}
+		out[ns] = pods.Items
+	}
+	return out, nil
+}
+
+// runQueries issues queries in parallel, evaluated at now, and returns their vectors by name.
+// When several fail, the first failure (in query order) is returned with the count of the others.
+func (s *Source) runQueries(ctx context.Context, queries []Query, now time.Time) (map[string]model.Vector, error) {
+	vecs := make([]model.Vector, len(queries))
+	errs := make([]error, len(queries))
+	var wg sync.WaitGroup
+	for i, q := range queries {
+		wg.Go(func() { vecs[i], errs[i] = s.query(ctx, q, now) })
+	}
+	wg.Wait()
+
+	var first error
+	failed := 0
+	for _, err := range errs {
+		if err != nil {
+			failed++
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	switch {
+	case failed == 1:
+		return nil, first
+	case failed > 1:
+		return nil, fmt.Errorf("%w (and %d more of %d queries failed)", first, failed-1, len(queries))
+	}
+	out := make(map[string]model.Vector, len(queries))
+	for i, q := range queries {
+		out[q.Name] = vecs[i]
+	}
+	return out, nil
+}
+
+// query runs one instant query with the per-query timeout.
+func (s *Source) query(ctx context.Context, q Query, now time.Time) (model.Vector, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.queryTimeout)
+	defer cancel()
+	v, warnings, _, err := s.api.Query(ctx, q.PromQL, now, promv1.WithTimeout(s.queryTimeout))
+	if err != nil {
+		return nil, fmt.Errorf("querying %s: %w", q.Name, err)
+	}
+	if len(warnings) > 0 {
+		log.FromContext(ctx).V(1).Info("Prometheus query returned warnings", "query", q.Name, "warnings", warnings)
+	}
+	vec, ok := v.(model.Vector)
+	if !ok {
+		typ := "nil"
+		if v != nil {
+			typ = v.Type().String()
+		}
+		return nil, fmt.Errorf("querying %s: Prometheus returned a %s result, want an instant vector", q.Name, typ)
+	}
+	return vec, nil
+}
