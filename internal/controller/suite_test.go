@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/zap/zapcore"
 	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,6 +22,7 @@ import (
 
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/common"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/testutil"
 )
 
@@ -31,6 +34,7 @@ var (
 	vaCache     *common.VACache
 	sharedCfg   *common.GlobalConfig
 	trigger     chan event.GenericEvent
+	actuated    = &recordingActuator{applied: map[types.NamespacedName]int{}, forgotten: map[types.NamespacedName]int{}}
 	cmNames     = ConfigMapNames{Namespace: "wva-system", Main: "wva-config", Saturation: "saturation-scaling-config"}
 	suiteCancel context.CancelFunc
 )
@@ -67,7 +71,7 @@ func runSuite(m *testing.M) int {
 	sharedCfg = common.NewGlobalConfig()
 	trigger = common.NewDecisionTrigger()
 	recorder := mgr.GetEventRecorder("wva-controller")
-	must(NewVariantAutoscalingReconciler(mgr.GetClient(), recorder, decisions, vaCache, trigger).SetupWithManager(mgr))
+	must(NewVariantAutoscalingReconciler(mgr.GetClient(), recorder, decisions, vaCache, trigger, WithActuator(actuated)).SetupWithManager(mgr))
 	must(NewConfigMapReconciler(mgr.GetClient(), recorder, sharedCfg, cmNames).SetupWithManager(mgr))
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -131,4 +135,32 @@ func eventsFor(ctx context.Context, obj client.Object) (map[string][]string, err
 		}
 	}
 	return out, nil
+}
+
+// recordingActuator records what the controller asks to actuate.
+type recordingActuator struct {
+	mu        sync.Mutex
+	applied   map[types.NamespacedName]int // latest target actuated
+	forgotten map[types.NamespacedName]int // number of Forget calls
+}
+
+func (a *recordingActuator) Actuate(_ context.Context, va *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.applied[client.ObjectKeyFromObject(va)] = d.TargetReplicas
+	return nil
+}
+
+func (a *recordingActuator) Forget(key types.NamespacedName) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.applied, key)
+	a.forgotten[key]++
+}
+
+func (a *recordingActuator) state(key types.NamespacedName) (target int, applied bool, forgotten int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	target, applied = a.applied[key]
+	return target, applied, a.forgotten[key]
 }

@@ -163,6 +163,10 @@ func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.R
 	}()
 
 	deploy := r.resolveTarget(ctx, va)
+	if deploy == nil && r.actuator != nil {
+		// Nothing to actuate: withdraw the published series rather than leave them stale.
+		r.actuator.Forget(req.NamespacedName)
+	}
 	if deploy != nil {
 		va.Status.CurrentAlloc = &wvav1alpha1.CurrentAlloc{
 			Accelerator:   va.AcceleratorName(),

@@ -353,3 +353,60 @@ func TestInvalidVAIsRejected(t *testing.T) {
 		}
 	})
 }
+
+func TestActuation(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	deploy := testutil.Deployment("qwen").Namespace(ns).Replicas(2).Obj()
+	if err := k8sClient.Create(ctx, deploy); err != nil {
+		t.Fatal(err)
+	}
+	va := testutil.VariantAutoscaling("qwen").Namespace(ns).Obj()
+	if err := k8sClient.Create(ctx, va); err != nil {
+		t.Fatal(err)
+	}
+	key := client.ObjectKeyFromObject(va)
+	eventually(t, timeout, func() error {
+		if _, ok := vaCache.Get(key); !ok {
+			return errors.New("not cached")
+		}
+		return nil
+	})
+	decisions.Set(va.Name, ns, interfaces.VariantDecision{TargetReplicas: 3, AcceleratorName: "L4", MetricsAvailable: true})
+	common.TriggerReconcile(trigger, va)
+	eventually(t, timeout, func() error {
+		if target, ok, _ := actuated.state(key); !ok || target != 3 {
+			return fmt.Errorf("actuated target %d (%v), want 3", target, ok)
+		}
+		got, err := getVA(ctx, key)
+		if err != nil {
+			return err
+		}
+		if a := got.Status.Actuation; a == nil || !a.Applied || a.Mode != wvav1alpha1.ActuationMetrics {
+			return fmt.Errorf("status.actuation = %+v", a)
+		}
+		return nil
+	})
+
+	// The target disappears: the published series are withdrawn.
+	if err := k8sClient.Delete(ctx, deploy); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, timeout, func() error {
+		if _, ok, n := actuated.state(key); ok || n == 0 {
+			return fmt.Errorf("still actuated after the target was deleted (forgotten %d times)", n)
+		}
+		return nil
+	})
+	// So does the VA: forgotten again, and never actuated since.
+	_, _, before := actuated.state(key)
+	if err := k8sClient.Delete(ctx, va); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, timeout, func() error {
+		if _, ok, n := actuated.state(key); ok || n <= before {
+			return fmt.Errorf("VA deletion not forgotten (%d Forget calls)", n)
+		}
+		return nil
+	})
+}
