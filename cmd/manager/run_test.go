@@ -115,6 +115,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	var scaledTo int
+	var reason string
 	// Pods go idle: the fleet shrinks again, most expensive capacity first.
 	vllm.Set(testutil.VLLMExposition(sample(l4Pods[0], 0.02, 0, 1), sample(l4Pods[1], 0.02, 0, 1), sample(h100Pods[0], 0.02, 0, 1)))
 	waitFor(t, 60*time.Second, func() error {
@@ -142,6 +143,7 @@ func TestEndToEnd(t *testing.T) {
 			return fmt.Errorf("L4 desired %d, want > 2", got.Status.OptimizedAlloc.Replicas)
 		}
 		scaledTo = got.Status.OptimizedAlloc.Replicas
+		reason = meta.FindStatusCondition(got.Status.Conditions, wvav1alpha1.ConditionOptimizationReady).Message
 		dep := &appsv1.Deployment{}
 		if err := c.Get(ctx, client.ObjectKeyFromObject(l4), dep); err != nil {
 			return err
@@ -159,7 +161,7 @@ func TestEndToEnd(t *testing.T) {
 		}
 		return nil
 	})
-	t.Logf("load rose: L4 scaled 1 -> %d", scaledTo)
+	t.Logf("load rose: L4 scaled 1 -> %d: %s", scaledTo, reason)
 
 	// Prometheus goes away: MetricsAvailable turns False and the decision stands, cycle after cycle.
 	prom.Stop()
