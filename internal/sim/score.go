@@ -1,0 +1,151 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"time"
+)
+
+// Score summarises one run of one policy.
+type Score struct {
+	// Policy is the policy's name.
+	Policy string
+	// Requests is the number of requests that arrived during the run.
+	Requests int
+	// Finished is the number of requests whose last token came out before the end of the run.
+	Finished int
+	// Unfinished is the number of requests still waiting or running at the end of the run.
+	Unfinished int
+	// Rejected is the number of requests too large for any replica's KV cache.
+	Rejected int
+	// SLOMet is the number of requests that finished with TTFT and mean ITL within the SLO.
+	SLOMet int
+	// SLOAttainment is SLOMet / Requests (1 when no request arrived): unfinished and rejected
+	// requests count as misses.
+	SLOAttainment float64
+	// TTFTP50 and TTFTP99 are percentiles of the time to first token of the requests that got
+	// one (nearest rank).
+	TTFTP50, TTFTP99 time.Duration
+	// ITLP50 and ITLP99 are percentiles of the mean inter-token latency of the finished requests
+	// with more than one output token.
+	ITLP50, ITLP99 time.Duration
+	// GPUHours is the sum over replicas of the time from creation to removal (or to the end of
+	// the run) times the replica's GPUs, in hours.
+	GPUHours float64
+	// Cost is the GPU-hours of each variant times its price per GPU-hour.
+	Cost float64
+	// ScaleEvents counts changes of a variant's replica count.
+	ScaleEvents int
+	// Reversals counts scale events whose direction is opposite to the variant's previous one.
+	Reversals int
+	// Preemptions counts preemptions over all replicas.
+	Preemptions int
+	// Variants breaks the replica figures down per variant, in scenario order.
+	Variants []VariantScore
+}
+
+// VariantScore is the replica accounting of one variant over a run.
+type VariantScore struct {
+	// Name is the variant name.
+	Name string
+	// GPUHours and Cost are the variant's share of the Score's.
+	GPUHours, Cost float64
+	// ScaleEvents and Reversals are the variant's share of the Score's.
+	ScaleEvents, Reversals int
+	// PeakReplicas is the largest replica count the variant had.
+	PeakReplicas int
+	// ReplicasCreated counts the replicas created during the run (initial ones excluded).
+	ReplicasCreated int
+}
+
+func scoreRun(policy string, slo SLO, reqs []Request, f *Fleet, end time.Duration) Score {
+	s := Score{Policy: policy, Requests: len(reqs)}
+	var ttfts, itls []time.Duration
+	for i := range reqs {
+		r := &reqs[i]
+		switch {
+		case r.Rejected:
+			s.Rejected++
+			continue
+		case r.Finished >= 0:
+			s.Finished++
+			if slo.Met(r) {
+				s.SLOMet++
+			}
+			if r.OutputTokens > 1 {
+				itls = append(itls, r.ITL())
+			}
+		default:
+			s.Unfinished++
+		}
+		if r.FirstToken >= 0 {
+			ttfts = append(ttfts, r.TTFT())
+		}
+	}
+	s.SLOAttainment = 1
+	if s.Requests > 0 {
+		s.SLOAttainment = float64(s.SLOMet) / float64(s.Requests)
+	}
+	s.TTFTP50, s.TTFTP99 = percentiles(ttfts)
+	s.ITLP50, s.ITLP99 = percentiles(itls)
+
+	for _, v := range f.variants {
+		vs := VariantScore{Name: v.spec.Name, ScaleEvents: v.events, Reversals: v.reverses, PeakReplicas: v.peak,
+			ReplicasCreated: len(v.all) - v.spec.InitialReplicas}
+		var seconds float64
+		for _, r := range v.all {
+			until := end
+			if r.state == Gone {
+				until = r.removed
+			}
+			seconds += (until - r.created).Seconds()
+			s.Preemptions += int(r.srv.counters.Preemptions)
+		}
+		vs.GPUHours = seconds / 3600 * float64(v.spec.Profile.GPUsPerReplica)
+		vs.Cost = vs.GPUHours * v.spec.Profile.CostPerGPUHour
+		s.GPUHours += vs.GPUHours
+		s.Cost += vs.Cost
+		s.ScaleEvents += vs.ScaleEvents
+		s.Reversals += vs.Reversals
+		s.Variants = append(s.Variants, vs)
+	}
+	return s
+}
+
+// percentiles returns the nearest-rank 50th and 99th percentiles of ds (0 when empty).
+func percentiles(ds []time.Duration) (p50, p99 time.Duration) {
+	if len(ds) == 0 {
+		return 0, 0
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return nearestRank(ds, 0.50), nearestRank(ds, 0.99)
+}
+
+func nearestRank(sorted []time.Duration, p float64) time.Duration {
+	i := int(float64(len(sorted))*p+0.999999999) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// WriteScore writes s as a small readable block.
+func WriteScore(w io.Writer, s Score) error {
+	_, err := fmt.Fprintf(w,
+		"policy %s: requests %d finished %d unfinished %d rejected %d\n"+
+			"  SLO attainment %.4f (%d met)\n"+
+			"  TTFT p50 %s p99 %s, ITL p50 %s p99 %s\n"+
+			"  GPU-hours %.4f cost %.4f, scale events %d reversals %d preemptions %d\n",
+		s.Policy, s.Requests, s.Finished, s.Unfinished, s.Rejected,
+		s.SLOAttainment, s.SLOMet,
+		s.TTFTP50.Round(time.Millisecond), s.TTFTP99.Round(time.Millisecond), s.ITLP50.Round(100*time.Microsecond), s.ITLP99.Round(100*time.Microsecond),
+		s.GPUHours, s.Cost, s.ScaleEvents, s.Reversals, s.Preemptions)
+	if err != nil {
+		return err
+	}
+	for _, v := range s.Variants {
+		if _, err := fmt.Fprintf(w, "  %s: GPU-hours %.4f cost %.4f, scale events %d reversals %d, peak replicas %d, created %d\n",
+			v.Name, v.GPUHours, v.Cost, v.ScaleEvents, v.Reversals, v.PeakReplicas, v.ReplicasCreated); err != nil {
+			return err
+		}
+	}
+	return nil
+}

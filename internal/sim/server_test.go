@@ -1,0 +1,269 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/workload"
+)
+
+// requests returns n requests arriving at the given time with the given token counts.
+func requests(n int, at time.Duration, in, out int) []*Request {
+	rs := make([]*Request, n)
+	for i := range rs {
+		r := newRequest(i, workload.Request{Arrival: at, InputTokens: in, OutputTokens: out})
+		rs[i] = &r
+	}
+	return rs
+}
+
+// within reports whether got is within 5 % of want.
+func within(got, want time.Duration) bool {
+	return math.Abs(float64(got-want)) <= 0.05*float64(want)
+}
+
+// The model against the closed form of SPEC.md §4.8.3 at a fixed batch size n: a batch of n
+// requests with I prompt tokens arriving together is prefilled in one step, so
+// TTFT = prefill(n) = γ + δ·I·n, and then decodes at ITL = decode(n) = α + β·n.
+func TestServerMatchesClosedFormAtFixedBatch(t *testing.T) {
+	const in, out = 128, 64
+	for _, p := range DefaultProfiles() {
+		p.MaxBatchedTokens = 0 // the whole batch is prefilled in one step
+		for _, n := range []int{1, 8, 32, 64, 128} {
+			t.Run(fmt.Sprintf("%s/batch=%d", p.Name, n), func(t *testing.T) {
+				s := NewServer(p, 0)
+				rs := requests(n, 0, in, out)
+				for _, r := range rs {
+					s.Enqueue(r, 0)
+				}
+				s.AdvanceTo(time.Hour)
+				wantTTFT := msToDuration(p.Gamma + p.Delta*in*float64(n))
+				wantITL := msToDuration(p.Alpha + p.Beta*float64(n))
+				for _, r := range rs {
+					if !within(r.TTFT(), wantTTFT) {
+						t.Fatalf("request %d: TTFT %s, want %s (±5%%)", r.ID, r.TTFT(), wantTTFT)
+					}
+					if !within(r.ITL(), wantITL) {
+						t.Fatalf("request %d: ITL %s, want %s (±5%%)", r.ID, r.ITL(), wantITL)
+					}
+				}
+			})
+		}
+	}
+}
+
+// With 2n requests and a batch of n, the second wave waits exactly the service time of the
+// first, S = prefill(n) + (O-1)·decode(n), so its TTFT is W + prefill(n) with W = S.
+func TestServerSecondWaveWaitsOneServiceTime(t *testing.T) {
+	const n, in, out = 16, 200, 50
+	p, err := LookupProfile(ProfileA100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.MaxBatchSize, p.MaxBatchedTokens = n, 0
+	s := NewServer(p, 0)
+	rs := requests(2*n, 0, in, out)
+	for _, r := range rs {
+		s.Enqueue(r, 0)
+	}
+	s.AdvanceTo(time.Hour)
+	prefill := msToDuration(p.Gamma + p.Delta*in*n)
+	decode := msToDuration(p.Alpha + p.Beta*n)
+	service := prefill + (out-1)*decode
+	for i, r := range rs {
+		wantTTFT, wantDone := prefill, service
+		if i >= n {
+			wantTTFT, wantDone = service+prefill, 2*service
+		}
+		if !within(r.TTFT(), wantTTFT) || !within(r.Finished, wantDone) || !within(r.ITL(), decode) {
+			t.Fatalf("request %d: TTFT %s finished %s ITL %s; want %s, %s, %s", i, r.TTFT(), r.Finished, r.ITL(), wantTTFT, wantDone, decode)
+		}
+	}
+}
+
+// tinyProfile is a small replica whose numbers are easy to follow.
+func tinyProfile(kv, batch int) Profile {
+	return Profile{Name: "tiny", Alpha: 10, Beta: 0, Gamma: 1, Delta: 0.01, KVCacheTokens: kv, MaxBatchSize: batch, GPUsPerReplica: 1, CostPerGPUHour: 1}
+}
+
+func TestServerPreemptsNewestWhenKVIsFull(t *testing.T) {
+	// KV 500, watermark 5: four 100-token prompts are admitted (400 <= 495). Decoding adds four
+	// tokens a step, so after 25 steps the cache is full and the newest request is preempted.
+	p := tinyProfile(500, 8)
+	s := NewServer(p, 0)
+	rs := requests(4, 0, 100, 200)
+	for _, r := range rs {
+		s.Enqueue(r, 0)
+	}
+	maxKV := 0
+	sawPreemption := false
+	for now := time.Duration(0); now < time.Minute && !allFinished(rs); now += time.Millisecond {
+		s.AdvanceTo(now)
+		maxKV = max(maxKV, s.kv)
+		if s.kv > p.KVCacheTokens {
+			t.Fatalf("at %s KV in use %d exceeds the cache (%d)", now, s.kv, p.KVCacheTokens)
+		}
+		if !sawPreemption && s.counters.Preemptions > 0 {
+			sawPreemption = true
+			if rs[3].Preemptions != 1 || rs[0].Preemptions+rs[1].Preemptions+rs[2].Preemptions != 0 {
+				t.Fatalf("first preemption hit requests %v, want only the newest (3)", preemptions(rs))
+			}
+			if g := s.Gauges(); g.Waiting != 1 || g.Running != 3 {
+				t.Fatalf("after the preemption: gauges %+v, want 1 waiting (requeued) and 3 running", g)
+			}
+		}
+	}
+	if !allFinished(rs) {
+		t.Fatalf("requests unfinished: %+v", rs)
+	}
+	if maxKV != p.KVCacheTokens {
+		t.Errorf("KV peaked at %d, want the cache filled to %d", maxKV, p.KVCacheTokens)
+	}
+	c := s.Counters()
+	if c.Preemptions == 0 || c.RequestSuccess != 4 || c.GenerationTokens != 800 || c.PromptTokens != 400 || c.TPOTCount != 4*199 {
+		t.Errorf("counters %+v", c)
+	}
+	// A preempted request keeps its first token and finishes after the others.
+	if rs[3].FirstToken != rs[0].FirstToken || rs[3].Finished <= rs[0].Finished {
+		t.Errorf("preempted request: first token %s (others %s), finished %s (request 0 %s)",
+			rs[3].FirstToken, rs[0].FirstToken, rs[3].Finished, rs[0].Finished)
+	}
+	if s.kv != 0 || !s.Idle() {
+		t.Errorf("idle server holds KV %d", s.kv)
+	}
+}
+
+func allFinished(rs []*Request) bool {
+	for _, r := range rs {
+		if r.Finished < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func preemptions(rs []*Request) []int {
+	out := make([]int, len(rs))
+	for i, r := range rs {
+		out[i] = r.Preemptions
+	}
+	return out
+}
+
+func TestServerAdmission(t *testing.T) {
+	tests := map[string]struct {
+		profile     Profile
+		in, out, n  int
+		wantRunning int
+		wantWaiting int
+	}{
+		"batch slots bound the running batch": {
+			profile: tinyProfile(100000, 3), in: 10, out: 100, n: 5, wantRunning: 3, wantWaiting: 2,
+		},
+		"KV space for the prompt bounds admission": {
+			// 1000-token cache, 10-token watermark: two 400-token prompts fit, a third does not.
+			profile: tinyProfile(1000, 16), in: 400, out: 100, n: 3, wantRunning: 2, wantWaiting: 1,
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := NewServer(tc.profile, 0)
+			for _, r := range requests(tc.n, 0, tc.in, tc.out) {
+				s.Enqueue(r, 0)
+			}
+			s.AdvanceTo(time.Nanosecond) // one step
+			g := s.Gauges()
+			if g.Running != tc.wantRunning || g.Waiting != tc.wantWaiting {
+				t.Errorf("running %d waiting %d, want %d and %d", g.Running, g.Waiting, tc.wantRunning, tc.wantWaiting)
+			}
+		})
+	}
+}
+
+func TestServerChunkedPrefill(t *testing.T) {
+	// A 5000-token prompt under a 2048-token budget takes three prefill steps.
+	p := tinyProfile(100000, 8)
+	p.MaxBatchedTokens = 2048
+	s := NewServer(p, 0)
+	r := requests(1, 0, 5000, 2)[0]
+	s.Enqueue(r, 0)
+	s.AdvanceTo(time.Hour)
+	want := p.PrefillTime(2048) + p.PrefillTime(2048) + p.PrefillTime(904)
+	if r.TTFT() != want {
+		t.Errorf("TTFT %s, want %s (three chunks)", r.TTFT(), want)
+	}
+	if r.Finished != want+p.DecodeTime(1) {
+		t.Errorf("finished at %s, want %s", r.Finished, want+p.DecodeTime(1))
+	}
+}
+
+func TestServerRejectsRequestsLargerThanTheCache(t *testing.T) {
+	s := NewServer(tinyProfile(1000, 8), 0)
+	r := requests(1, 0, 900, 200)[0]
+	s.Enqueue(r, 0)
+	if !r.Rejected || !s.Idle() {
+		t.Errorf("rejected %v, idle %v; want a rejected request and an idle server", r.Rejected, s.Idle())
+	}
+}
+
+// Fast-forwarding decode runs must give the same result as stepping through time finely.
+func TestServerAdvanceIsIndependentOfStepping(t *testing.T) {
+	reqs, err := workload.Poisson(workload.Steady(20, time.Minute), workload.FixedTokens(300, 120), 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := LookupProfile(ProfileA100)
+	p.KVCacheTokens = 20000 // small enough to preempt
+	run := func(step time.Duration) []Request {
+		s := NewServer(p, 0)
+		rs := make([]Request, len(reqs))
+		now := time.Duration(0)
+		for i, w := range reqs {
+			rs[i] = newRequest(i, w)
+			for now < w.Arrival {
+				now = min(now+step, w.Arrival)
+				s.AdvanceTo(now)
+			}
+			s.Enqueue(&rs[i], w.Arrival)
+		}
+		s.AdvanceTo(time.Hour)
+		return rs
+	}
+	coarse, fine := run(time.Hour), run(time.Millisecond)
+	opt := cmp.Comparer(func(a, b Request) bool {
+		return a.FirstToken == b.FirstToken && a.Finished == b.Finished && a.Preemptions == b.Preemptions
+	})
+	if d := cmp.Diff(coarse, fine, opt); d != "" {
+		t.Errorf("outcomes depend on how time is advanced (-coarse +fine):\n%s", d)
+	}
+	preempted := 0
+	for _, r := range coarse {
+		preempted += r.Preemptions
+	}
+	if preempted == 0 {
+		t.Error("the scenario should preempt; make the cache smaller")
+	}
+}
+
+func BenchmarkServer(b *testing.B) {
+	reqs, err := workload.Poisson(workload.Steady(4, 10*time.Minute), workload.FixedTokens(1155, 211), 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, _ := LookupProfile(ProfileA100)
+	b.ReportAllocs()
+	for b.Loop() {
+		s := NewServer(p, 0)
+		rs := make([]Request, len(reqs))
+		for i, w := range reqs {
+			rs[i] = newRequest(i, w)
+			s.AdvanceTo(w.Arrival)
+			s.Enqueue(&rs[i], w.Arrival)
+		}
+		s.AdvanceTo(time.Hour)
+	}
+}
