@@ -9,15 +9,11 @@ import (
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/workload"
 )
 
-// fullTraceBudget is the most the full-trace comparison may take: an hour of the Azure trace at
-// rate scale 6 (116,196 requests) under five policy runs on two variants. Measured on 2 cores
-// (go1.26, no race detector): about 1.5 s, so the budget leaves room for slow CI machines while
-// still catching a change that makes the model per-step instead of per-event.
-const fullTraceBudget = 15 * time.Second
-
-func TestFullTraceFiveRunsWithinBudget(t *testing.T) {
+// TestFullTraceReplaysEveryRequest runs an hour of the Azure trace at rate scale 6 (116,196
+// requests) under five policy runs on two variants and checks every request is replayed.
+func TestFullTraceReplaysEveryRequest(t *testing.T) {
 	if testing.Short() || raceEnabled {
-		t.Skip("performance check: skipped with -short and under the race detector")
+		t.Skip("full trace: skipped with -short and under the race detector (slow there)")
 	}
 	base, err := workload.LoadAzureCSV(tracePath)
 	if err != nil {
@@ -66,11 +62,7 @@ func TestFullTraceFiveRunsWithinBudget(t *testing.T) {
 			t.Fatalf("%s replayed %d requests, want %d", r.p.Name(), res.Score.Requests, len(reqs))
 		}
 	}
-	elapsed := time.Since(start)
-	t.Logf("oracle schedule + 5 runs of %d requests: %s", len(reqs), elapsed)
-	if elapsed > fullTraceBudget {
-		t.Errorf("took %s, budget %s", elapsed, fullTraceBudget)
-	}
+	t.Logf("oracle schedule + 5 runs of %d requests: %s (speed is measured by BenchmarkAzureTrace)", len(reqs), time.Since(start))
 }
 
 // withInitial returns sc with the given initial replicas (0 for the variants not named).
