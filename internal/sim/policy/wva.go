@@ -199,4 +199,3 @@ func variantAutoscaling(v sim.VariantSpec) *wvav1alpha1.VariantAutoscaling {
 	}
 	return va
 }
-
