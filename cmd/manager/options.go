@@ -8,6 +8,7 @@ import (
 
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/controller"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/saturation"
 )
 
 // Options is everything the manager is configured with. Flags and environment variables are
@@ -38,6 +39,8 @@ type Options struct {
 	Analyzer string
 	// PrometheusAllowHTTP permits a plain-HTTP Prometheus URL (local use only).
 	PrometheusAllowHTTP bool
+	// ScaleDownStabilization is how long a lower target must be recommended before scale-down.
+	ScaleDownStabilization time.Duration
 	// MetricsWindow is the PromQL range over which the peak of each saturation signal is taken.
 	MetricsWindow time.Duration
 }
@@ -61,6 +64,7 @@ func DefaultOptions() Options {
 		ConfigMaps:                  controller.DefaultConfigMapNames(),
 		Analyzer:                    analysis.DefaultAnalyzer,
 		MetricsWindow:               time.Minute,
+		ScaleDownStabilization:      saturation.DefaultScaleDownStabilization,
 	}
 }
 
@@ -89,6 +93,8 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Analyzer, "analyzer", o.Analyzer, fmt.Sprintf("Saturation analyzer, one of %v.", analysis.Names()))
 	fs.BoolVar(&o.PrometheusAllowHTTP, "prometheus-allow-http", o.PrometheusAllowHTTP,
 		"Allow a plain-HTTP Prometheus URL (local development only).")
+	fs.DurationVar(&o.ScaleDownStabilization, "scale-down-stabilization", o.ScaleDownStabilization,
+		"Scale down only to the highest target recommended within this window (0 disables).")
 	fs.DurationVar(&o.MetricsWindow, "metrics-window", o.MetricsWindow,
 		"Range over which the peak of each vLLM saturation signal is read: longer resists spikes, shorter reacts faster.")
 }
@@ -121,6 +127,9 @@ func (o *Options) Validate() error {
 	}
 	if o.MetricsWindow < time.Second {
 		errs = append(errs, fmt.Errorf("--metrics-window (%s) must be at least 1s", o.MetricsWindow))
+	}
+	if o.ScaleDownStabilization < 0 {
+		errs = append(errs, errors.New("--scale-down-stabilization must not be negative"))
 	}
 	if o.RESTClientTimeout <= 0 {
 		errs = append(errs, errors.New("--rest-client-timeout must be positive"))

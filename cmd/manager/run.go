@@ -61,7 +61,8 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 	}
 	clk := clock.RealClock{}
 	engine, err := saturation.New(source, common.DefaultVACache, common.Config, common.DecisionCache, common.DecisionTrigger,
-		saturation.WithAnalyzer(a), saturation.WithClock(clk), saturation.WithRegisterer(metrics.Registry))
+		saturation.WithAnalyzer(a), saturation.WithClock(clk), saturation.WithRegisterer(metrics.Registry),
+		saturation.WithScaleDownStabilization(opts.ScaleDownStabilization, saturation.DefaultScaleDownStepFraction))
 	if err != nil {
 		return err
 	}

@@ -91,6 +91,7 @@ func TestEndToEnd(t *testing.T) {
 	opts.ConfigMaps.Namespace, opts.ConfigMaps.Main = "wva-system", "wva-config"
 	opts.PrometheusAllowHTTP = true
 	opts.MetricsWindow = 3 * time.Second // react within seconds, not the production minute
+	opts.ScaleDownStabilization = 0      // let the idle phase scale down at once
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, opts, cfg, func(string) string { return "" }) }()
 	t.Cleanup(func() {

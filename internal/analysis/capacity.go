@@ -309,6 +309,7 @@ func analyzeCapacity(entries []*capEntry, cfg interfaces.SaturationScalingConfig
 
 	var measuredReplicas, measuredCapacity float64
 	var fullRunning, fullPods float64 // running requests on pods that queue (they are full)
+	var needQueueUp, needQueueDown float64
 	for _, e := range entries {
 		a.Supply += float64(e.base) * e.capacity
 		a.Replicas += e.base
@@ -323,7 +324,7 @@ func analyzeCapacity(entries []*capEntry, cfg interfaces.SaturationScalingConfig
 		case ready > n:
 			a.Incomplete = append(a.Incomplete, fmt.Sprintf("only %d of %d ready replicas of %s report metrics", n, ready, e.st.Name))
 		}
-		var demand, waiting, run float64
+		var demand, waiting, run, queueUp, queueDown float64
 		for _, p := range e.st.Pods {
 			perRequest := a.KvPerRequest
 			if p.RunningRequests > 0 {
@@ -336,11 +337,16 @@ func analyzeCapacity(entries []*capEntry, cfg interfaces.SaturationScalingConfig
 				fullRunning += p.RunningRequests
 				fullPods++
 			}
+			up, down := podQueueNeed(p, a.CapacityThresholds, cfg.QueueLengthThreshold)
+			queueUp += up * e.capacity
+			queueDown += down * e.capacity
 		}
 		scale := float64(ready) / float64(n) // ready replicas without metrics carry the mean load
 		a.Demand += demand * scale
 		a.Waiting += waiting * scale
 		a.Running += run * scale
+		needQueueUp += queueUp * scale
+		needQueueDown += queueDown * scale
 		measuredReplicas += float64(ready)
 		measuredCapacity += float64(ready) * e.capacity
 	}
@@ -366,13 +372,39 @@ func analyzeCapacity(entries []*capEntry, cfg interfaces.SaturationScalingConfig
 		a.NeedDown = a.Demand / a.ScaleDownUtilization
 	}
 	if a.ScaleUpQueue > 0 && a.Waiting > 0 {
-		a.NeedQueue = (a.Waiting + a.Running) / (a.Concurrency + a.ScaleUpQueue) * a.ReplicaCapacity
+		a.NeedQueue = needQueueUp
 		if a.ScaleDownQueue > 0 {
-			a.NeedDown = max(a.NeedDown, (a.Waiting+a.Running)/(a.Concurrency+a.ScaleDownQueue)*a.ReplicaCapacity)
+			a.NeedDown = max(a.NeedDown, needQueueDown)
 		}
 	}
 	a.Need = max(a.NeedKv, a.NeedQueue)
 	return a
+}
+
+// podQueueNeed is how many replicas like pod p its load needs, judged by its waiting queue:
+// a pod that queues runs as many requests as it can (its running count is its concurrency), so
+// (running + waiting) / (running + q) replicas keep q waiting per replica; a pod that does not
+// queue needs what its KV usage says. Each pod is judged in its own replica's units, so a small
+// replica's concurrency is never applied to a large one. Without running counts the concurrency
+// is taken as queueLengthThreshold.
+func podQueueNeed(p PodMetrics, t CapacityThresholds, queueThreshold float64) (up, down float64) {
+	kvUp, kvDown := 0.0, 0.0
+	if t.ScaleUpUtilization > 0 {
+		kvUp, kvDown = p.KvCacheUsage/t.ScaleUpUtilization, p.KvCacheUsage/t.ScaleDownUtilization
+	}
+	if p.QueueLength <= 0 {
+		return kvUp, kvDown
+	}
+	concurrency := p.RunningRequests
+	if concurrency <= 0 {
+		concurrency = queueThreshold
+	}
+	up = (concurrency + p.QueueLength) / (concurrency + t.ScaleUpQueue)
+	down = up
+	if t.ScaleDownQueue > 0 {
+		down = (concurrency + p.QueueLength) / (concurrency + t.ScaleDownQueue)
+	}
+	return max(up, kvUp), max(down, kvDown)
 }
 
 // unit names the capacity unit in reasons.

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -352,5 +353,22 @@ func TestCapacityQueueOnlyConfig(t *testing.T) {
 	queued := model(VariantState{Name: "a", Cost: 10, CurrentReplicas: 2, Pods: podsRun("a", 2, 0.3, 4, 10)})
 	if got := targetsOf(az.Analyze(queued, cfg, time.Time{}).Targets); got["a"] != 3 {
 		t.Errorf("queued target = %d, want 3", got["a"])
+	}
+}
+
+// A queue on a small replica must not be read with the small replica's concurrency on a large
+// one: each pod's queue is judged in its own replica's units.
+func TestCapacityQueueNeedIsPerPod(t *testing.T) {
+	cfg := interfaces.DefaultSaturationScalingConfig() // u_up 0.7, q_up 2
+	m := ModelState{ModelID: "m", Namespace: "ns", Variants: []VariantState{
+		{Name: "small", Cost: 1, CurrentReplicas: 1, KvCacheTokens: 100_000,
+			Pods: []PodMetrics{{Name: "s-0", KvCacheUsage: 0.5, QueueLength: 20, RunningRequests: 100}}},
+		{Name: "large", Cost: 4, CurrentReplicas: 1, KvCacheTokens: 400_000,
+			Pods: []PodMetrics{{Name: "l-0", KvCacheUsage: 0.1, QueueLength: 0, RunningRequests: 100}}},
+	}}
+	a := AnalyzeCapacity(m, cfg)
+	want := 100_000*(100.0+20)/(100+2) + 400_000*0.1/0.7
+	if math.Abs(a.NeedQueue-want) > 1 {
+		t.Errorf("NeedQueue = %.0f, want %.0f", a.NeedQueue, want)
 	}
 }

@@ -37,6 +37,7 @@ type Engine struct {
 	analyzer  analysis.Analyzer
 	registry  prometheus.Registerer
 	metrics   *engineMetrics
+	stab      *stabilizer
 }
 
 // Option configures optional dependencies of the Engine.
@@ -48,6 +49,13 @@ func WithClock(c clock.WithTicker) Option { return func(e *Engine) { e.clock = c
 // WithAnalyzer sets the saturation analyzer (default: analysis.DefaultAnalyzer).
 func WithAnalyzer(a analysis.Analyzer) Option { return func(e *Engine) { e.analyzer = a } }
 
+// WithScaleDownStabilization sets how long a lower target must be recommended before the engine
+// scales down (0 disables it) and the largest share of a variant's replicas one cycle removes
+// (0 disables the limit). Defaults: DefaultScaleDownStabilization, DefaultScaleDownStepFraction.
+func WithScaleDownStabilization(window time.Duration, stepFraction float64) Option {
+	return func(e *Engine) { e.stab = newStabilizer(window, stepFraction) }
+}
+
 // WithRegisterer registers the engine's self-metrics on reg (default: not registered).
 func WithRegisterer(reg prometheus.Registerer) Option { return func(e *Engine) { e.registry = reg } }
 
@@ -56,7 +64,8 @@ func WithRegisterer(reg prometheus.Registerer) Option { return func(e *Engine) {
 // announces them on trigger.
 func New(source collector.Source, vas VASource, cfg *common.GlobalConfig, decisions *common.InternalDecisionCache,
 	trigger chan<- event.GenericEvent, opts ...Option) (*Engine, error) {
-	e := &Engine{source: source, vas: vas, config: cfg, decisions: decisions, trigger: trigger, clock: clock.RealClock{}}
+	e := &Engine{source: source, vas: vas, config: cfg, decisions: decisions, trigger: trigger, clock: clock.RealClock{},
+		stab: newStabilizer(DefaultScaleDownStabilization, DefaultScaleDownStepFraction)}
 	for _, o := range opts {
 		o(e)
 	}
@@ -137,6 +146,11 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 	}
 
 	satConfigs := e.config.GetSaturationConfig()
+	seen := make(map[types.NamespacedName]bool, len(targets))
+	for _, t := range targets {
+		seen[t.VariantAutoscaling] = true
+	}
+	e.stab.retain(seen)
 	for _, k := range sortedKeys(groups) {
 		var decisions []interfaces.VariantDecision
 		if collectErr != nil {
@@ -197,6 +211,9 @@ func (e *Engine) decideModel(k modelKey, vas []*wvav1alpha1.VariantAutoscaling, 
 			continue
 		}
 		target, reason := t.Target, t.Reason
+		if damped, note := e.stab.apply(types.NamespacedName{Namespace: va.Namespace, Name: va.Name}, now, vs.CurrentReplicas, target); note != "" {
+			target, reason = damped, reason+" "+note
+		}
 		if len(unavailable) > 0 && target < vs.CurrentReplicas {
 			target = vs.CurrentReplicas
 			reason = fmt.Sprintf("Scale-down withheld: metrics are unavailable for %v. %s", unavailable, reason)

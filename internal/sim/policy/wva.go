@@ -37,6 +37,10 @@ type WVAConfig struct {
 	Interval time.Duration
 	// Saturation is the saturation config every model uses (the ConfigMap's default entry).
 	Saturation interfaces.SaturationScalingConfig
+	// ScaleDownStabilization and ScaleDownStepFraction damp scale-down in the engine (see
+	// saturation.WithScaleDownStabilization); zero disables each.
+	ScaleDownStabilization time.Duration
+	ScaleDownStepFraction  float64
 	// HPA, when set, actuates through an External-metric HPA that reads the published desired
 	// replicas (Metrics mode); when nil, decisions are applied to the Deployments directly
 	// (Direct mode) after Run's actuation delay.
@@ -46,11 +50,14 @@ type WVAConfig struct {
 // DefaultWVAConfig is WVA as it ships: the capacity analyzer every 15 s, Direct actuation.
 func DefaultWVAConfig() WVAConfig {
 	return WVAConfig{Name: NameWVA, Analyzer: analysis.DefaultAnalyzer, Interval: 15 * time.Second,
-		Saturation: interfaces.DefaultSaturationScalingConfig()}
+		Saturation:             interfaces.DefaultSaturationScalingConfig(),
+		ScaleDownStabilization: saturation.DefaultScaleDownStabilization,
+		ScaleDownStepFraction:  saturation.DefaultScaleDownStepFraction}
 }
 
-// ReferenceWVAConfig is the reference's deployment: the v1 analyzer every 30 s, actuated by the
-// Helm chart's HPA through the wva_desired_replicas gauge.
+// ReferenceWVAConfig is the reference's deployment: the v1 analyzer every 30 s without the
+// engine's scale-down damping (the reference had none), actuated by the Helm chart's HPA through
+// the wva_desired_replicas gauge.
 func ReferenceWVAConfig() WVAConfig {
 	hpa := DefaultExternalHPAConfig()
 	return WVAConfig{Name: NameWVAV1, Analyzer: analysis.AnalyzerV1, Interval: 30 * time.Second,
@@ -164,7 +171,8 @@ func (w *WVA) build(c sim.Cluster) error {
 	w.decisions = common.NewInternalDecisionCache()
 	// Nobody reconciles in the simulator; a channel of capacity 0 makes every trigger a
 	// non-blocking drop, which the engine tolerates by design.
-	engine, err := saturation.New(c, vas, cfg, w.decisions, nil, saturation.WithClock(w.clock), saturation.WithAnalyzer(a))
+	engine, err := saturation.New(c, vas, cfg, w.decisions, nil, saturation.WithClock(w.clock), saturation.WithAnalyzer(a),
+		saturation.WithScaleDownStabilization(w.cfg.ScaleDownStabilization, w.cfg.ScaleDownStepFraction))
 	if err != nil {
 		return err
 	}

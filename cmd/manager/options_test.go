@@ -1,0 +1,55 @@
+package main
+
+import (
+	"flag"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestOptions(t *testing.T) {
+	tests := map[string]struct {
+		args    []string
+		env     map[string]string
+		check   func(Options) bool
+		wantErr string
+	}{
+		"defaults are valid": {check: func(o Options) bool {
+			return o.Analyzer == "capacity" && o.MetricsWindow == time.Minute && o.ConfigMaps.Namespace == "workload-variant-autoscaler-system" && !o.LeaderElect
+		}},
+		"env names the ConfigMaps": {env: map[string]string{"POD_NAMESPACE": "wva", "SATURATION_CONFIG_MAP_NAME": "sat"},
+			check: func(o Options) bool { return o.ConfigMaps.Namespace == "wva" && o.ConfigMaps.Saturation == "sat" }},
+		"flags": {args: []string{"--leader-elect", "--analyzer=v1", "--watch-namespace=llm", "--scale-down-stabilization=0s"},
+			check: func(o Options) bool {
+				return o.LeaderElect && o.Analyzer == "v1" && o.WatchNamespace == "llm" && o.ScaleDownStabilization == 0
+			}},
+		"unknown analyzer":    {args: []string{"--analyzer=magic"}, wantErr: "valid names are capacity, v1"},
+		"renew after lease":   {args: []string{"--leader-election-renew-deadline=2m"}, wantErr: "must be shorter"},
+		"window too short":    {args: []string{"--metrics-window=10ms"}, wantErr: "--metrics-window"},
+		"negative stabilizer": {args: []string{"--scale-down-stabilization=-1s"}, wantErr: "must not be negative"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			o := DefaultOptions()
+			fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+			o.BindFlags(fs)
+			if err := fs.Parse(tc.args); err != nil {
+				t.Fatal(err)
+			}
+			o.ApplyEnv(func(k string) string { return tc.env[k] })
+			err := o.Validate()
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(o) {
+				t.Errorf("options = %+v", o)
+			}
+		})
+	}
+}
