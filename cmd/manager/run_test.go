@@ -102,7 +102,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 
 	// Moderate load: decisions exist, metrics are available.
-	waitFor(t, 60*time.Second, func() error {
+	testutil.Eventually(t, 60*time.Second, func() error {
 		for _, va := range []*wvav1alpha1.VariantAutoscaling{vaL4, vaH100} {
 			got := &wvav1alpha1.VariantAutoscaling{}
 			if err := c.Get(ctx, client.ObjectKeyFromObject(va), got); err != nil {
@@ -119,7 +119,7 @@ func TestEndToEnd(t *testing.T) {
 	var reason string
 	// Pods go idle: the fleet shrinks again, most expensive capacity first.
 	vllm.Set(testutil.VLLMExposition(sample(l4Pods[0], 0.02, 0, 1), sample(l4Pods[1], 0.02, 0, 1), sample(h100Pods[0], 0.02, 0, 1)))
-	waitFor(t, 60*time.Second, func() error {
+	testutil.Eventually(t, 60*time.Second, func() error {
 		got := &wvav1alpha1.VariantAutoscaling{}
 		if err := c.Get(ctx, client.ObjectKeyFromObject(vaL4), got); err != nil {
 			return err
@@ -135,7 +135,7 @@ func TestEndToEnd(t *testing.T) {
 	// Load rises: KV full and a queue on every pod. The cheap L4 variant grows, in Direct
 	// mode its Deployment follows, and the gauges say so.
 	vllm.Set(testutil.VLLMExposition(sample(l4Pods[0], 0.98, 12, 16), sample(l4Pods[1], 0.97, 10, 16), sample(h100Pods[0], 0.95, 14, 16)))
-	waitFor(t, 60*time.Second, func() error {
+	testutil.Eventually(t, 60*time.Second, func() error {
 		got := &wvav1alpha1.VariantAutoscaling{}
 		if err := c.Get(ctx, client.ObjectKeyFromObject(vaL4), got); err != nil {
 			return err
@@ -167,7 +167,7 @@ func TestEndToEnd(t *testing.T) {
 	// Prometheus goes away: MetricsAvailable turns False and the decision stands, cycle after cycle.
 	prom.Stop()
 	var held int
-	waitFor(t, 60*time.Second, func() error {
+	testutil.Eventually(t, 60*time.Second, func() error {
 		got := &wvav1alpha1.VariantAutoscaling{}
 		if err := c.Get(ctx, client.ObjectKeyFromObject(vaL4), got); err != nil {
 			return err
@@ -197,21 +197,6 @@ func create(t *testing.T, c client.Client, obj client.Object) {
 	t.Helper()
 	if err := c.Create(context.Background(), obj); err != nil {
 		t.Fatalf("creating %T %s: %v", obj, obj.GetName(), err)
-	}
-}
-
-func waitFor(t *testing.T, timeout time.Duration, cond func() error) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not reached after %s: %v", timeout, err)
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
 

@@ -106,20 +106,10 @@ func must(err error) {
 	}
 }
 
-// eventually polls cond every 50 ms until it returns nil or timeout passes.
+// eventually polls cond until it returns nil or timeout passes.
 func eventually(t *testing.T, timeout time.Duration, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("condition not met after %s: %v", timeout, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.Eventually(t, timeout, cond)
 }
 
 // eventsFor lists the events.k8s.io events regarding an object, by reason.

@@ -139,12 +139,7 @@ func TestSpecChangeIsSeen(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := client.ObjectKeyFromObject(va)
-	eventually(t, timeout, func() error {
-		if _, ok := vaCache.Get(key); !ok {
-			return errors.New("not cached")
-		}
-		return nil
-	})
+	waitCached(t, key)
 
 	got, _ := getVA(ctx, key)
 	got.Spec.ModelID = "granite-13b"
@@ -195,12 +190,7 @@ func TestDeletedVAIsForgotten(t *testing.T) {
 	key := client.ObjectKeyFromObject(va)
 	// As the engine does, decide only for VAs the controller has cached: a trigger for a VA the
 	// informer has not seen yet reads NotFound, and NotFound forgets the VA's decision.
-	eventually(t, timeout, func() error {
-		if _, ok := vaCache.Get(key); !ok {
-			return errors.New("not cached")
-		}
-		return nil
-	})
+	waitCached(t, key)
 	decisions.Set(va.Name, ns, interfaces.VariantDecision{TargetReplicas: 2, AcceleratorName: "L4", MetricsAvailable: true})
 	common.TriggerReconcile(trigger, va)
 	eventually(t, timeout, func() error {
@@ -366,12 +356,7 @@ func TestActuation(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := client.ObjectKeyFromObject(va)
-	eventually(t, timeout, func() error {
-		if _, ok := vaCache.Get(key); !ok {
-			return errors.New("not cached")
-		}
-		return nil
-	})
+	waitCached(t, key)
 	decisions.Set(va.Name, ns, interfaces.VariantDecision{TargetReplicas: 3, AcceleratorName: "L4", MetricsAvailable: true})
 	common.TriggerReconcile(trigger, va)
 	eventually(t, timeout, func() error {
@@ -406,6 +391,18 @@ func TestActuation(t *testing.T) {
 	eventually(t, timeout, func() error {
 		if _, ok, n := actuated.state(key); ok || n <= before {
 			return fmt.Errorf("VA deletion not forgotten (%d Forget calls)", n)
+		}
+		return nil
+	})
+}
+
+// waitCached waits until the controller has cached the VariantAutoscaling, as the engine only
+// decides for cached ones.
+func waitCached(t *testing.T, key client.ObjectKey) {
+	t.Helper()
+	eventually(t, timeout, func() error {
+		if _, ok := vaCache.Get(key); !ok {
+			return fmt.Errorf("%s not in the VA cache", key)
 		}
 		return nil
 	})
