@@ -52,9 +52,11 @@ type VariantAutoscalingSpec struct {
 	// +kubebuilder:validation:Pattern=`^\d+(\.\d+)?$`
 	VariantCost string `json:"variantCost,omitempty"`
 
-	// MinReplicas is the fewest replicas WVA will ask for.
+	// MinReplicas is the fewest replicas WVA will ask for (default 1). 0 lets WVA remove every
+	// replica of this variant while another variant of the same model serves it: a model always
+	// keeps at least one replica.
 	// +optional
-	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Minimum=0
 	MinReplicas *int32 `json:"minReplicas,omitempty"`
 
 	// MaxReplicas is the most replicas WVA will ask for.

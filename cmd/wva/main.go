@@ -12,6 +12,8 @@ const usage = `Usage: wva COMMAND [ARGS]
 
 Commands:
   explain [--json] SNAPSHOT.json|-   run an analyzer over a snapshot and explain its decisions
+  simulate [FLAGS]                   compare autoscaling policies on a trace, in simulation
+                                     (wva simulate --help lists the flags)
   help                               show this help
 `
 
@@ -35,6 +37,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now time.Time
 	switch args[0] {
 	case "explain":
 		return runExplain(args[1:], stdin, stdout, stderr, now)
+	case "simulate":
+		return runSimulate(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

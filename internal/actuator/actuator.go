@@ -187,17 +187,18 @@ func (a *Actuator) Forget(key types.NamespacedName) {
 }
 
 // DirectReplicas is the replica count Direct mode writes for a decision of target replicas:
-// target clamped to va's spec.minReplicas and spec.maxReplicas, and never below 1 (Direct mode
-// does not scale to zero in this version).
+// target clamped to va's spec.minReplicas (1 when unset; 0 only when the VA allows it) and
+// spec.maxReplicas.
 func DirectReplicas(va *wvav1alpha1.VariantAutoscaling, target int) int32 {
-	n := target
-	if lo := va.Spec.MinReplicas; lo != nil && n < int(*lo) {
-		n = int(*lo)
+	n, lo := target, 1
+	if va.Spec.MinReplicas != nil {
+		lo = int(*va.Spec.MinReplicas)
 	}
+	n = max(n, lo)
 	if hi := va.Spec.MaxReplicas; hi != nil && n > int(*hi) {
 		n = int(*hi)
 	}
-	return int32(max(1, min(n, math.MaxInt32)))
+	return int32(max(0, min(n, math.MaxInt32)))
 }
 
 // scale sets the replicas of va's scale target to want through the scale subresource, unless

@@ -119,10 +119,10 @@ func (e *capEntry) costPerCapacity() float64 {
 	return max(e.st.Cost, 0) / e.capacity
 }
 
-// floor is the lowest target a scale-down may leave: max(MinReplicas, 1), or the base when the
-// variant is already below that.
+// floor is the lowest target a scale-down may leave: MinReplicas (1 when unset), or the base
+// when the variant is already below that.
 func (e *capEntry) floor() int {
-	return min(max(e.st.MinReplicas, 1), e.base)
+	return min(e.st.minReplicas(), e.base)
 }
 
 // room is how many replicas a scale-up may add before MaxReplicas.
@@ -203,13 +203,13 @@ func (CapacityAnalyzer) Analyze(m ModelState, cfg interfaces.SaturationScalingCo
 		moved = func(e *capEntry) string {
 			r := fmt.Sprintf("scale-down -%d: removed in most-expensive-per-capacity order (cost %s); the model keeps %s of %s %s and needs %s to stay <= utilisation %s",
 				e.base-e.target, unitPrice(e, a.TokenUnits), num(left), num(a.Supply), unit, num(a.NeedDown), num(a.ScaleDownUtilization))
-			if e.st.MinReplicas > 1 && e.target == e.st.MinReplicas {
-				r += fmt.Sprintf("; stopped at minReplicas %d", e.st.MinReplicas)
+			if lo := e.st.minReplicas(); lo > 1 && e.target == lo {
+				r += fmt.Sprintf("; stopped at minReplicas %d", lo)
 			}
 			return r
 		}
 	case greater(a.Supply, a.NeedDown) && atLowerBounds(entries):
-		res.Summary = fmt.Sprintf("no change: %s; %s %s would do, but every variant is at its lower bound (max(minReplicas, 1))",
+		res.Summary = fmt.Sprintf("no change: %s; %s %s would do, but every variant is at its lower bound (minReplicas, 1 when unset)",
 			a.load(), num(a.NeedDown), unit)
 		kept = "the variant is at its lower bound"
 	default:
@@ -275,7 +275,7 @@ func newCapEntries(vs []VariantState) []*capEntry {
 		if tokens {
 			e.capacity = v.KvCacheTokens
 		}
-		if lo := v.MinReplicas; e.base < lo {
+		if lo := v.minReplicas(); e.base < lo {
 			e.base = lo
 			e.notes = append(e.notes, fmt.Sprintf("raised from %d to minReplicas %d", v.CurrentReplicas, lo))
 		}
@@ -486,12 +486,16 @@ func scaleDown(entries []*capEntry, surplus float64) int {
 		}
 		return order[i].st.Name > order[j].st.Name
 	})
-	removed := 0
+	removed, total := 0, 0
+	for _, e := range entries {
+		total += e.target
+	}
 	for _, e := range order {
-		k := min(int(math.Floor(surplus/e.capacity+relTolerance)), e.target-e.floor())
+		k := min(int(math.Floor(surplus/e.capacity+relTolerance)), e.target-e.floor(), total-1)
 		if k <= 0 {
 			continue
 		}
+		total -= k
 		e.target -= k
 		removed += k
 		surplus -= float64(k) * e.capacity

@@ -1,6 +1,7 @@
 package analysis
 
 import (
+	"k8s.io/utils/ptr"
 	"math"
 	"strings"
 	"testing"
@@ -63,7 +64,7 @@ func TestCapacityAnalyzer(t *testing.T) {
 			wantSummary: "scale-down:",
 		},
 		"idle: scale down to minReplicas": {
-			in:   model(VariantState{Name: "a", Cost: 10, CurrentReplicas: 4, MinReplicas: 2, Pods: podsRun("a", 4, 0.02, 0, 1)}),
+			in:   model(VariantState{Name: "a", Cost: 10, CurrentReplicas: 4, MinReplicas: ptr.To(2), Pods: podsRun("a", 4, 0.02, 0, 1)}),
 			want: map[string]int{"a": 2},
 		},
 		"moderate load: scale down only as far as the band allows": {
@@ -114,7 +115,7 @@ func TestCapacityAnalyzer(t *testing.T) {
 			want: map[string]int{"a": 4},
 		},
 		"current below minReplicas is raised": {
-			in:   model(VariantState{Name: "a", Cost: 10, CurrentReplicas: 1, MinReplicas: 3, Pods: podsRun("a", 1, 0.5, 0, 10)}),
+			in:   model(VariantState{Name: "a", Cost: 10, CurrentReplicas: 1, MinReplicas: ptr.To(3), Pods: podsRun("a", 1, 0.5, 0, 10)}),
 			want: map[string]int{"a": 3},
 		},
 		"empty input": {

@@ -35,14 +35,23 @@ type VariantState struct {
 	ReadyReplicas int `json:"readyReplicas,omitempty"`
 	// DesiredReplicas is the target published in the previous cycle; 0 when none was.
 	DesiredReplicas int `json:"desiredReplicas"`
-	// MinReplicas is the lower replica bound; 0 means none.
-	MinReplicas int `json:"minReplicas,omitempty"`
+	// MinReplicas is the lower replica bound; nil means 1. 0 lets the capacity analyzer remove
+	// every replica of the variant while the model keeps at least one replica elsewhere.
+	MinReplicas *int `json:"minReplicas,omitempty"`
 	// MaxReplicas is the upper replica bound; 0 means unbounded.
 	MaxReplicas int `json:"maxReplicas,omitempty"`
 	// KvCacheTokens is the KV-cache capacity of one replica in tokens; 0 when unknown.
 	KvCacheTokens float64 `json:"kvCacheTokens,omitempty"`
 	// Pods holds the readings of the variant's ready replicas that reported metrics.
 	Pods []PodMetrics `json:"pods"`
+}
+
+// minReplicas returns the lower bound, 1 when none is set.
+func (v VariantState) minReplicas() int {
+	if v.MinReplicas == nil {
+		return 1
+	}
+	return *v.MinReplicas
 }
 
 // ready returns the number of ready replicas, falling back to the number of reporting pods.

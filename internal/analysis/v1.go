@@ -283,7 +283,7 @@ func CalculateSaturationTargets(a SaturationAnalysis, states []VariantState) []V
 	case a.ScaleDownSafe:
 		var c *v1Entry
 		for _, e := range entries {
-			if e.preserved || e.target <= max(1, e.st.MinReplicas) {
+			if e.preserved || e.target <= max(1, e.st.minReplicas()) {
 				continue
 			}
 			if c == nil || e.va.Cost > c.va.Cost || (e.va.Cost == c.va.Cost && e.va.Name > c.va.Name) {
@@ -314,7 +314,7 @@ func CalculateSaturationTargets(a SaturationAnalysis, states []VariantState) []V
 			e.target = hi
 			reason += fmt.Sprintf("; clamped to maxReplicas %d", hi)
 		}
-		if lo := e.st.MinReplicas; e.target < lo {
+		if lo := e.st.minReplicas(); e.target < lo {
 			e.target = lo
 			reason += fmt.Sprintf("; raised to minReplicas %d", lo)
 		}

@@ -2,6 +2,7 @@ package analysis
 
 import (
 	"fmt"
+	"k8s.io/utils/ptr"
 	"strings"
 	"testing"
 	"time"
@@ -232,7 +233,7 @@ func TestCalculateSaturationTargets(t *testing.T) {
 		"bounds: most expensive at minReplicas, next one shrinks": {
 			analysis: SaturationAnalysis{ScaleDownSafe: true, Variants: []VariantAnalysis{
 				{Name: "cheap", Cost: 5, ReplicaCount: 3}, {Name: "dear", Cost: 20, ReplicaCount: 2}}},
-			states: []VariantState{{Name: "cheap", CurrentReplicas: 3}, {Name: "dear", CurrentReplicas: 2, MinReplicas: 2}},
+			states: []VariantState{{Name: "cheap", CurrentReplicas: 3}, {Name: "dear", CurrentReplicas: 2, MinReplicas: ptr.To(2)}},
 			want:   map[string]int{"cheap": 2, "dear": 2},
 		},
 		"bounds: preserved target above maxReplicas is clamped": {
@@ -242,7 +243,7 @@ func TestCalculateSaturationTargets(t *testing.T) {
 		},
 		"bounds: current below minReplicas is raised": {
 			analysis: SaturationAnalysis{Variants: []VariantAnalysis{{Name: "a", Cost: 5, ReplicaCount: 1}}},
-			states:   []VariantState{{Name: "a", CurrentReplicas: 1, MinReplicas: 2}},
+			states:   []VariantState{{Name: "a", CurrentReplicas: 1, MinReplicas: ptr.To(2)}},
 			want:     map[string]int{"a": 2},
 		},
 	}

@@ -88,6 +88,10 @@ func validateVariants(path string, vs []analysis.VariantState) error {
 			return fmt.Errorf("%s: variant %q is already %s.variants[%d]", vp, v.Name, path, j)
 		}
 		names[v.Name] = i
+		minReplicas := 0
+		if v.MinReplicas != nil {
+			minReplicas = *v.MinReplicas
+		}
 		for _, f := range []struct {
 			name  string
 			value float64
@@ -96,7 +100,7 @@ func validateVariants(path string, vs []analysis.VariantState) error {
 			{"currentReplicas", float64(v.CurrentReplicas)},
 			{"readyReplicas", float64(v.ReadyReplicas)},
 			{"desiredReplicas", float64(v.DesiredReplicas)},
-			{"minReplicas", float64(v.MinReplicas)},
+			{"minReplicas", float64(minReplicas)},
 			{"maxReplicas", float64(v.MaxReplicas)},
 			{"kvCacheTokens", v.KvCacheTokens},
 		} {
@@ -104,8 +108,8 @@ func validateVariants(path string, vs []analysis.VariantState) error {
 				return fmt.Errorf("%s.%s must be >= 0, got %g", vp, f.name, f.value)
 			}
 		}
-		if v.MaxReplicas > 0 && v.MinReplicas > v.MaxReplicas {
-			return fmt.Errorf("%s: minReplicas %d is above maxReplicas %d", vp, v.MinReplicas, v.MaxReplicas)
+		if v.MaxReplicas > 0 && minReplicas > v.MaxReplicas {
+			return fmt.Errorf("%s: minReplicas %d is above maxReplicas %d", vp, minReplicas, v.MaxReplicas)
 		}
 		for k, p := range v.Pods {
 			pp := fmt.Sprintf("%s.pods[%d]", vp, k)

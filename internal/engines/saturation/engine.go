@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -38,6 +39,9 @@ type Engine struct {
 	registry  prometheus.Registerer
 	metrics   *engineMetrics
 	stab      *stabilizer
+	// kvTokens remembers each variant's per-replica KV capacity, which only running pods report,
+	// so that a variant scaled to zero keeps its place in the cheapest-per-capacity order.
+	kvTokens map[types.NamespacedName]float64
 }
 
 // Option configures optional dependencies of the Engine.
@@ -65,7 +69,8 @@ func WithRegisterer(reg prometheus.Registerer) Option { return func(e *Engine) {
 func New(source collector.Source, vas VASource, cfg *common.GlobalConfig, decisions *common.InternalDecisionCache,
 	trigger chan<- event.GenericEvent, opts ...Option) (*Engine, error) {
 	e := &Engine{source: source, vas: vas, config: cfg, decisions: decisions, trigger: trigger, clock: clock.RealClock{},
-		stab: newStabilizer(DefaultScaleDownStabilization, DefaultScaleDownStepFraction)}
+		stab:     newStabilizer(DefaultScaleDownStabilization, DefaultScaleDownStepFraction),
+		kvTokens: map[types.NamespacedName]float64{}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -151,6 +156,11 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 		seen[t.VariantAutoscaling] = true
 	}
 	e.stab.retain(seen)
+	for k := range e.kvTokens {
+		if !seen[k] {
+			delete(e.kvTokens, k)
+		}
+	}
 	for _, k := range sortedKeys(groups) {
 		var decisions []interfaces.VariantDecision
 		if collectErr != nil {
@@ -181,6 +191,12 @@ func (e *Engine) decideModel(k modelKey, vas []*wvav1alpha1.VariantAutoscaling, 
 		obs, ok := snap.Variants[types.NamespacedName{Namespace: va.Namespace, Name: va.Name}]
 		if !ok || !obs.TargetFound {
 			continue // nothing to scale; the controller reports TargetResolved=False
+		}
+		key := types.NamespacedName{Namespace: va.Namespace, Name: va.Name}
+		if obs.KvCacheTokens > 0 {
+			e.kvTokens[key] = obs.KvCacheTokens
+		} else {
+			obs.KvCacheTokens = e.kvTokens[key]
 		}
 		byName[va.Name], obsByName[va.Name] = va, obs
 		if !obs.Metrics.Available {
@@ -233,7 +249,7 @@ func variantState(va *wvav1alpha1.VariantAutoscaling, obs collector.VariantObser
 		KvCacheTokens: obs.KvCacheTokens, Pods: obs.Pods,
 	}
 	if va.Spec.MinReplicas != nil {
-		vs.MinReplicas = int(*va.Spec.MinReplicas)
+		vs.MinReplicas = ptr.To(int(*va.Spec.MinReplicas))
 	}
 	if va.Spec.MaxReplicas != nil {
 		vs.MaxReplicas = int(*va.Spec.MaxReplicas)

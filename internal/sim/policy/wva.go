@@ -41,6 +41,9 @@ type WVAConfig struct {
 	// saturation.WithScaleDownStabilization); zero disables each.
 	ScaleDownStabilization time.Duration
 	ScaleDownStepFraction  float64
+	// MinReplicas is every VariantAutoscaling's spec.minReplicas. 0 lets the engine empty a
+	// variant while another variant of the model serves.
+	MinReplicas int
 	// HPA, when set, actuates through an External-metric HPA that reads the published desired
 	// replicas (Metrics mode); when nil, decisions are applied to the Deployments directly
 	// (Direct mode) after Run's actuation delay.
@@ -52,7 +55,8 @@ func DefaultWVAConfig() WVAConfig {
 	return WVAConfig{Name: NameWVA, Analyzer: analysis.DefaultAnalyzer, Interval: 15 * time.Second,
 		Saturation:             interfaces.DefaultSaturationScalingConfig(),
 		ScaleDownStabilization: saturation.DefaultScaleDownStabilization,
-		ScaleDownStepFraction:  saturation.DefaultScaleDownStepFraction}
+		ScaleDownStepFraction:  saturation.DefaultScaleDownStepFraction,
+		MinReplicas:            0}
 }
 
 // ReferenceWVAConfig is the reference's deployment: the v1 analyzer every 30 s without the
@@ -61,7 +65,7 @@ func DefaultWVAConfig() WVAConfig {
 func ReferenceWVAConfig() WVAConfig {
 	hpa := DefaultExternalHPAConfig()
 	return WVAConfig{Name: NameWVAV1, Analyzer: analysis.AnalyzerV1, Interval: 30 * time.Second,
-		Saturation: interfaces.DefaultSaturationScalingConfig(), HPA: &hpa}
+		Saturation: interfaces.DefaultSaturationScalingConfig(), HPA: &hpa, MinReplicas: 1}
 }
 
 // WVA runs the production saturation engine (saturation.Engine.RunOnce) against the simulated
@@ -159,7 +163,7 @@ func (w *WVA) tickHPAs(ctx context.Context, now time.Time, c sim.Cluster) (map[s
 func (w *WVA) build(c sim.Cluster) error {
 	vas := common.NewVACache()
 	for _, v := range c.Variants() {
-		vas.Update(variantAutoscaling(v))
+		vas.Update(variantAutoscaling(v, w.cfg.MinReplicas))
 	}
 	cfg := common.NewGlobalConfig()
 	cfg.UpdateSaturationConfig(map[string]interfaces.SaturationScalingConfig{interfaces.DefaultSaturationConfigKey: w.cfg.Saturation})
@@ -194,14 +198,14 @@ func (w *WVA) build(c sim.Cluster) error {
 
 // variantAutoscaling is the VariantAutoscaling a user would write for a simulated variant:
 // its cost is the price of one replica per hour.
-func variantAutoscaling(v sim.VariantSpec) *wvav1alpha1.VariantAutoscaling {
+func variantAutoscaling(v sim.VariantSpec, minReplicas int) *wvav1alpha1.VariantAutoscaling {
 	va := &wvav1alpha1.VariantAutoscaling{}
 	va.Name, va.Namespace = v.Name, v.Namespace
 	va.Labels = map[string]string{wvav1alpha1.AcceleratorNameLabel: v.Profile.Name}
 	va.Spec.ScaleTargetRef.Kind, va.Spec.ScaleTargetRef.APIVersion, va.Spec.ScaleTargetRef.Name = "Deployment", "apps/v1", v.Name
 	va.Spec.ModelID = v.ModelID
 	va.Spec.VariantCost = strconv.FormatFloat(v.Profile.CostPerGPUHour*float64(max(v.Profile.GPUsPerReplica, 1)), 'f', 4, 64)
-	va.Spec.MinReplicas = ptr.To[int32](1)
+	va.Spec.MinReplicas = ptr.To(int32(minReplicas))
 	if v.MaxReplicas > 0 {
 		va.Spec.MaxReplicas = ptr.To(int32(v.MaxReplicas))
 	}

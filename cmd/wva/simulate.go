@@ -1,0 +1,197 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/report"
+)
+
+// simulateUsage heads the help of `wva simulate`.
+const simulateUsage = `Usage: wva simulate [flags]
+
+Replays a request trace against simulated vLLM replicas of two variants of one model and compares
+autoscaling policies on it: SLO attainment, GPU-hours and cost (also relative to a clairvoyant
+oracle), latency percentiles and scaling churn. Runs in virtual time: no cluster, no GPU.
+
+Flags:
+`
+
+// simulateOptions are the flags of `wva simulate` that are not part of the comparison.
+type simulateOptions struct {
+	asJSON    bool
+	reportDir string
+	progress  bool
+}
+
+// errFlagSyntax marks the flag errors that the flag package has already printed with the usage.
+var errFlagSyntax = errors.New("invalid flags")
+
+// parseSimulate parses the flags of `wva simulate` into a validated comparison config.
+func parseSimulate(args []string, stderr io.Writer) (report.Config, simulateOptions, error) {
+	cfg := report.DefaultConfig()
+	var opts simulateOptions
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Trace, "trace", cfg.Trace, "read the requests from `FILE`, an Azure LLM inference trace (CSV)")
+	fs.Float64Var(&cfg.RateScale, "rate-scale", cfg.RateScale, "multiply the trace's arrival rate by `K`")
+	fs.DurationVar(&cfg.StartupDelay, "startup-delay", cfg.StartupDelay, "time `D` a new replica takes to serve (model load)")
+	policies := fs.String("policies", strings.Join(cfg.Policies, ","), "comma-separated `LIST` of policies to compare: "+strings.Join(report.AllPolicies(), ", "))
+	variants := fs.String("variants", strings.Join(cfg.Profiles, ","), "comma-separated `LIST` of accelerator profiles, one variant each: "+profileNames())
+	fs.DurationVar(&cfg.SLO.TTFT, "slo-ttft", cfg.SLO.TTFT, "SLO target `D` of the time to first token")
+	fs.DurationVar(&cfg.SLO.ITL, "slo-itl", cfg.SLO.ITL, "SLO target `D` of the mean inter-token latency")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed `N` of the rate scaling (which copies of the requests are added, and when)")
+	fs.BoolVar(&opts.asJSON, "json", false, "print the comparison as JSON")
+	fs.StringVar(&opts.reportDir, "report", "", "write report.md and PNG plots into `DIR` (e.g. out/demo)")
+	fs.BoolVar(&opts.progress, "progress", false, "show a progress bar on stderr even when it is not a terminal")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, simulateUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return cfg, opts, err
+		}
+		return cfg, opts, fmt.Errorf("%w: %w", errFlagSyntax, err)
+	}
+	if fs.NArg() > 0 {
+		return cfg, opts, fmt.Errorf("unexpected argument %q: all inputs are flags", fs.Arg(0))
+	}
+	cfg.Policies, cfg.Profiles = splitList(*policies), splitList(*variants)
+	return cfg, opts, cfg.Validate()
+}
+
+// runSimulate implements `wva simulate`.
+func runSimulate(args []string, stdout, stderr io.Writer) int {
+	cfg, opts, err := parseSimulate(args, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.Is(err, errFlagSyntax):
+		return exitUsage
+	case err != nil:
+		fmt.Fprintf(stderr, "wva simulate: %v\nRun 'wva simulate --help' for the flags.\n", err)
+		return exitUsage
+	}
+	if _, err := os.Stat(cfg.Trace); err != nil && cfg.Trace == report.DefaultTrace {
+		fmt.Fprintf(stderr, "wva simulate: the default trace %s is relative to the repository root: run from there or pass --trace (%v)\n", cfg.Trace, err)
+		return exitError
+	}
+	var bar *progressBar
+	if opts.progress || isTerminal(stderr) {
+		bar = &progressBar{w: stderr}
+		cfg.Progress = bar.update
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	c, err := report.Compare(ctx, cfg)
+	bar.clear()
+	if err == nil {
+		err = writeComparison(c, opts, stdout, stderr)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "wva simulate: %v\n", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// writeComparison writes the table or the JSON document to stdout, then the report when asked.
+func writeComparison(c report.Comparison, opts simulateOptions, stdout, stderr io.Writer) error {
+	var err error
+	if opts.asJSON {
+		err = report.WriteJSON(stdout, c)
+	} else {
+		err = report.WriteTable(stdout, c)
+	}
+	if err != nil || opts.reportDir == "" {
+		return err
+	}
+	if err := report.WriteReport(opts.reportDir, c); err != nil {
+		return err
+	}
+	// In JSON mode stdout carries only the document.
+	where := stdout
+	if opts.asJSON {
+		where = stderr
+	}
+	_, err = fmt.Fprintf(where, "\nReport: %s (plots: %s, %s, %s)\n", filepath.Join(opts.reportDir, report.ReportFile),
+		report.ArrivalsPlot, report.ReplicasPlot, report.TTFTPlot)
+	return err
+}
+
+// splitList splits a comma-separated flag value, dropping spaces and empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// profileNames lists the names of the default profiles.
+func profileNames() string {
+	var names []string
+	for _, p := range sim.DefaultProfiles() {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// isTerminal reports whether w is a character device such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// clearLine returns the cursor to the start of the line and erases the line.
+const clearLine = "\r\033[K"
+
+// barWidth is the number of cells of the progress bar.
+const barWidth = 30
+
+// progressBar draws report.Progress on one line of a terminal, redrawing only when the shown
+// percentage or step changes.
+type progressBar struct {
+	w       io.Writer
+	drawn   bool
+	percent int
+	name    string
+}
+
+// update redraws the bar for p.
+func (b *progressBar) update(p report.Progress) {
+	percent := min(int(100*p.Done()), 100)
+	if b.drawn && percent == b.percent && p.Name == b.name {
+		return
+	}
+	b.drawn, b.percent, b.name = true, percent, p.Name
+	step := p.Name
+	if p.Step > 0 && p.Step < p.Steps {
+		step = fmt.Sprintf("policy %d of %d: %s", p.Step, p.Steps-1, p.Name)
+	}
+	filled := barWidth * percent / 100
+	fmt.Fprintf(b.w, "%s[%s%s] %3d%%  %s", clearLine, strings.Repeat("#", filled), strings.Repeat(".", barWidth-filled), percent, step)
+}
+
+// clear erases the bar if it was drawn; b may be nil.
+func (b *progressBar) clear() {
+	if b != nil && b.drawn {
+		fmt.Fprint(b.w, clearLine)
+	}
+}
