@@ -50,8 +50,8 @@ verify: generate manifests fmt tidy vet ## Regenerate, format, tidy and vet, the
 ##@ Run
 
 .PHONY: demo
-demo: ## Run the decision core on a bundled snapshot of a fleet (no cluster needed).
-	$(GO) run ./cmd/wva explain cmd/wva/testdata/capacity-fleet.json
+demo: ## Compare WVA with the HPA, a static fleet and an oracle on the bundled Azure trace, simulated (only Go needed).
+	$(GO) run ./cmd/wva simulate --trace testdata/traces/azure-llm-inference-2023-conv.csv --rate-scale 4 --report out/demo
 
 ##@ Build
 

@@ -141,10 +141,12 @@ func TestSpecChangeIsSeen(t *testing.T) {
 	key := client.ObjectKeyFromObject(va)
 	waitCached(t, key)
 
+	// Merge patches: the controller writes status concurrently, so an Update could conflict.
 	got, _ := getVA(ctx, key)
+	before := got.DeepCopy()
 	got.Spec.ModelID = "granite-13b"
 	got.Spec.MaxReplicas = ptr.To[int32](4)
-	if err := k8sClient.Update(ctx, got); err != nil {
+	if err := k8sClient.Patch(ctx, got, client.MergeFrom(before)); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, timeout, func() error {
@@ -164,8 +166,9 @@ func TestSpecChangeIsSeen(t *testing.T) {
 
 	// A label change (the accelerator) is seen too, although it does not bump the generation.
 	latest, _ := getVA(ctx, key)
+	before = latest.DeepCopy()
 	latest.Labels[wvav1alpha1.AcceleratorNameLabel] = "H100"
-	if err := k8sClient.Update(ctx, latest); err != nil {
+	if err := k8sClient.Patch(ctx, latest, client.MergeFrom(before)); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, timeout, func() error {

@@ -1,0 +1,407 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	testingclock "k8s.io/utils/clock/testing"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/policy"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/workload"
+)
+
+// DefaultTrace is the bundled Azure conversation trace, relative to the repository root.
+const DefaultTrace = "testdata/traces/azure-llm-inference-2023-conv.csv"
+
+// DefaultRateScale is the default arrival-rate multiplier: at 4 the oracle needs up to four
+// A100 replicas in the quiet minutes and up to four H100 replicas at the peak.
+const DefaultRateScale = 4
+
+// DefaultTimelineEvery is how often a run's state is recorded for the plots: the cycle period of
+// the production engine.
+const DefaultTimelineEvery = 15 * time.Second
+
+// AllPolicies lists the policies Compare knows, in the order they are reported by default.
+func AllPolicies() []string {
+	return []string{policy.NameWVA, policy.NameWVAV1, policy.NameHPA, policy.NameStatic, policy.NameOracle}
+}
+
+// DefaultProfiles names the profiles of the default variants: a mid-priced and an expensive,
+// fast accelerator serving the same model.
+func DefaultProfiles() []string {
+	return []string{sim.ProfileA100, sim.ProfileH100}
+}
+
+// Config describes one comparison.
+type Config struct {
+	// Trace is the path of a trace in the Azure LLM inference format; it is read unless
+	// Requests is set.
+	Trace string
+	// Requests, when not nil, is the stream to scale instead of Trace's (tests, synthetic
+	// shapes).
+	Requests []workload.Request
+	// Name labels the scenario; empty means the trace's file name and the rate scale.
+	Name string
+	// RateScale multiplies the arrival rate (workload.Scale); 1 replays the stream as recorded.
+	RateScale float64
+	// Seed seeds the rate scaling.
+	Seed uint64
+	// Profiles names the default profile (sim.LookupProfile) of each variant, in order; the
+	// variant is named after the accelerator, e.g. "a100" for "A100-40GB".
+	Profiles []string
+	// StartupDelay is how long a new replica of any variant takes to serve; 0 means at once.
+	StartupDelay time.Duration
+	// SLO holds the targets the runs are scored against.
+	SLO sim.SLO
+	// Policies names the policies to run (AllPolicies), in report order.
+	Policies []string
+	// TimelineEvery is how often each run's state is recorded for the plots.
+	TimelineEvery time.Duration
+	// Progress, when set, is called as Compare advances (from the calling goroutine).
+	Progress func(Progress)
+}
+
+// DefaultConfig returns the comparison `wva simulate` runs without flags: the bundled trace at
+// rate scale 4 and seed 1, A100 and H100 variants with the default start-up delay, the default
+// SLO and all policies.
+func DefaultConfig() Config {
+	return Config{
+		Trace:         DefaultTrace,
+		RateScale:     DefaultRateScale,
+		Seed:          1,
+		Profiles:      DefaultProfiles(),
+		StartupDelay:  sim.DefaultStartupDelay,
+		SLO:           sim.DefaultSLO(),
+		Policies:      AllPolicies(),
+		TimelineEvery: DefaultTimelineEvery,
+	}
+}
+
+// Validate reports every rule c breaks, joined into one error.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Trace == "" && c.Requests == nil {
+		errs = append(errs, errors.New("a trace is required"))
+	}
+	if !(c.RateScale > 0) || math.IsInf(c.RateScale, 0) {
+		errs = append(errs, fmt.Errorf("rate scale must be a positive number, got %g", c.RateScale))
+	}
+	if len(c.Profiles) == 0 {
+		errs = append(errs, errors.New("at least one variant is required"))
+	}
+	seen := map[string]bool{}
+	for _, name := range c.Profiles {
+		p, err := sim.LookupProfile(name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if v := variantName(p); seen[v] {
+			errs = append(errs, fmt.Errorf("variant %s (profile %s) is listed twice", v, p.Name))
+		} else {
+			seen[v] = true
+		}
+	}
+	if c.StartupDelay < 0 {
+		errs = append(errs, fmt.Errorf("start-up delay must not be negative, got %s", c.StartupDelay))
+	}
+	if c.SLO.TTFT <= 0 || c.SLO.ITL <= 0 {
+		errs = append(errs, fmt.Errorf("SLO targets must be positive, got TTFT %s and ITL %s", c.SLO.TTFT, c.SLO.ITL))
+	}
+	if len(c.Policies) == 0 {
+		errs = append(errs, errors.New("at least one policy is required"))
+	}
+	all := AllPolicies()
+	for i, name := range c.Policies {
+		switch {
+		case !slices.Contains(all, name):
+			errs = append(errs, fmt.Errorf("unknown policy %q: valid policies are %s", name, strings.Join(all, ", ")))
+		case slices.Index(c.Policies, name) < i:
+			errs = append(errs, fmt.Errorf("policy %q is listed twice", name))
+		}
+	}
+	if c.TimelineEvery <= 0 {
+		errs = append(errs, fmt.Errorf("timeline interval must be positive, got %s", c.TimelineEvery))
+	}
+	return errors.Join(errs...)
+}
+
+// variantName names a variant after its accelerator: the profile name up to the first '-', in
+// lower case ("A100-40GB" -> "a100").
+func variantName(p sim.Profile) string {
+	name, _, _ := strings.Cut(p.Name, "-")
+	return strings.ToLower(name)
+}
+
+// Progress reports how far Compare is.
+type Progress struct {
+	// Step is the current step: 0 computes the oracle's schedule, 1 to Steps-1 run the policies
+	// in order, and Steps reports the end.
+	Step, Steps int
+	// Name names the step: "oracle schedule", the policy being run, or "done".
+	Name string
+	// Fraction is the share of the step done, in virtual time for a policy run (0 to 1).
+	Fraction float64
+}
+
+// Done returns the share of the whole comparison done (0 to 1).
+func (p Progress) Done() float64 {
+	if p.Steps == 0 {
+		return 0
+	}
+	return (float64(p.Step) + p.Fraction) / float64(p.Steps)
+}
+
+// Comparison is the outcome of Compare: the scenario as run and one PolicyRun per policy.
+type Comparison struct {
+	// Config is the configuration, without Requests and Progress.
+	Config Config
+	// Name labels the scenario.
+	Name string
+	// Requests is the number of requests in the scaled stream.
+	Requests int
+	// Duration is the virtual time each run covers (last arrival + sim.DefaultTail).
+	Duration time.Duration
+	// Variants are the scenario's variants, in order.
+	Variants []sim.VariantSpec
+	// LowerBound holds the oracle's GPU-hours and cost (policy.Oracle.LowerBound).
+	LowerBound Bound
+	// ArrivalsPerMinute counts the arrivals of each minute of the run.
+	ArrivalsPerMinute []int
+	// Policies holds the runs, in Config.Policies order.
+	Policies []PolicyRun
+}
+
+// Bound is a GPU-hours and cost figure.
+type Bound struct {
+	// GPUHours is in GPU-hours.
+	GPUHours float64
+	// Cost is in the profiles' currency (USD for the default profiles).
+	Cost float64
+}
+
+// PolicyRun is one policy's run.
+type PolicyRun struct {
+	// Name is the policy's name.
+	Name string
+	// Score is the run's score.
+	Score sim.Score
+	// RatioToOracle is Score.GPUHours over the oracle's lower bound.
+	RatioToOracle float64
+	// Timeline holds the run's state every Config.TimelineEvery.
+	Timeline []sim.TickRecord
+	// TTFT holds the TTFT percentiles of the requests arriving in each minute.
+	TTFT []MinuteLatency
+}
+
+// MinuteLatency holds the TTFT percentiles of the requests that arrived in one minute and got a
+// first token.
+type MinuteLatency struct {
+	// Minute is the minute's index from the start of the run.
+	Minute int
+	// Requests is the number of requests counted.
+	Requests int
+	// P50 and P99 are nearest-rank percentiles.
+	P50, P99 time.Duration
+}
+
+// Compare builds the scenario that cfg describes, computes the oracle's lower bound and runs each
+// policy of cfg.Policies on it. Runs are sequential and deterministic.
+func Compare(ctx context.Context, cfg Config) (Comparison, error) {
+	if err := cfg.Validate(); err != nil {
+		return Comparison{}, err
+	}
+	sc, err := scenario(cfg)
+	if err != nil {
+		return Comparison{}, err
+	}
+	steps := len(cfg.Policies) + 1
+	progress := func(Progress) {}
+	if cfg.Progress != nil {
+		progress = cfg.Progress
+	}
+
+	progress(Progress{Step: 0, Steps: steps, Name: "oracle schedule"})
+	oracle, err := policy.NewOracle(sc, policy.DefaultOracleConfig())
+	if err != nil {
+		return Comparison{}, err
+	}
+	out := Comparison{
+		Config:            cfg,
+		Name:              sc.Name,
+		Requests:          len(sc.Requests),
+		Duration:          sc.Duration,
+		Variants:          sc.Variants,
+		ArrivalsPerMinute: arrivalsPerMinute(sc),
+	}
+	out.Config.Requests, out.Config.Progress = nil, nil
+	out.LowerBound.GPUHours, out.LowerBound.Cost = oracle.LowerBound()
+
+	for i, name := range cfg.Policies {
+		step := i + 1
+		progress(Progress{Step: step, Steps: steps, Name: name})
+		rsc, p, opts, err := build(name, sc, oracle)
+		if err != nil {
+			return Comparison{}, err
+		}
+		opts = append(opts, sim.WithTimeline(cfg.TimelineEvery))
+		tracked := &tracking{Policy: p, start: sc.Start, duration: sc.Duration,
+			report: func(f float64) { progress(Progress{Step: step, Steps: steps, Name: name, Fraction: f}) }}
+		res, err := sim.Run(ctx, rsc, tracked, opts...)
+		if err != nil {
+			return Comparison{}, fmt.Errorf("running policy %s: %w", name, err)
+		}
+		out.Policies = append(out.Policies, PolicyRun{
+			Name:          name,
+			Score:         res.Score,
+			RatioToOracle: oracle.GPUHoursRatio(res.Score),
+			Timeline:      res.Timeline,
+			TTFT:          ttftPerMinute(res.Requests),
+		})
+	}
+	progress(Progress{Step: steps, Steps: steps, Name: "done"})
+	return out, nil
+}
+
+// scenario loads and scales the stream and builds the variants.
+func scenario(cfg Config) (sim.Scenario, error) {
+	base := cfg.Requests
+	if base == nil {
+		var err error
+		if base, err = workload.LoadAzureCSV(cfg.Trace); err != nil {
+			return sim.Scenario{}, err
+		}
+	}
+	reqs, err := workload.Scale(base, cfg.RateScale, cfg.Seed, workload.DefaultJitter)
+	if err != nil {
+		return sim.Scenario{}, err
+	}
+	variants := make([]sim.VariantSpec, 0, len(cfg.Profiles))
+	for _, name := range cfg.Profiles {
+		p, err := sim.LookupProfile(name)
+		if err != nil {
+			return sim.Scenario{}, err
+		}
+		v := sim.NewVariant(variantName(p), p)
+		v.StartupDelay = cfg.StartupDelay
+		variants = append(variants, v)
+	}
+	name := cfg.Name
+	if name == "" {
+		name = "synthetic"
+		if cfg.Requests == nil {
+			name = strings.TrimSuffix(filepath.Base(cfg.Trace), filepath.Ext(cfg.Trace))
+		}
+		name += " x" + strconv.FormatFloat(cfg.RateScale, 'g', -1, 64)
+	}
+	sc := sim.NewScenario(name, reqs, variants...)
+	sc.SLO = cfg.SLO
+	return sc, nil
+}
+
+// build returns the scenario, policy and run options of the named policy: the production engine
+// in Direct mode actuates one tick after deciding; wva-v1 goes through its HPA chain; the static
+// fleet is the oracle's peak fleet, ready from time zero.
+func build(name string, sc sim.Scenario, oracle *policy.Oracle) (sim.Scenario, sim.Policy, []sim.RunOption, error) {
+	switch name {
+	case policy.NameWVA, policy.NameWVAV1:
+		wcfg := policy.DefaultWVAConfig()
+		var opts []sim.RunOption
+		if name == policy.NameWVAV1 {
+			wcfg = policy.ReferenceWVAConfig()
+		}
+		clk := testingclock.NewFakeClock(sc.Start)
+		p, err := policy.NewWVA(wcfg, clk)
+		if err != nil {
+			return sc, nil, nil, err
+		}
+		opts = append(opts, sim.WithClock(clk))
+		if wcfg.HPA == nil {
+			opts = append(opts, sim.WithActuationDelay(sim.DefaultTick))
+		}
+		return sc, p, opts, nil
+	case policy.NameHPA:
+		p, err := policy.NewHPA(policy.DefaultHPAConfig())
+		return sc, p, nil, err
+	case policy.NameStatic:
+		peak := oracle.PeakReplicas()
+		sc.Variants = slices.Clone(sc.Variants)
+		for i := range sc.Variants {
+			sc.Variants[i].InitialReplicas = peak[sc.Variants[i].Name]
+		}
+		return sc, policy.NewStatic(peak), nil, nil
+	case policy.NameOracle:
+		return sc, oracle, nil, nil
+	}
+	return sc, nil, nil, fmt.Errorf("unknown policy %q: valid policies are %s", name, strings.Join(AllPolicies(), ", "))
+}
+
+// tracking wraps a policy to report the virtual time of its decisions as a fraction of the run,
+// in steps of at least 1 %.
+type tracking struct {
+	sim.Policy
+	start    time.Time
+	duration time.Duration
+	report   func(float64)
+	last     float64
+}
+
+// Decide implements sim.Policy.
+func (t *tracking) Decide(ctx context.Context, now time.Time, c sim.Cluster) (map[string]int, error) {
+	if f := float64(now.Sub(t.start)) / float64(t.duration); f >= t.last+0.01 {
+		t.last = f
+		t.report(min(f, 1))
+	}
+	return t.Policy.Decide(ctx, now, c)
+}
+
+// InstantStart implements sim.InstantStarter for the wrapped policy.
+func (t *tracking) InstantStart() bool {
+	is, ok := t.Policy.(sim.InstantStarter)
+	return ok && is.InstantStart()
+}
+
+// arrivalsPerMinute counts the scenario's arrivals in each minute of its duration.
+func arrivalsPerMinute(sc sim.Scenario) []int {
+	out := make([]int, int((sc.Duration+time.Minute-1)/time.Minute))
+	for _, r := range sc.Requests {
+		if m := int(r.Arrival / time.Minute); m < len(out) {
+			out[m]++
+		}
+	}
+	return out
+}
+
+// ttftPerMinute groups the requests that got a first token by arrival minute and returns the
+// TTFT percentiles of each minute that has one.
+func ttftPerMinute(reqs []sim.Request) []MinuteLatency {
+	byMinute := map[int][]time.Duration{}
+	for i := range reqs {
+		if ttft := reqs[i].TTFT(); ttft >= 0 {
+			m := int(reqs[i].Arrival / time.Minute)
+			byMinute[m] = append(byMinute[m], ttft)
+		}
+	}
+	out := make([]MinuteLatency, 0, len(byMinute))
+	for m, ds := range byMinute {
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		out = append(out, MinuteLatency{Minute: m, Requests: len(ds), P50: nearestRank(ds, 0.50), P99: nearestRank(ds, 0.99)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Minute < out[j].Minute })
+	return out
+}
+
+// nearestRank returns the p-th percentile of sorted, as sim's scores compute it.
+func nearestRank(sorted []time.Duration, p float64) time.Duration {
+	i := int(float64(len(sorted))*p+0.999999999) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}

@@ -1,0 +1,139 @@
+package report
+
+import (
+	"encoding/json"
+	"io"
+)
+
+// jsonReport is the document WriteJSON writes.
+type jsonReport struct {
+	Scenario         jsonScenario `json:"scenario"`
+	OracleLowerBound jsonBound    `json:"oracleLowerBound"`
+	Policies         []jsonPolicy `json:"policies"`
+}
+
+// jsonScenario holds the parameters of the scenario.
+type jsonScenario struct {
+	Name                string        `json:"name"`
+	Trace               string        `json:"trace,omitempty"`
+	RateScale           float64       `json:"rateScale"`
+	Seed                uint64        `json:"seed"`
+	Requests            int           `json:"requests"`
+	DurationSeconds     float64       `json:"durationSeconds"`
+	StartupDelaySeconds float64       `json:"startupDelaySeconds"`
+	SLO                 jsonSLO       `json:"slo"`
+	Variants            []jsonVariant `json:"variants"`
+}
+
+// jsonSLO holds the SLO targets in seconds.
+type jsonSLO struct {
+	TTFTSeconds float64 `json:"ttftSeconds"`
+	ITLSeconds  float64 `json:"itlSeconds"`
+}
+
+// jsonVariant describes one variant of the scenario.
+type jsonVariant struct {
+	Name           string  `json:"name"`
+	Profile        string  `json:"profile"`
+	GPUsPerReplica int     `json:"gpusPerReplica"`
+	CostPerGPUHour float64 `json:"costPerGPUHour"`
+}
+
+// jsonBound is a GPU-hours and cost figure.
+type jsonBound struct {
+	GPUHours float64 `json:"gpuHours"`
+	Cost     float64 `json:"cost"`
+}
+
+// jsonPolicy is the score of one policy's run.
+type jsonPolicy struct {
+	Name               string               `json:"name"`
+	SLOAttainment      float64              `json:"sloAttainment"`
+	GPUHours           float64              `json:"gpuHours"`
+	Cost               float64              `json:"cost"`
+	RatioToOracle      float64              `json:"ratioToOracle"`
+	P50TTFTSeconds     float64              `json:"p50TTFTSeconds"`
+	P99TTFTSeconds     float64              `json:"p99TTFTSeconds"`
+	P50ITLSeconds      float64              `json:"p50ITLSeconds"`
+	P99ITLSeconds      float64              `json:"p99ITLSeconds"`
+	Requests           int                  `json:"requests"`
+	FinishedRequests   int                  `json:"finishedRequests"`
+	UnfinishedRequests int                  `json:"unfinishedRequests"`
+	RejectedRequests   int                  `json:"rejectedRequests"`
+	ScaleEvents        int                  `json:"scaleEvents"`
+	Reversals          int                  `json:"reversals"`
+	Preemptions        int                  `json:"preemptions"`
+	Variants           []jsonVariantOutcome `json:"variants"`
+}
+
+// jsonVariantOutcome is one variant's share of a policy's run.
+type jsonVariantOutcome struct {
+	Name            string  `json:"name"`
+	PeakReplicas    int     `json:"peakReplicas"`
+	ReplicasCreated int     `json:"replicasCreated"`
+	GPUHours        float64 `json:"gpuHours"`
+	Cost            float64 `json:"cost"`
+	ScaleEvents     int     `json:"scaleEvents"`
+	Reversals       int     `json:"reversals"`
+}
+
+// newJSONReport converts c to the document WriteJSON writes.
+func newJSONReport(c Comparison) jsonReport {
+	r := jsonReport{
+		Scenario: jsonScenario{
+			Name:                c.Name,
+			Trace:               c.Config.Trace,
+			RateScale:           c.Config.RateScale,
+			Seed:                c.Config.Seed,
+			Requests:            c.Requests,
+			DurationSeconds:     c.Duration.Seconds(),
+			StartupDelaySeconds: c.Config.StartupDelay.Seconds(),
+			SLO:                 jsonSLO{TTFTSeconds: c.Config.SLO.TTFT.Seconds(), ITLSeconds: c.Config.SLO.ITL.Seconds()},
+		},
+		OracleLowerBound: jsonBound{GPUHours: c.LowerBound.GPUHours, Cost: c.LowerBound.Cost},
+		Policies:         make([]jsonPolicy, 0, len(c.Policies)),
+	}
+	for _, v := range c.Variants {
+		r.Scenario.Variants = append(r.Scenario.Variants, jsonVariant{Name: v.Name, Profile: v.Profile.Name,
+			GPUsPerReplica: v.Profile.GPUsPerReplica, CostPerGPUHour: v.Profile.CostPerGPUHour})
+	}
+	for _, p := range c.Policies {
+		s := p.Score
+		jp := jsonPolicy{
+			Name:               p.Name,
+			SLOAttainment:      s.SLOAttainment,
+			GPUHours:           s.GPUHours,
+			Cost:               s.Cost,
+			RatioToOracle:      p.RatioToOracle,
+			P50TTFTSeconds:     s.TTFTP50.Seconds(),
+			P99TTFTSeconds:     s.TTFTP99.Seconds(),
+			P50ITLSeconds:      s.ITLP50.Seconds(),
+			P99ITLSeconds:      s.ITLP99.Seconds(),
+			Requests:           s.Requests,
+			FinishedRequests:   s.Finished,
+			UnfinishedRequests: s.Unfinished,
+			RejectedRequests:   s.Rejected,
+			ScaleEvents:        s.ScaleEvents,
+			Reversals:          s.Reversals,
+			Preemptions:        s.Preemptions,
+		}
+		for _, v := range s.Variants {
+			jp.Variants = append(jp.Variants, jsonVariantOutcome{Name: v.Name, PeakReplicas: v.PeakReplicas,
+				ReplicasCreated: v.ReplicasCreated, GPUHours: v.GPUHours, Cost: v.Cost, ScaleEvents: v.ScaleEvents, Reversals: v.Reversals})
+		}
+		r.Policies = append(r.Policies, jp)
+	}
+	return r
+}
+
+// WriteJSON writes c as one indented JSON document: {"scenario": {...}, "oracleLowerBound":
+// {"gpuHours", "cost"}, "policies": [...]}. Each policy has name, sloAttainment (0 to 1),
+// gpuHours, cost, ratioToOracle, p50TTFTSeconds, p99TTFTSeconds, p50ITLSeconds, p99ITLSeconds,
+// requests, finishedRequests, unfinishedRequests, rejectedRequests, scaleEvents, reversals,
+// preemptions, and variants with each variant's name, peakReplicas, replicasCreated, gpuHours,
+// cost, scaleEvents and reversals.
+func WriteJSON(w io.Writer, c Comparison) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(newJSONReport(c))
+}

@@ -1,0 +1,114 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ReportFile is the name of the Markdown report WriteReport writes.
+const ReportFile = "report.md"
+
+// WriteReport creates dir if needed and writes report.md (the scenario, the comparison table,
+// how to read it and the plots) with its three plots: ArrivalsPlot, ReplicasPlot and TTFTPlot.
+// Existing files of the same names are replaced.
+func WriteReport(dir string, c Comparison) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating report directory: %w", err)
+	}
+	if err := writePlots(dir, c); err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	writeMarkdown(&b, c)
+	if err := os.WriteFile(filepath.Join(dir, ReportFile), b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("writing report: %w", err)
+	}
+	return nil
+}
+
+// writeMarkdown writes the report's Markdown.
+func writeMarkdown(b *bytes.Buffer, c Comparison) {
+	cfg := c.Config
+	fmt.Fprintf(b, "# Autoscaling policies on %s\n\n", c.Name)
+	fmt.Fprintf(b, "Simulated with the WVA simulator (`docs/simulator.md`); reproduce with\n\n```sh\n%s\n```\n\n", command(c))
+
+	b.WriteString("## Scenario\n\n")
+	if cfg.Trace != "" {
+		fmt.Fprintf(b, "- **Traffic**: `%s` at %s× its recorded arrival rate (seed %d): %d requests; each run lasts %s (last arrival + 5 min).\n",
+			cfg.Trace, strconv.FormatFloat(cfg.RateScale, 'g', -1, 64), cfg.Seed, c.Requests, c.Duration.Round(time.Second))
+	} else {
+		fmt.Fprintf(b, "- **Traffic**: a synthetic stream at %s× (seed %d): %d requests; each run lasts %s.\n",
+			strconv.FormatFloat(cfg.RateScale, 'g', -1, 64), cfg.Seed, c.Requests, c.Duration.Round(time.Second))
+	}
+	b.WriteString("- **Variants** of one model, behind one least-loaded router:\n")
+	for _, v := range c.Variants {
+		fmt.Fprintf(b, "  - `%s`: %s, %d GPU per replica, $%.2f per GPU-hour, start-up delay %s\n",
+			v.Name, v.Profile.Name, v.Profile.GPUsPerReplica, v.Profile.CostPerGPUHour, v.StartupDelay)
+	}
+	fmt.Fprintf(b, "- **SLO** per request: TTFT ≤ %s and mean ITL ≤ %s.\n", cfg.SLO.TTFT, cfg.SLO.ITL)
+	fmt.Fprintf(b, "- **Oracle lower bound**: %.2f GPU-hours ($%.2f).\n\n", c.LowerBound.GPUHours, c.LowerBound.Cost)
+
+	b.WriteString("## Results\n\n")
+	b.WriteString("| " + strings.Join(tableHeader, " | ") + " |\n")
+	b.WriteString("|" + strings.Repeat("---|", len(tableHeader)) + "\n")
+	for _, r := range tableRows(c) {
+		b.WriteString("| " + strings.Join(r, " | ") + " |\n")
+	}
+	b.WriteString(`
+## How to read it
+
+- **SLO met**: the share of all arriving requests that finished with a TTFT and a mean
+  inter-token latency within the SLO. Requests still queued or running when the run ends count
+  as misses.
+- **GPU-hours** and **cost**: every replica counts from its creation to its removal, start-up and
+  draining included. **×oracle** divides the GPU-hours by the oracle's lower bound: the fewest
+  GPU-hours that would meet the SLO for 99 % of each minute's requests if replicas started
+  instantly and the future were known. No real policy reaches 1; the oracle's own run is slightly
+  above it because its replicas drain when it scales down.
+- A good policy sits at the top of SLO met with a low ×oracle. **static** holds the oracle's peak
+  fleet for the whole run: the price of not autoscaling. **hpa** is the Kubernetes HPA on KV-cache
+  usage, **wva** the production engine (capacity analyzer, Direct actuation), **wva-v1** the
+  reference's v1 analyzer behind its HPA chain.
+- **TTFT p50/p99** and **ITL p99** are nearest-rank percentiles over the run. A p99 TTFT above
+  the SLO usually means that replicas were added too late: they take the start-up delay to serve.
+- **scale events** count changes of a variant's replica count; **reversals** the changes in the
+  opposite direction of the previous one (flapping). **peak replicas** is the largest count each
+  variant had.
+
+## Plots
+
+The time axes are minutes from the start of the trace; every panel of a figure shares its y
+range, so the policies can be compared at a glance.
+
+`)
+	fmt.Fprintf(b, "**Arrival rate** — requests per second, averaged over each minute: the demand every policy faces.\n\n![Arrival rate](%s)\n\n", ArrivalsPlot)
+	fmt.Fprintf(b, "**Replicas per variant**, one panel per policy (recorded every %s). Solid: the Deployment's replicas "+
+		"(what is paid for); dashed: the ready ones (what serves). The gap between them is the start-up delay.\n\n![Replicas](%s)\n\n",
+		cfg.TimelineEvery, ReplicasPlot)
+	fmt.Fprintf(b, "**TTFT**, one panel per policy: p50 and p99 of the requests that arrived in each minute and got a "+
+		"first token (log scale; the dashed line is the SLO).\n\n![TTFT](%s)\n", TTFTPlot)
+}
+
+// command returns the `wva simulate` command line that reproduces c.
+func command(c Comparison) string {
+	cfg := c.Config
+	args := []string{"wva simulate"}
+	if cfg.Trace != "" {
+		args = append(args, "--trace "+cfg.Trace)
+	}
+	args = append(args,
+		"--rate-scale "+strconv.FormatFloat(cfg.RateScale, 'g', -1, 64),
+		"--startup-delay "+cfg.StartupDelay.String(),
+		"--variants "+strings.Join(cfg.Profiles, ","),
+		"--policies "+strings.Join(cfg.Policies, ","),
+		"--slo-ttft "+cfg.SLO.TTFT.String(),
+		"--slo-itl "+cfg.SLO.ITL.String(),
+		"--seed "+strconv.FormatUint(cfg.Seed, 10),
+		"--report DIR")
+	return strings.Join(args, " ")
+}
