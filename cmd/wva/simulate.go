@@ -46,6 +46,10 @@ func parseSimulate(args []string, stderr io.Writer) (report.Config, simulateOpti
 	fs.DurationVar(&cfg.StartupDelay, "startup-delay", cfg.StartupDelay, "time `D` a new replica takes to serve (model load)")
 	policies := fs.String("policies", strings.Join(cfg.Policies, ","), "comma-separated `LIST` of policies to compare: "+strings.Join(report.AllPolicies(), ", "))
 	variants := fs.String("variants", strings.Join(cfg.Profiles, ","), "comma-separated `LIST` of accelerator profiles, one variant each: "+profileNames())
+	fs.StringVar(&cfg.WVAActuation, "wva-actuation", cfg.WVAActuation,
+		"how wva's decisions reach the Deployments: `MODE` direct (scale subresource) or hpa (published gauge, 15s scrape, HPA sync)")
+	fs.DurationVar(&cfg.WVAActuationDelay, "wva-actuation-delay", cfg.WVAActuationDelay,
+		"in direct mode, time `D` from a wva decision to the new replica count")
 	fs.DurationVar(&cfg.SLO.TTFT, "slo-ttft", cfg.SLO.TTFT, "SLO target `D` of the time to first token")
 	fs.DurationVar(&cfg.SLO.ITL, "slo-itl", cfg.SLO.ITL, "SLO target `D` of the mean inter-token latency")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed `N` of the rate scaling (which copies of the requests are added, and when)")

@@ -156,14 +156,16 @@ func TestParseSimulateDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := report.Config{
-		Trace:         "testdata/traces/azure-llm-inference-2023-conv.csv",
-		RateScale:     4,
-		Seed:          1,
-		Profiles:      []string{sim.ProfileA100, sim.ProfileH100},
-		StartupDelay:  120 * time.Second,
-		SLO:           sim.DefaultSLO(),
-		Policies:      []string{"wva", "wva-v1", "hpa", "static", "oracle"},
-		TimelineEvery: report.DefaultTimelineEvery,
+		Trace:             "testdata/traces/azure-llm-inference-2023-conv.csv",
+		RateScale:         4,
+		Seed:              1,
+		Profiles:          []string{sim.ProfileA100, sim.ProfileH100},
+		StartupDelay:      120 * time.Second,
+		SLO:               sim.DefaultSLO(),
+		Policies:          []string{"wva", "wva-v1", "hpa", "static", "oracle"},
+		TimelineEvery:     report.DefaultTimelineEvery,
+		WVAActuation:      report.ActuationDirect,
+		WVAActuationDelay: time.Second,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -173,12 +175,14 @@ func TestParseSimulateDefaults(t *testing.T) {
 	}
 
 	cfg, opts, err = parseSimulate([]string{"--trace=t.csv", "--rate-scale", "2.5", "--startup-delay", "90s", "--policies", "oracle,hpa",
-		"--variants", "l4", "--slo-ttft", "3s", "--slo-itl", "150ms", "--seed", "9", "--json", "--report", "out/x", "--progress"}, &bytes.Buffer{})
+		"--variants", "l4", "--slo-ttft", "3s", "--slo-itl", "150ms", "--seed", "9", "--json", "--report", "out/x", "--progress",
+		"--wva-actuation", "hpa", "--wva-actuation-delay", "20s"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want = report.Config{Trace: "t.csv", RateScale: 2.5, Seed: 9, Profiles: []string{"l4"}, StartupDelay: 90 * time.Second,
-		SLO: sim.SLO{TTFT: 3 * time.Second, ITL: 150 * time.Millisecond}, Policies: []string{"oracle", "hpa"}, TimelineEvery: report.DefaultTimelineEvery}
+		SLO: sim.SLO{TTFT: 3 * time.Second, ITL: 150 * time.Millisecond}, Policies: []string{"oracle", "hpa"}, TimelineEvery: report.DefaultTimelineEvery,
+		WVAActuation: report.ActuationHPA, WVAActuationDelay: 20 * time.Second}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("parsed config (-want +got):\n%s", diff)
 	}
@@ -202,6 +206,8 @@ func TestSimulateErrors(t *testing.T) {
 		"zero SLO":        {[]string{"--slo-itl", "0s"}, exitUsage, "SLO targets must be positive"},
 		"unknown variant": {[]string{"--variants", "A100-40GB,TPU"}, exitUsage, `unknown profile "TPU": valid names are`},
 		"unknown flag":    {[]string{"--rate", "4"}, exitUsage, "flag provided but not defined: -rate"},
+		"bad actuation":   {[]string{"--wva-actuation", "keda"}, exitUsage, `wva actuation must be direct or hpa, got "keda"`},
+		"negative lag":    {[]string{"--wva-actuation-delay", "-1s"}, exitUsage, "wva actuation delay must not be negative"},
 		"positional":      {[]string{"trace.csv"}, exitUsage, `unexpected argument "trace.csv"`},
 		"missing trace":   {[]string{"--trace", "nope.csv"}, exitError, "opening trace: open nope.csv"},
 		"default trace":   {nil, exitError, "relative to the repository root"},

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -64,6 +65,12 @@ type Config struct {
 	SLO sim.SLO
 	// Policies names the policies to run (AllPolicies), in report order.
 	Policies []string
+	// WVAActuation is how the wva policy's decisions reach the Deployments: ActuationDirect
+	// (the scale subresource, WVAActuationDelay after each decision) or ActuationHPA (the
+	// published gauge, a Prometheus scrape and an HPA sync later).
+	WVAActuation string
+	// WVAActuationDelay is the Direct-mode delay between a decision and the new replica count.
+	WVAActuationDelay time.Duration
 	// TimelineEvery is how often each run's state is recorded for the plots.
 	TimelineEvery time.Duration
 	// Progress, when set, is called as Compare advances (from the calling goroutine).
@@ -75,14 +82,16 @@ type Config struct {
 // SLO and all policies.
 func DefaultConfig() Config {
 	return Config{
-		Trace:         DefaultTrace,
-		RateScale:     DefaultRateScale,
-		Seed:          1,
-		Profiles:      DefaultProfiles(),
-		StartupDelay:  sim.DefaultStartupDelay,
-		SLO:           sim.DefaultSLO(),
-		Policies:      AllPolicies(),
-		TimelineEvery: DefaultTimelineEvery,
+		Trace:             DefaultTrace,
+		RateScale:         DefaultRateScale,
+		Seed:              1,
+		Profiles:          DefaultProfiles(),
+		StartupDelay:      sim.DefaultStartupDelay,
+		SLO:               sim.DefaultSLO(),
+		Policies:          AllPolicies(),
+		TimelineEvery:     DefaultTimelineEvery,
+		WVAActuation:      ActuationDirect,
+		WVAActuationDelay: sim.DefaultTick,
 	}
 }
 
@@ -110,6 +119,14 @@ func (c Config) Validate() error {
 		} else {
 			seen[v] = true
 		}
+	}
+	switch c.WVAActuation {
+	case "", ActuationDirect, ActuationHPA:
+	default:
+		errs = append(errs, fmt.Errorf("wva actuation must be %s or %s, got %q", ActuationDirect, ActuationHPA, c.WVAActuation))
+	}
+	if c.WVAActuationDelay < 0 {
+		errs = append(errs, fmt.Errorf("wva actuation delay must not be negative, got %s", c.WVAActuationDelay))
 	}
 	if c.StartupDelay < 0 {
 		errs = append(errs, fmt.Errorf("start-up delay must not be negative, got %s", c.StartupDelay))
@@ -249,7 +266,7 @@ func Compare(ctx context.Context, cfg Config) (Comparison, error) {
 	for i, name := range cfg.Policies {
 		step := i + 1
 		progress(Progress{Step: step, Steps: steps, Name: name})
-		rsc, p, opts, err := build(name, sc, oracle)
+		rsc, p, opts, err := build(name, sc, oracle, cfg)
 		if err != nil {
 			return Comparison{}, err
 		}
@@ -308,16 +325,30 @@ func scenario(cfg Config) (sim.Scenario, error) {
 	return sc, nil
 }
 
+// Actuation modes of the wva policy.
+const (
+	// ActuationDirect applies decisions through the scale subresource after a delay.
+	ActuationDirect = "direct"
+	// ActuationHPA publishes decisions for an HPA (15 s scrape, 15 s sync, the chart's behaviour).
+	ActuationHPA = "hpa"
+)
+
 // build returns the scenario, policy and run options of the named policy: the production engine
-// in Direct mode actuates one tick after deciding; wva-v1 goes through its HPA chain; the static
-// fleet is the oracle's peak fleet, ready from time zero.
-func build(name string, sc sim.Scenario, oracle *policy.Oracle) (sim.Scenario, sim.Policy, []sim.RunOption, error) {
+// actuates as cfg says (by default Direct mode, one tick after deciding); wva-v1 goes through its
+// HPA chain; the static fleet is the oracle's peak fleet, ready from time zero.
+func build(name string, sc sim.Scenario, oracle *policy.Oracle, cfg Config) (sim.Scenario, sim.Policy, []sim.RunOption, error) {
 	switch name {
 	case policy.NameWVA, policy.NameWVAV1:
 		wcfg := policy.DefaultWVAConfig()
 		var opts []sim.RunOption
 		if name == policy.NameWVAV1 {
 			wcfg = policy.ReferenceWVAConfig()
+		} else if cfg.WVAActuation == ActuationHPA {
+			// The HPA of config/samples/hpa.yaml: Kubernetes' default behaviour (scale up at
+			// once, scale down after 300 s), at least one replica per variant.
+			hpa := policy.DefaultExternalHPAConfig()
+			hpa.Behavior = policy.DefaultBehavior()
+			wcfg.HPA = &hpa
 		}
 		clk := testingclock.NewFakeClock(sc.Start)
 		p, err := policy.NewWVA(wcfg, clk)
@@ -326,7 +357,7 @@ func build(name string, sc sim.Scenario, oracle *policy.Oracle) (sim.Scenario, s
 		}
 		opts = append(opts, sim.WithClock(clk))
 		if wcfg.HPA == nil {
-			opts = append(opts, sim.WithActuationDelay(sim.DefaultTick))
+			opts = append(opts, sim.WithActuationDelay(cmp.Or(cfg.WVAActuationDelay, sim.DefaultTick)))
 		}
 		return sc, p, opts, nil
 	case policy.NameHPA:
