@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -183,19 +184,8 @@ func TestSpecChangeIsSeen(t *testing.T) {
 func TestDeletedVAIsForgotten(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
-	if err := k8sClient.Create(ctx, testutil.Deployment("mistral").Namespace(ns).Obj()); err != nil {
-		t.Fatal(err)
-	}
-	va := testutil.VariantAutoscaling("mistral").Namespace(ns).Obj()
-	if err := k8sClient.Create(ctx, va); err != nil {
-		t.Fatal(err)
-	}
+	_, va := createDecided(t, testutil.Deployment("mistral").Namespace(ns).Obj(), 2)
 	key := client.ObjectKeyFromObject(va)
-	// As the engine does, decide only for VAs the controller has cached: a trigger for a VA the
-	// informer has not seen yet reads NotFound, and NotFound forgets the VA's decision.
-	waitCached(t, key)
-	decisions.Set(va.Name, ns, interfaces.VariantDecision{TargetReplicas: 2, AcceleratorName: "L4", MetricsAvailable: true})
-	common.TriggerReconcile(trigger, va)
 	eventually(t, timeout, func() error {
 		got, err := getVA(ctx, key)
 		if err != nil {
@@ -350,18 +340,8 @@ func TestInvalidVAIsRejected(t *testing.T) {
 func TestActuation(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
-	deploy := testutil.Deployment("qwen").Namespace(ns).Replicas(2).Obj()
-	if err := k8sClient.Create(ctx, deploy); err != nil {
-		t.Fatal(err)
-	}
-	va := testutil.VariantAutoscaling("qwen").Namespace(ns).Obj()
-	if err := k8sClient.Create(ctx, va); err != nil {
-		t.Fatal(err)
-	}
+	deploy, va := createDecided(t, testutil.Deployment("qwen").Namespace(ns).Replicas(2).Obj(), 3)
 	key := client.ObjectKeyFromObject(va)
-	waitCached(t, key)
-	decisions.Set(va.Name, ns, interfaces.VariantDecision{TargetReplicas: 3, AcceleratorName: "L4", MetricsAvailable: true})
-	common.TriggerReconcile(trigger, va)
 	eventually(t, timeout, func() error {
 		if target, ok, _ := actuated.state(key); !ok || target != 3 {
 			return fmt.Errorf("actuated target %d (%v), want 3", target, ok)
@@ -409,4 +389,24 @@ func waitCached(t *testing.T, key client.ObjectKey) {
 		}
 		return nil
 	})
+}
+
+// createDecided creates deploy and a VariantAutoscaling of the same name targeting it, waits
+// until the controller has cached the VA (the engine decides only for cached VAs: a trigger for
+// a VA the informer has not seen yet reads NotFound, which forgets its decision), then stores a
+// decision of target replicas on L4 and triggers a reconcile.
+func createDecided(t *testing.T, deploy *appsv1.Deployment, target int) (*appsv1.Deployment, *wvav1alpha1.VariantAutoscaling) {
+	t.Helper()
+	ctx := context.Background()
+	if err := k8sClient.Create(ctx, deploy); err != nil {
+		t.Fatal(err)
+	}
+	va := testutil.VariantAutoscaling(deploy.Name).Namespace(deploy.Namespace).Obj()
+	if err := k8sClient.Create(ctx, va); err != nil {
+		t.Fatal(err)
+	}
+	waitCached(t, client.ObjectKeyFromObject(va))
+	decisions.Set(va.Name, va.Namespace, interfaces.VariantDecision{TargetReplicas: target, AcceleratorName: "L4", MetricsAvailable: true})
+	common.TriggerReconcile(trigger, va)
+	return deploy, va
 }
