@@ -86,9 +86,14 @@ type CapacityAnalysis struct {
 	ReplicaCapacity float64
 	// NeedKv is D / u_up.
 	NeedKv float64
-	// NeedQueue is the queue-based requirement (Q + R) / (A + q_up), times ReplicaCapacity.
+	// NeedQueue is the queue-based requirement: each queueing pod's (running + waiting) /
+	// (running + q_up) replicas, in its variant's capacity.
 	NeedQueue float64
-	// Need is max(NeedKv, NeedQueue): the capacity the model should have.
+	// NeedBatch is the latency-based requirement (0 without an ITL target and perfParms): each
+	// pod's (running + waiting) / (u_up * batch limit) replicas, in its variant's capacity, where
+	// the batch limit keeps alpha + beta * batch within the ITL target.
+	NeedBatch float64
+	// Need is max(NeedKv, NeedQueue, NeedBatch): the capacity the model should have.
 	Need float64
 	// NeedDown is max(D / u_down, (Q + R) / (A + q_down) * ReplicaCapacity): the capacity a
 	// smaller fleet must keep.
@@ -309,7 +314,7 @@ func analyzeCapacity(entries []*capEntry, cfg interfaces.SaturationScalingConfig
 
 	var measuredReplicas, measuredCapacity float64
 	var fullRunning, fullPods float64 // running requests on pods that queue (they are full)
-	var needQueueUp, needQueueDown float64
+	var needQueueUp, needQueueDown, needBatchDown float64
 	for _, e := range entries {
 		a.Supply += float64(e.base) * e.capacity
 		a.Replicas += e.base
@@ -324,7 +329,8 @@ func analyzeCapacity(entries []*capEntry, cfg interfaces.SaturationScalingConfig
 		case ready > n:
 			a.Incomplete = append(a.Incomplete, fmt.Sprintf("only %d of %d ready replicas of %s report metrics", n, ready, e.st.Name))
 		}
-		var demand, waiting, run, queueUp, queueDown float64
+		var demand, waiting, run, queueUp, queueDown, batchUp, batchDown float64
+		batchLimit := decodeBatchLimit(e.st, cfg.ITLTargetMs)
 		for _, p := range e.st.Pods {
 			perRequest := a.KvPerRequest
 			if p.RunningRequests > 0 {
@@ -340,6 +346,11 @@ func analyzeCapacity(entries []*capEntry, cfg interfaces.SaturationScalingConfig
 			up, down := podQueueNeed(p, a.CapacityThresholds, cfg.QueueLengthThreshold)
 			queueUp += up * e.capacity
 			queueDown += down * e.capacity
+			if batchLimit > 0 && a.ScaleUpUtilization > 0 {
+				load := p.RunningRequests + p.QueueLength
+				batchUp += load / (batchLimit * a.ScaleUpUtilization) * e.capacity
+				batchDown += load / (batchLimit * a.ScaleDownUtilization) * e.capacity
+			}
 		}
 		scale := float64(ready) / float64(n) // ready replicas without metrics carry the mean load
 		a.Demand += demand * scale
@@ -347,6 +358,8 @@ func analyzeCapacity(entries []*capEntry, cfg interfaces.SaturationScalingConfig
 		a.Running += run * scale
 		needQueueUp += queueUp * scale
 		needQueueDown += queueDown * scale
+		a.NeedBatch += batchUp * scale
+		needBatchDown += batchDown * scale
 		measuredReplicas += float64(ready)
 		measuredCapacity += float64(ready) * e.capacity
 	}
@@ -377,8 +390,19 @@ func analyzeCapacity(entries []*capEntry, cfg interfaces.SaturationScalingConfig
 			a.NeedDown = max(a.NeedDown, needQueueDown)
 		}
 	}
-	a.Need = max(a.NeedKv, a.NeedQueue)
+	a.NeedDown = max(a.NeedDown, needBatchDown)
+	a.Need = max(a.NeedKv, a.NeedQueue, a.NeedBatch)
 	return a
+}
+
+// decodeBatchLimit is the largest running batch of one replica of v whose decode step,
+// alpha + beta * batch, stays within itlTargetMs; 0 when the target or the latency model is
+// unknown, or the target is below alpha (no batch meets it).
+func decodeBatchLimit(v VariantState, itlTargetMs float64) float64 {
+	if itlTargetMs <= 0 || v.DecodeBetaMs <= 0 || itlTargetMs <= v.DecodeAlphaMs {
+		return 0
+	}
+	return (itlTargetMs - v.DecodeAlphaMs) / v.DecodeBetaMs
 }
 
 // podQueueNeed is how many replicas like pod p its load needs, judged by its waiting queue:
@@ -431,6 +455,9 @@ func (a CapacityAnalysis) load() string {
 	}
 	if a.Waiting > 0 {
 		s += fmt.Sprintf(" with %s waiting requests (queue requirement %s)", num(a.Waiting), num(a.NeedQueue))
+	}
+	if a.NeedBatch > 0 {
+		s += fmt.Sprintf("; the ITL target asks for %s", num(a.NeedBatch))
 	}
 	return s
 }

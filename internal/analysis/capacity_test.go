@@ -373,3 +373,31 @@ func TestCapacityQueueNeedIsPerPod(t *testing.T) {
 		t.Errorf("NeedQueue = %.0f, want %.0f", a.NeedQueue, want)
 	}
 }
+
+// A replica with a large KV cache can be compute-bound: with an ITL target and the decode
+// latency model, a batch beyond what keeps alpha + beta*batch within the target asks for more
+// replicas even though its KV usage looks low.
+func TestCapacityITLTargetLimitsBatch(t *testing.T) {
+	variant := VariantState{Name: "h100", Cost: 3, CurrentReplicas: 2, KvCacheTokens: 400_000,
+		DecodeAlphaMs: 6, DecodeBetaMs: 0.07, // batch limit at 50 ms: (50-6)/0.07 ≈ 629
+		Pods: []PodMetrics{
+			{Name: "h-0", KvCacheUsage: 0.3, RunningRequests: 600},
+			{Name: "h-1", KvCacheUsage: 0.3, RunningRequests: 600},
+		}}
+	m := ModelState{ModelID: "m", Namespace: "ns", Variants: []VariantState{variant}}
+	cfg := interfaces.DefaultSaturationScalingConfig()
+
+	without := CapacityAnalyzer{}.Analyze(m, cfg, time.Time{})
+	if got := without.Targets[0].Target; got != 2 {
+		t.Fatalf("without an ITL target: target %d, want 2 (KV 0.3 is in the band): %s", got, without.Targets[0].Reason)
+	}
+	cfg.ITLTargetMs = 50
+	with := CapacityAnalyzer{}.Analyze(m, cfg, time.Time{})
+	// 1200 running / (629 * 0.7) = 2.73 replicas -> 3.
+	if got := with.Targets[0].Target; got != 3 {
+		t.Errorf("with an ITL target of 50 ms: target %d, want 3: %s", got, with.Targets[0].Reason)
+	}
+	if a := AnalyzeCapacity(m, cfg); math.Abs(a.NeedBatch-1200/((50.0-6)/0.07*0.7)*400_000) > 1 {
+		t.Errorf("NeedBatch = %.0f", a.NeedBatch)
+	}
+}

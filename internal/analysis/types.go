@@ -42,6 +42,10 @@ type VariantState struct {
 	MaxReplicas int `json:"maxReplicas,omitempty"`
 	// KvCacheTokens is the KV-cache capacity of one replica in tokens; 0 when unknown.
 	KvCacheTokens float64 `json:"kvCacheTokens,omitempty"`
+	// DecodeAlphaMs and DecodeBetaMs are the decode-step latency model of one replica,
+	// alpha + beta * batch milliseconds (the VariantAutoscaling's perfParms); 0 when unknown.
+	DecodeAlphaMs float64 `json:"decodeAlphaMs,omitempty"`
+	DecodeBetaMs  float64 `json:"decodeBetaMs,omitempty"`
 	// Pods holds the readings of the variant's ready replicas that reported metrics.
 	Pods []PodMetrics `json:"pods"`
 }

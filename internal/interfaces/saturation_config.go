@@ -34,6 +34,12 @@ type SaturationScalingConfig struct {
 	// u_up = kvCacheThreshold - kvSpareTrigger. When set it must be below u_up. The v1 analyzer
 	// ignores it.
 	ScaleDownUtilization float64 `json:"scaleDownUtilization,omitempty"`
+
+	// ITLTargetMs is the inter-token latency the model should keep, in milliseconds. Optional;
+	// when set, the capacity analyzer also limits each replica's running batch to what keeps
+	// the decode step (alpha + beta * batch, from the VariantAutoscaling's perfParms) within it.
+	// The v1 analyzer ignores it.
+	ITLTargetMs float64 `json:"itlTargetMs,omitempty"`
 }
 
 // DefaultSaturationScalingConfig returns the documented defaults: KV 0.80, queue 5, KV spare
@@ -64,6 +70,9 @@ func (c SaturationScalingConfig) Validate() error {
 	}
 	if c.KvCacheThreshold < c.KvSpareTrigger {
 		errs = append(errs, fmt.Errorf("kvCacheThreshold (%g) must be >= kvSpareTrigger (%g)", c.KvCacheThreshold, c.KvSpareTrigger))
+	}
+	if c.ITLTargetMs < 0 {
+		errs = append(errs, fmt.Errorf("itlTargetMs must be >= 0, got %g", c.ITLTargetMs))
 	}
 	if c.ScaleDownUtilization < 0 || c.ScaleDownUtilization >= 1 {
 		errs = append(errs, fmt.Errorf("scaleDownUtilization must be >= 0 and < 1, got %g", c.ScaleDownUtilization))

@@ -248,6 +248,9 @@ func variantState(va *wvav1alpha1.VariantAutoscaling, obs collector.VariantObser
 		CurrentReplicas: obs.CurrentReplicas, ReadyReplicas: obs.ReadyReplicas, DesiredReplicas: previous,
 		KvCacheTokens: obs.KvCacheTokens, Pods: obs.Pods,
 	}
+	if pp := perfParms(va); pp != nil {
+		vs.DecodeAlphaMs, vs.DecodeBetaMs = pp.DecodeParms.Alpha, pp.DecodeParms.Beta
+	}
 	if va.Spec.MinReplicas != nil {
 		vs.MinReplicas = ptr.To(int(*va.Spec.MinReplicas))
 	}
@@ -255,6 +258,25 @@ func variantState(va *wvav1alpha1.VariantAutoscaling, obs collector.VariantObser
 		vs.MaxReplicas = int(*va.Spec.MaxReplicas)
 	}
 	return vs
+}
+
+// perfParms returns the performance parameters of va's accelerator from spec.modelProfile: the
+// entry whose acc is the variant's accelerator, else the only entry; nil when none applies.
+func perfParms(va *wvav1alpha1.VariantAutoscaling) *wvav1alpha1.PerfParms {
+	p := va.Spec.ModelProfile
+	if p == nil {
+		return nil
+	}
+	acc := va.AcceleratorName()
+	for i := range p.Accelerators {
+		if p.Accelerators[i].Acc == acc {
+			return p.Accelerators[i].PerfParms
+		}
+	}
+	if len(p.Accelerators) == 1 {
+		return p.Accelerators[0].PerfParms
+	}
+	return nil
 }
 
 // previousTarget is the target published for va before this cycle (0 when none was).

@@ -339,3 +339,27 @@ func (h *harness) calls() int {
 	defer h.source.mu.Unlock()
 	return h.source.calls
 }
+
+func TestPerfParmsAndITLTargetReachTheAnalyzer(t *testing.T) {
+	va := testutil.VariantAutoscaling("h100").Model("m").Accelerator("H100").Obj()
+	va.Spec.ModelProfile = &wvav1alpha1.ModelProfile{Accelerators: []wvav1alpha1.AcceleratorProfile{
+		{Acc: "A100", AccCount: 1, MaxBatchSize: 256, PerfParms: &wvav1alpha1.PerfParms{DecodeParms: wvav1alpha1.DecodeParms{Alpha: 13, Beta: 0.15}}},
+		{Acc: "H100", AccCount: 1, MaxBatchSize: 1024, PerfParms: &wvav1alpha1.PerfParms{DecodeParms: wvav1alpha1.DecodeParms{Alpha: 6, Beta: 0.07}}},
+	}}
+	h := newHarness(t, analysis.AnalyzerCapacity, va)
+	cfg := interfaces.DefaultSaturationScalingConfig()
+	cfg.ITLTargetMs = 50
+	h.cfg.UpdateSaturationConfig(map[string]interfaces.SaturationScalingConfig{"default": cfg})
+	obs := observed(2, 0.3, 0)
+	for i := range obs.Pods {
+		obs.Pods[i].RunningRequests = 600
+	}
+	h.observe(va, obs)
+	if err := h.engine.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The H100 entry applies: 1200 running / ((50-6)/0.07 * 0.7) = 2.73 -> 3 replicas.
+	if d := h.decision(t, va); d.TargetReplicas != 3 {
+		t.Errorf("target %d, want 3 from the H100 batch limit: %s", d.TargetReplicas, d.Reason)
+	}
+}

@@ -206,6 +206,14 @@ func variantAutoscaling(v sim.VariantSpec, minReplicas int) *wvav1alpha1.Variant
 	va.Spec.ModelID = v.ModelID
 	va.Spec.VariantCost = strconv.FormatFloat(v.Profile.CostPerGPUHour*float64(max(v.Profile.GPUsPerReplica, 1)), 'f', 4, 64)
 	va.Spec.MinReplicas = ptr.To(int32(minReplicas))
+	p := v.Profile
+	va.Spec.ModelProfile = &wvav1alpha1.ModelProfile{Accelerators: []wvav1alpha1.AcceleratorProfile{{
+		Acc: p.Name, AccCount: int32(max(p.GPUsPerReplica, 1)), MaxBatchSize: int32(max(p.MaxBatchSize, 1)),
+		PerfParms: &wvav1alpha1.PerfParms{
+			DecodeParms:  wvav1alpha1.DecodeParms{Alpha: p.Alpha, Beta: p.Beta},
+			PrefillParms: wvav1alpha1.PrefillParms{Gamma: p.Gamma, Delta: p.Delta},
+		},
+	}}}
 	if v.MaxReplicas > 0 {
 		va.Spec.MaxReplicas = ptr.To(int32(v.MaxReplicas))
 	}

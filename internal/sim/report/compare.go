@@ -350,6 +350,9 @@ func build(name string, sc sim.Scenario, oracle *policy.Oracle, cfg Config) (sim
 			hpa.Behavior = policy.DefaultBehavior()
 			wcfg.HPA = &hpa
 		}
+		// Operators state their latency target in the saturation ConfigMap (itlTargetMs); the
+		// reference analyzer ignores it.
+		wcfg.Saturation.ITLTargetMs = float64(sc.SLO.ITL) / float64(time.Millisecond)
 		clk := testingclock.NewFakeClock(sc.Start)
 		p, err := policy.NewWVA(wcfg, clk)
 		if err != nil {
