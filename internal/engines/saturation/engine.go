@@ -119,7 +119,8 @@ type modelKey struct{ namespace, modelID string }
 
 // RunOnce does one full cycle: ready VariantAutoscalings from the VA cache, grouped by model
 // and namespace, observed through the source in one collection, analysed per model, and one
-// decision per VariantAutoscaling stored and announced.
+// decision per VariantAutoscaling stored and announced. Cycles must not overlap: Start runs
+// them one after another, and so must any other caller.
 func (e *Engine) RunOnce(ctx context.Context) error {
 	logger := log.FromContext(ctx)
 	start := e.clock.Now()
@@ -151,16 +152,7 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 	}
 
 	satConfigs := e.config.GetSaturationConfig()
-	seen := make(map[types.NamespacedName]bool, len(targets))
-	for _, t := range targets {
-		seen[t.VariantAutoscaling] = true
-	}
-	e.stab.retain(seen)
-	for k := range e.kvTokens {
-		if !seen[k] {
-			delete(e.kvTokens, k)
-		}
-	}
+	e.forgetVanished(targets)
 	for _, k := range sortedKeys(groups) {
 		var decisions []interfaces.VariantDecision
 		if collectErr != nil {
@@ -180,6 +172,21 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 	return nil
 }
 
+// forgetVanished drops the per-variant memory (scale-down history, KV capacity) of variants that
+// are no longer targets.
+func (e *Engine) forgetVanished(targets []collector.Target) {
+	seen := make(map[types.NamespacedName]bool, len(targets))
+	for _, t := range targets {
+		seen[t.VariantAutoscaling] = true
+	}
+	e.stab.retain(seen)
+	for k := range e.kvTokens {
+		if !seen[k] {
+			delete(e.kvTokens, k)
+		}
+	}
+}
+
 // decideModel analyses one model's variants and returns their decisions.
 func (e *Engine) decideModel(k modelKey, vas []*wvav1alpha1.VariantAutoscaling, snap collector.Snapshot,
 	cfg interfaces.SaturationScalingConfig, now time.Time) []interfaces.VariantDecision {
@@ -188,11 +195,11 @@ func (e *Engine) decideModel(k modelKey, vas []*wvav1alpha1.VariantAutoscaling, 
 	obsByName := map[string]collector.VariantObservation{}
 	var unavailable []string
 	for _, va := range vas {
-		obs, ok := snap.Variants[types.NamespacedName{Namespace: va.Namespace, Name: va.Name}]
+		key := types.NamespacedName{Namespace: va.Namespace, Name: va.Name}
+		obs, ok := snap.Variants[key]
 		if !ok || !obs.TargetFound {
 			continue // nothing to scale; the controller reports TargetResolved=False
 		}
-		key := types.NamespacedName{Namespace: va.Namespace, Name: va.Name}
 		if obs.KvCacheTokens > 0 {
 			e.kvTokens[key] = obs.KvCacheTokens
 		} else {
