@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,12 +30,13 @@ import (
 // The suite runs one real kube-apiserver + etcd and one manager with both reconcilers, wired to
 // fresh instances of the common layer.
 var (
-	k8sClient   client.Client
-	decisions   *common.InternalDecisionCache
-	vaCache     *common.VACache
-	sharedCfg   *common.GlobalConfig
-	trigger     chan event.GenericEvent
-	actuated    = &recordingActuator{applied: map[types.NamespacedName]int{}, forgotten: map[types.NamespacedName]int{}}
+	k8sClient client.Client
+	decisions *common.InternalDecisionCache
+	vaCache   *common.VACache
+	sharedCfg *common.GlobalConfig
+	trigger   chan event.GenericEvent
+	actuated  = &recordingActuator{applied: map[types.NamespacedName]int{}, forgotten: map[types.NamespacedName]int{},
+		failing: map[types.NamespacedName]int{}}
 	cmNames     = ConfigMapNames{Namespace: "wva-system", Main: "wva-config", Saturation: "saturation-scaling-config"}
 	suiteCancel context.CancelFunc
 )
@@ -112,7 +114,8 @@ func eventually(t *testing.T, timeout time.Duration, cond func() error) {
 	testutil.Eventually(t, timeout, cond)
 }
 
-// eventsFor lists the events.k8s.io events regarding an object, by reason.
+// eventsFor lists the events.k8s.io events regarding an object, by reason, one entry per
+// occurrence.
 func eventsFor(ctx context.Context, obj client.Object) (map[string][]string, error) {
 	var list eventsv1.EventList
 	if err := k8sClient.List(ctx, &list, client.InNamespace(obj.GetNamespace())); err != nil {
@@ -121,7 +124,13 @@ func eventsFor(ctx context.Context, obj client.Object) (map[string][]string, err
 	out := map[string][]string{}
 	for _, e := range list.Items {
 		if e.Regarding.Name == obj.GetName() && e.Regarding.UID == obj.GetUID() {
-			out[e.Reason] = append(out[e.Reason], e.Note)
+			n := 1 // an event repeated within minutes becomes one object with a series count
+			if e.Series != nil {
+				n = int(e.Series.Count)
+			}
+			for range n {
+				out[e.Reason] = append(out[e.Reason], e.Note)
+			}
 		}
 	}
 	return out, nil
@@ -132,12 +141,18 @@ type recordingActuator struct {
 	mu        sync.Mutex
 	applied   map[types.NamespacedName]int // latest target actuated
 	forgotten map[types.NamespacedName]int // number of Forget calls
+	failing   map[types.NamespacedName]int // keys whose Actuate fails, with the number of calls
 }
 
 func (a *recordingActuator) Actuate(_ context.Context, va *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.applied[client.ObjectKeyFromObject(va)] = d.TargetReplicas
+	key := client.ObjectKeyFromObject(va)
+	if n, ok := a.failing[key]; ok {
+		a.failing[key] = n + 1
+		return errors.New("scale subresource refused")
+	}
+	a.applied[key] = d.TargetReplicas
 	return nil
 }
 
@@ -146,6 +161,18 @@ func (a *recordingActuator) Forget(key types.NamespacedName) {
 	defer a.mu.Unlock()
 	delete(a.applied, key)
 	a.forgotten[key]++
+}
+
+func (a *recordingActuator) failOn(key types.NamespacedName) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.failing[key] = 0
+}
+
+func (a *recordingActuator) failures(key types.NamespacedName) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.failing[key]
 }
 
 func (a *recordingActuator) state(key types.NamespacedName) (target int, applied bool, forgotten int) {

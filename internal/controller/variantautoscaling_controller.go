@@ -138,7 +138,6 @@ func replicasOf(d *appsv1.Deployment) int32 {
 // Reconcile brings the status of one VariantAutoscaling up to date with its scale target and
 // the engines' latest decision.
 func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.Request) (_ ctrl.Result, retErr error) {
-	logger := log.FromContext(ctx)
 	va := &wvav1alpha1.VariantAutoscaling{}
 	if err := r.client.Get(ctx, req.NamespacedName, va); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -193,9 +192,12 @@ func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.R
 		mode := va.ActuationMode()
 		va.Status.Actuation = &wvav1alpha1.ActuationStatus{Mode: mode}
 		if err := r.actuator.Actuate(ctx, va, d); err != nil {
-			actuationFailedEvent(r.recorder, va, err)
-			logger.Error(err, "Applying decision", "variantAutoscaling", klog.KObj(va), "mode", mode)
-			return ctrl.Result{}, fmt.Errorf("applying decision for %s: %w", req.NamespacedName, err)
+			// Retried with backoff by returning the error (which controller-runtime logs); the
+			// event marks the transition only, not every retry.
+			if prev := original.Status.Actuation; prev == nil || prev.Applied {
+				actuationFailedEvent(r.recorder, va, err)
+			}
+			return ctrl.Result{}, fmt.Errorf("applying decision for %s (%s mode): %w", req.NamespacedName, mode, err)
 		}
 		va.Status.Actuation.Applied = true
 	}

@@ -410,3 +410,43 @@ func createDecided(t *testing.T, deploy *appsv1.Deployment, target int) (*appsv1
 	common.TriggerReconcile(trigger, va)
 	return deploy, va
 }
+
+func TestActuationFailureIsReportedOnce(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	key := client.ObjectKey{Namespace: ns, Name: "phi"}
+	actuated.failOn(key)
+	_, va := createDecided(t, testutil.Deployment("phi").Namespace(ns).Obj(), 2)
+	eventually(t, timeout, func() error {
+		if n := actuated.failures(key); n < 3 {
+			return fmt.Errorf("%d failed attempts, want retries", n)
+		}
+		got, err := getVA(ctx, key)
+		if err != nil {
+			return err
+		}
+		if a := got.Status.Actuation; a == nil || a.Applied {
+			return fmt.Errorf("status.actuation = %+v, want applied=false", a)
+		}
+		if got.Status.OptimizedAlloc.Replicas != 2 {
+			return fmt.Errorf("decision not in status: %+v", got.Status.OptimizedAlloc)
+		}
+		evs, err := eventsFor(ctx, va)
+		if err != nil {
+			return err
+		}
+		if len(evs[EventReasonActuationFailed]) != 1 {
+			return fmt.Errorf("ActuationFailed events = %q, want exactly one", evs[EventReasonActuationFailed])
+		}
+		return nil
+	})
+	// Later retries add no event (events are written asynchronously: give them time to show).
+	time.Sleep(time.Second)
+	evs, err := eventsFor(ctx, va)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(evs[EventReasonActuationFailed]); n != 1 || actuated.failures(key) < 4 {
+		t.Errorf("%d ActuationFailed events after %d failed attempts, want 1", n, actuated.failures(key))
+	}
+}
