@@ -25,25 +25,42 @@ func ServingPods(ctx context.Context, c client.Client, deploy *appsv1.Deployment
 	pods := make([]*corev1.Pod, 0, n)
 	for i := range n {
 		pod := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{
-				Name: fmt.Sprintf("%s-%d", rs, i), Namespace: deploy.Namespace,
-				Labels: deploy.Spec.Selector.MatchLabels,
-				OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs,
-					UID: types.UID("uid-" + rs), Controller: ptr.To(true)}},
-			},
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("%s-%d", rs, i), Namespace: deploy.Namespace,
+				Labels: deploy.Spec.Selector.MatchLabels},
 			Spec: *deploy.Spec.Template.Spec.DeepCopy(),
 		}
-		if err := c.Create(ctx, pod); err != nil {
-			return nil, fmt.Errorf("creating pod %s: %w", pod.Name, err)
-		}
-		pod.Status.Phase = corev1.PodRunning
-		pod.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: metav1.Now()}}
-		if err := c.Status().Update(ctx, pod); err != nil {
-			return nil, fmt.Errorf("marking pod %s ready: %w", pod.Name, err)
+		if err := CreatePod(ctx, c, pod, rs, true); err != nil {
+			return nil, err
 		}
 		pods = append(pods, pod)
 	}
 	return pods, nil
+}
+
+// CreatePod creates pod controlled by the ReplicaSet named rs (when rs is not empty), gives it
+// a vLLM container when it has none, and sets its status to Running with the Ready condition
+// as given.
+func CreatePod(ctx context.Context, c client.Client, pod *corev1.Pod, rs string, ready bool) error {
+	if rs != "" {
+		pod.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs,
+			UID: types.UID("uid-" + rs), Controller: ptr.To(true)}}
+	}
+	if len(pod.Spec.Containers) == 0 {
+		pod.Spec.Containers = []corev1.Container{{Name: "vllm", Image: "vllm/vllm-openai:latest"}}
+	}
+	if err := c.Create(ctx, pod); err != nil {
+		return fmt.Errorf("creating pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	status := corev1.ConditionFalse
+	if ready {
+		status = corev1.ConditionTrue
+	}
+	pod.Status = corev1.PodStatus{Phase: corev1.PodRunning,
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: status, LastTransitionTime: metav1.Now()}}}
+	if err := c.Status().Update(ctx, pod); err != nil {
+		return fmt.Errorf("setting the status of pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	return nil
 }
 
 // VLLMSample is what one vLLM pod reports at one moment.

@@ -18,7 +18,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
@@ -133,23 +132,9 @@ func (c *cluster) deployment(ns, name, selectorApp string, replicas int32) *apps
 // pod creates a pod controlled by ReplicaSet rs with label app=<app>, Ready as given.
 func (c *cluster) pod(ns, name, rs, app string, ready bool) {
 	c.t.Helper()
-	p := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": app},
-			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs,
-				UID: types.UID("uid-" + rs), Controller: ptr.To(true)}}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "vllm", Image: "vllm/vllm-openai:latest"}}},
-	}
-	if err := k8sClient.Create(c.ctx, p); err != nil {
-		c.t.Fatalf("creating pod %s/%s: %v", ns, name, err)
-	}
-	status := corev1.ConditionFalse
-	if ready {
-		status = corev1.ConditionTrue
-	}
-	p.Status = corev1.PodStatus{Phase: corev1.PodRunning,
-		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: status, LastTransitionTime: metav1.Now()}}}
-	if err := k8sClient.Status().Update(c.ctx, p); err != nil {
-		c.t.Fatalf("setting status of pod %s/%s: %v", ns, name, err)
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app": app}}}
+	if err := testutil.CreatePod(c.ctx, k8sClient, p, rs, ready); err != nil {
+		c.t.Fatal(err)
 	}
 }
 
