@@ -60,6 +60,12 @@ build: ## Build the manager and the wva CLI into bin/.
 	$(GO) build -o $(BIN_DIR)/manager ./cmd/manager
 	$(GO) build -o $(BIN_DIR)/wva ./cmd/wva
 
+IMG ?= ghcr.io/llm-d-incubation/workload-variant-autoscaler:latest
+
+.PHONY: docker-build
+docker-build: ## Build the manager image (needs a container engine; not part of CI).
+	docker build -t $(IMG) .
+
 ##@ Test
 
 .PHONY: envtest-binaries
