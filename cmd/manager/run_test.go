@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -15,7 +15,9 @@ import (
 
 	"go.uber.org/zap/zapcore"
 	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -30,7 +32,8 @@ import (
 
 // TestEndToEnd runs the manager's composition root against a real kube-apiserver + etcd and a
 // real Prometheus scraping vLLM-format metrics: load on a model's pods must become a scale-up
-// in status.optimizedAlloc, in the wva_* gauges on the metrics endpoint, and (Direct mode) in
+// in status.optimizedAlloc, in the wva_* gauges on the secure metrics endpoint (HTTPS; 401
+// without a token, 403 without the metrics-reader role), and (Direct mode) in
 // the Deployment's replicas; idle pods must scale down; a stopped Prometheus must hold the
 // decision and turn MetricsAvailable False.
 func TestEndToEnd(t *testing.T) {
@@ -85,9 +88,11 @@ func TestEndToEnd(t *testing.T) {
 	create(t, c, vaL4)
 	create(t, c, vaH100)
 
+	scraperToken := metricsReaderToken(t, c)
 	metricsAddr := freeAddr(t)
 	opts := DefaultOptions()
-	opts.MetricsBindAddress, opts.MetricsSecure, opts.HealthProbeBindAddress = metricsAddr, false, "0"
+	// Secure metrics, as deployed: HTTPS (self-signed) with authentication and authorization.
+	opts.MetricsBindAddress, opts.HealthProbeBindAddress = metricsAddr, "0"
 	opts.ConfigMaps.Namespace, opts.ConfigMaps.Main = "wva-system", "wva-config"
 	opts.PrometheusAllowHTTP = true
 	opts.MetricsWindow = 3 * time.Second // react within seconds, not the production minute
@@ -117,6 +122,20 @@ func TestEndToEnd(t *testing.T) {
 
 	var scaledTo int
 	var reason string
+	// The metrics endpoint serves only authenticated, authorized scrapers.
+	if _, err := scrape(metricsAddr, ""); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Errorf("anonymous scrape: %v, want 401 Unauthorized", err)
+	}
+	stranger := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "stranger", Namespace: "wva-system"}}
+	create(t, c, stranger)
+	tr := &authenticationv1.TokenRequest{}
+	if err := c.SubResource("token").Create(ctx, stranger, tr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := scrape(metricsAddr, tr.Status.Token); err == nil || !strings.Contains(err.Error(), "403") {
+		t.Errorf("scrape by a service account without metrics-reader: %v, want 403 Forbidden", err)
+	}
+
 	// Pods go idle: the fleet shrinks again, most expensive capacity first.
 	vllm.Set(testutil.VLLMExposition(sample(l4Pods[0], 0.02, 0, 1), sample(l4Pods[1], 0.02, 0, 1), sample(h100Pods[0], 0.02, 0, 1)))
 	testutil.Eventually(t, 60*time.Second, func() error {
@@ -152,7 +171,7 @@ func TestEndToEnd(t *testing.T) {
 		if int(*dep.Spec.Replicas) != scaledTo {
 			return fmt.Errorf("Direct mode: deployment replicas %d, desired %d", *dep.Spec.Replicas, scaledTo)
 		}
-		body, err := scrape(metricsAddr)
+		body, err := scrape(metricsAddr, scraperToken)
 		if err != nil {
 			return err
 		}
@@ -210,17 +229,46 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-func scrape(addr string) (string, error) {
-	resp, err := http.Get("http://" + addr + "/metrics")
+// scrape reads the manager's HTTPS metrics endpoint with a bearer token ("" for none).
+func scrape(addr, token string) (string, error) {
+	req, err := http.NewRequest(http.MethodGet, "https://"+addr+"/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	// The test server's certificate is self-signed.
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec
+	resp, err := hc.Do(req)
 	if err != nil {
 		return "", err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", errors.New(resp.Status)
-	}
 	b, err := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%s: %s", resp.Status, b)
+	}
 	return string(b), err
+}
+
+// metricsReaderToken returns a token of a service account that is bound to a ClusterRole
+// allowing GET /metrics, like config/rbac/metrics_reader_role.yaml grants Prometheus.
+func metricsReaderToken(t *testing.T, c client.Client) string {
+	t.Helper()
+	ctx := context.Background()
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "scraper", Namespace: "wva-system"}}
+	create(t, c, sa)
+	create(t, c, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "metrics-reader"},
+		Rules: []rbacv1.PolicyRule{{NonResourceURLs: []string{"/metrics"}, Verbs: []string{"get"}}}})
+	create(t, c, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "scraper-metrics-reader"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "metrics-reader"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa.Name, Namespace: sa.Namespace}}})
+	tr := &authenticationv1.TokenRequest{}
+	if err := c.SubResource("token").Create(ctx, sa, tr); err != nil {
+		t.Fatalf("requesting a token for %s: %v", sa.Name, err)
+	}
+	return tr.Status.Token
 }
 
 func zapLevelFromEnv() zapcore.Level {
