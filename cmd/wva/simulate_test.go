@@ -162,7 +162,7 @@ func TestParseSimulateDefaults(t *testing.T) {
 		Profiles:          []string{sim.ProfileA100, sim.ProfileH100},
 		StartupDelay:      120 * time.Second,
 		SLO:               sim.DefaultSLO(),
-		Policies:          []string{"wva", "wva-v1", "hpa", "static", "oracle"},
+		Policies:          []string{"wva", "wva-v1", "hpa", "static", "oracle-reactive", "oracle"},
 		TimelineEvery:     report.DefaultTimelineEvery,
 		WVAActuation:      report.ActuationDirect,
 		WVAActuationDelay: time.Second,
@@ -197,7 +197,7 @@ func TestSimulateErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		"unknown policy":  {[]string{"--policies", "wva,keda"}, exitUsage, `unknown policy "keda": valid policies are wva, wva-v1, hpa, static, oracle`},
+		"unknown policy":  {[]string{"--policies", "wva,keda"}, exitUsage, `unknown policy "keda": valid policies are wva, wva-v1, hpa, static, oracle-reactive, oracle`},
 		"empty policies":  {[]string{"--policies", ","}, exitUsage, "at least one policy is required"},
 		"bad rate scale":  {[]string{"--rate-scale", "-2"}, exitUsage, "rate scale must be a positive number, got -2"},
 		"not a number":    {[]string{"--rate-scale", "four"}, exitUsage, `invalid value "four" for flag -rate-scale`},

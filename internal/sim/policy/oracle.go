@@ -171,6 +171,25 @@ func (*Oracle) Name() string { return NameOracle }
 // InstantStart implements sim.InstantStarter: the oracle's replicas serve at once.
 func (*Oracle) InstantStart() bool { return true }
 
+// NameReactiveOracle names the reactive bound: the oracle's fleet with real start-up delays.
+const NameReactiveOracle = "oracle-reactive"
+
+// Reactive returns the bound of reactive autoscaling: a policy that always asks for exactly the
+// oracle's fleet for the current window — perfect knowledge of present demand, none of the
+// future — but whose new replicas take the variants' start-up delay like everyone else's. No
+// autoscaler that reacts to what it observes can do better on attainment at that cost.
+func (o *Oracle) Reactive() sim.Policy { return reactiveOracle{o: o} }
+
+// reactiveOracle holds the oracle as a field, not embedded, so that it does not inherit
+// InstantStart.
+type reactiveOracle struct{ o *Oracle }
+
+func (reactiveOracle) Name() string { return NameReactiveOracle }
+
+func (r reactiveOracle) Decide(ctx context.Context, now time.Time, c sim.Cluster) (map[string]int, error) {
+	return r.o.Decide(ctx, now, c)
+}
+
 // Decide implements sim.Policy: it sets every variant to its count in the current window.
 func (o *Oracle) Decide(_ context.Context, now time.Time, _ sim.Cluster) (map[string]int, error) {
 	w := o.at(now.Sub(o.start))

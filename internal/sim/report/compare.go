@@ -33,7 +33,7 @@ const DefaultTimelineEvery = 15 * time.Second
 
 // AllPolicies lists the policies Compare knows, in the order they are reported by default.
 func AllPolicies() []string {
-	return []string{policy.NameWVA, policy.NameWVAV1, policy.NameHPA, policy.NameStatic, policy.NameOracle}
+	return []string{policy.NameWVA, policy.NameWVAV1, policy.NameHPA, policy.NameStatic, policy.NameReactiveOracle, policy.NameOracle}
 }
 
 // DefaultProfiles names the profiles of the default variants: a mid-priced and an expensive,
@@ -375,6 +375,8 @@ func build(name string, sc sim.Scenario, oracle *policy.Oracle, cfg Config) (sim
 		return sc, policy.NewStatic(peak), nil, nil
 	case policy.NameOracle:
 		return sc, oracle, nil, nil
+	case policy.NameReactiveOracle:
+		return sc, oracle.Reactive(), nil, nil
 	}
 	return sc, nil, nil, fmt.Errorf("unknown policy %q: valid policies are %s", name, strings.Join(AllPolicies(), ", "))
 }

@@ -238,7 +238,7 @@ func TestConfigValidate(t *testing.T) {
 		"defaults":         {func(*Config) {}, ""},
 		"no trace":         {func(c *Config) { c.Trace = "" }, "a trace is required"},
 		"rate scale":       {func(c *Config) { c.RateScale = 0 }, "rate scale must be a positive number, got 0"},
-		"unknown policy":   {func(c *Config) { c.Policies = []string{"wva", "keda"} }, `unknown policy "keda": valid policies are wva, wva-v1, hpa, static, oracle`},
+		"unknown policy":   {func(c *Config) { c.Policies = []string{"wva", "keda"} }, `unknown policy "keda": valid policies are wva, wva-v1, hpa, static, oracle-reactive, oracle`},
 		"duplicate policy": {func(c *Config) { c.Policies = []string{"hpa", "hpa"} }, `policy "hpa" is listed twice`},
 		"no policy":        {func(c *Config) { c.Policies = nil }, "at least one policy is required"},
 		"unknown profile":  {func(c *Config) { c.Profiles = []string{"A100-40GB", "B200"} }, `unknown profile "B200"`},
