@@ -73,7 +73,10 @@ func writeMarkdown(b *bytes.Buffer, c Comparison) {
 - A good policy sits at the top of SLO met with a low ×oracle. **static** holds the oracle's peak
   fleet for the whole run: the price of not autoscaling. **hpa** is the Kubernetes HPA on KV-cache
   usage, **wva** the production engine (capacity analyzer, Direct actuation), **wva-v1** the
-  reference's v1 analyzer behind its HPA chain.
+  reference's v1 analyzer behind its HPA chain. **oracle-reactive** asks for exactly the oracle's
+  fleet of the current minute but waits out the start-up delay like the others: what perfect
+  knowledge of the present, without the future, achieves. It switches variants from minute to
+  minute and pays a start-up for each switch, so at low load it does worse than real policies.
 - **TTFT p50/p99** and **ITL p99** are nearest-rank percentiles over the run. A p99 TTFT above
   the SLO usually means that replicas were added too late: they take the start-up delay to serve.
 - **scale events** count changes of a variant's replica count; **reversals** the changes in the
