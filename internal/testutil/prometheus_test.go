@@ -51,7 +51,7 @@ func TestPrometheusScrapesMetricsServer(t *testing.T) {
 
 	ms.Set(kvCacheExposition("0.75"))
 	start = time.Now()
-	vec, err = prom.WaitFor(ctx, kvCacheQuery, func(v model.Vector) bool {
+	_, err = prom.WaitFor(ctx, kvCacheQuery, func(v model.Vector) bool {
 		return len(v) == 1 && v[0].Value == 0.75
 	})
 	if err != nil {

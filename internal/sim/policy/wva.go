@@ -76,7 +76,6 @@ type WVA struct {
 	clock     *testingclock.FakeClock
 	engine    *saturation.Engine
 	decisions *common.InternalDecisionCache
-	trigger   chan struct{}
 	hpas      map[string]*ExternalHPA
 	nextCycle time.Time
 }
@@ -173,8 +172,8 @@ func (w *WVA) build(c sim.Cluster) error {
 		return err
 	}
 	w.decisions = common.NewInternalDecisionCache()
-	// Nobody reconciles in the simulator; a channel of capacity 0 makes every trigger a
-	// non-blocking drop, which the engine tolerates by design.
+	// Nobody reconciles in the simulator: with a nil trigger channel every reconcile request is
+	// a non-blocking drop, which the engine tolerates by design.
 	engine, err := saturation.New(c, vas, cfg, w.decisions, nil, saturation.WithClock(w.clock), saturation.WithAnalyzer(a),
 		saturation.WithScaleDownStabilization(w.cfg.ScaleDownStabilization, w.cfg.ScaleDownStepFraction))
 	if err != nil {
