@@ -56,7 +56,7 @@ type simulateJSON struct {
 		SLOAttainment      *float64 `json:"sloAttainment"`
 		GPUHours           *float64 `json:"gpuHours"`
 		Cost               *float64 `json:"cost"`
-		RatioToOracle      *float64 `json:"ratioToOracle"`
+		RatioToOracle      *float64 `json:"costRatioToOracleWarm"`
 		P99TTFTSeconds     *float64 `json:"p99TTFTSeconds"`
 		P99ITLSeconds      *float64 `json:"p99ITLSeconds"`
 		UnfinishedRequests *int     `json:"unfinishedRequests"`
@@ -107,7 +107,7 @@ func TestSimulateTableAndReport(t *testing.T) {
 		t.Fatalf("run(%v) = %d, stderr:\n%s", args, code, stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"Scenario short x4: ", "Oracle lower bound: ", "policy  SLO met  GPU-hours", "\nhpa  ", "\noracle  ",
+	for _, want := range []string{"Scenario short x4: ", "Plans: oracle-warm $", "policy  SLO met  feasible met  GPU-hours", "\nhpa  ", "\noracle  ",
 		"Report: " + filepath.Join(dir, "report.md")} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
@@ -162,7 +162,7 @@ func TestParseSimulateDefaults(t *testing.T) {
 		Profiles:          []string{sim.ProfileA100, sim.ProfileH100},
 		StartupDelay:      120 * time.Second,
 		SLO:               sim.DefaultSLO(),
-		Policies:          []string{"wva", "wva-v1", "hpa", "static", "oracle-reactive", "oracle"},
+		Policies:          []string{"wva", "wva-v1", "hpa", "static", "oracle-warm", "oracle"},
 		TimelineEvery:     report.DefaultTimelineEvery,
 		WVAActuation:      report.ActuationDirect,
 		WVAActuationDelay: time.Second,
@@ -197,7 +197,7 @@ func TestSimulateErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		"unknown policy":  {[]string{"--policies", "wva,keda"}, exitUsage, `unknown policy "keda": valid policies are wva, wva-v1, hpa, static, oracle-reactive, oracle`},
+		"unknown policy":  {[]string{"--policies", "wva,keda"}, exitUsage, `unknown policy "keda": valid policies are wva, wva-v1, hpa, static, oracle-warm, oracle`},
 		"empty policies":  {[]string{"--policies", ","}, exitUsage, "at least one policy is required"},
 		"bad rate scale":  {[]string{"--rate-scale", "-2"}, exitUsage, "rate scale must be a positive number, got -2"},
 		"not a number":    {[]string{"--rate-scale", "four"}, exitUsage, `invalid value "four" for flag -rate-scale`},

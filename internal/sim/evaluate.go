@@ -53,23 +53,46 @@ func BestAttainment(v VariantSpec, reqs []workload.Request, slo SLO) (float64, e
 	if len(reqs) == 0 {
 		return 1, nil
 	}
-	type shape struct{ in, out int }
-	memo := map[shape]bool{}
+	alone := newFeasibility([]VariantSpec{v}, slo)
 	met := 0
 	for _, w := range reqs {
-		k := shape{w.InputTokens, w.OutputTokens}
-		ok, seen := memo[k]
-		if !seen {
-			s := NewServer(v.Profile, 0)
-			r := newRequest(0, workload.Request{InputTokens: w.InputTokens, OutputTokens: w.OutputTokens})
-			s.Enqueue(&r, 0)
-			s.AdvanceTo(evaluateHorizon)
-			ok = slo.Met(&r)
-			memo[k] = ok
-		}
-		if ok {
+		if alone.alone(w.InputTokens, w.OutputTokens) {
 			met++
 		}
 	}
 	return float64(met) / float64(len(reqs)), nil
+}
+
+// feasibility answers, with a memo per request shape, whether a request meets the SLO when
+// served alone on an idle replica of any of a set of variants.
+type feasibility struct {
+	variants []VariantSpec
+	slo      SLO
+	memo     map[[2]int]bool
+}
+
+func newFeasibility(variants []VariantSpec, slo SLO) *feasibility {
+	return &feasibility{variants: variants, slo: slo, memo: map[[2]int]bool{}}
+}
+
+// alone reports whether a request of in prompt and out output tokens meets the SLO alone on an
+// idle replica of some variant.
+func (f *feasibility) alone(in, out int) bool {
+	k := [2]int{in, out}
+	if ok, seen := f.memo[k]; seen {
+		return ok
+	}
+	ok := false
+	for _, v := range f.variants {
+		s := NewServer(v.Profile, 0)
+		r := newRequest(0, workload.Request{InputTokens: in, OutputTokens: out})
+		s.Enqueue(&r, 0)
+		s.AdvanceTo(evaluateHorizon)
+		if f.slo.Met(&r) {
+			ok = true
+			break
+		}
+	}
+	f.memo[k] = ok
+	return ok
 }

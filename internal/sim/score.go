@@ -24,6 +24,12 @@ type Score struct {
 	// SLOAttainment is SLOMet / Requests (1 when no request arrived): unfinished and rejected
 	// requests count as misses.
 	SLOAttainment float64
+	// Feasible is the number of requests that can meet the SLO at all: served alone on an idle
+	// replica of some variant of the scenario, they do. FeasibleMet counts those that did.
+	Feasible, FeasibleMet int
+	// FeasibleAttainment is FeasibleMet / Feasible (1 when none is feasible): attainment over
+	// the requests that no autoscaler can be blamed for missing.
+	FeasibleAttainment float64
 	// TTFTP50 and TTFTP99 are percentiles of the time to first token of the requests that got
 	// one (nearest rank).
 	TTFTP50, TTFTP99 time.Duration
@@ -62,8 +68,19 @@ type VariantScore struct {
 func scoreRun(policy string, slo SLO, reqs []Request, f *Fleet, end time.Duration) Score {
 	s := Score{Policy: policy, Requests: len(reqs)}
 	var ttfts, itls []time.Duration
+	specs := make([]VariantSpec, len(f.variants))
+	for i, v := range f.variants {
+		specs[i] = v.spec
+	}
+	feasible := newFeasibility(specs, slo)
 	for i := range reqs {
 		r := &reqs[i]
+		if feasible.alone(r.InputTokens, r.OutputTokens) {
+			s.Feasible++
+			if slo.Met(r) {
+				s.FeasibleMet++
+			}
+		}
 		switch {
 		case r.Rejected:
 			s.Rejected++
@@ -86,6 +103,10 @@ func scoreRun(policy string, slo SLO, reqs []Request, f *Fleet, end time.Duratio
 	s.SLOAttainment = 1
 	if s.Requests > 0 {
 		s.SLOAttainment = float64(s.SLOMet) / float64(s.Requests)
+	}
+	s.FeasibleAttainment = 1
+	if s.Feasible > 0 {
+		s.FeasibleAttainment = float64(s.FeasibleMet) / float64(s.Feasible)
 	}
 	s.TTFTP50, s.TTFTP99 = percentiles(ttfts)
 	s.ITLP50, s.ITLP99 = percentiles(itls)
@@ -131,11 +152,11 @@ func nearestRank(sorted []time.Duration, p float64) time.Duration {
 func WriteScore(w io.Writer, s Score) error {
 	_, err := fmt.Fprintf(w,
 		"policy %s: requests %d finished %d unfinished %d rejected %d\n"+
-			"  SLO attainment %.4f (%d met)\n"+
+			"  SLO attainment %.4f (%d met), feasible %.4f (%d of %d)\n"+
 			"  TTFT p50 %s p99 %s, ITL p50 %s p99 %s\n"+
 			"  GPU-hours %.4f cost %.4f, scale events %d reversals %d preemptions %d\n",
 		s.Policy, s.Requests, s.Finished, s.Unfinished, s.Rejected,
-		s.SLOAttainment, s.SLOMet,
+		s.SLOAttainment, s.SLOMet, s.FeasibleAttainment, s.FeasibleMet, s.Feasible,
 		s.TTFTP50.Round(time.Millisecond), s.TTFTP99.Round(time.Millisecond), s.ITLP50.Round(100*time.Microsecond), s.ITLP99.Round(100*time.Microsecond),
 		s.GPUHours, s.Cost, s.ScaleEvents, s.Reversals, s.Preemptions)
 	if err != nil {

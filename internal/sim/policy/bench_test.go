@@ -40,7 +40,7 @@ func BenchmarkAzureTrace(b *testing.B) {
 	static.Variants[0].InitialReplicas = peak["a100"]
 	autoscaled := sc
 	autoscaled.Variants = []sim.VariantSpec{sc.Variants[0]}
-	autoscaled.Variants[0].InitialReplicas = oracle.Schedule()[0].Replicas
+	autoscaled.Variants[0].InitialReplicas = oracle.Schedule()[0].Replicas["a100"]
 
 	for _, bc := range []struct {
 		name string

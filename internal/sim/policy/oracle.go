@@ -4,14 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/workload"
 )
 
-// NameOracle is the name of the Oracle policy.
-const NameOracle = "oracle"
+// Names of the oracle policies.
+const (
+	// NameOracle is the best-case bracket: hindsight and instant replicas.
+	NameOracle = "oracle"
+	// NameOracleWarm is the physical limit: hindsight, but replicas take their start-up delay.
+	NameOracleWarm = "oracle-warm"
+)
 
 // Oracle defaults.
 const (
@@ -21,7 +28,7 @@ const (
 	DefaultOracleGoal = 0.99
 )
 
-// OracleConfig configures the oracle.
+// OracleConfig configures the oracles.
 type OracleConfig struct {
 	// Window is the length of the windows the run is cut into.
 	Window time.Duration
@@ -36,37 +43,46 @@ func DefaultOracleConfig() OracleConfig {
 	return OracleConfig{Window: DefaultOracleWindow, Goal: DefaultOracleGoal}
 }
 
-// OracleWindow is the oracle's choice for one window.
+// OracleWindow is one window of an oracle's plan.
 type OracleWindow struct {
 	// Start and Length place the window in the run.
 	Start, Length time.Duration
 	// Requests is the number of arrivals in the window.
 	Requests int
-	// Variant is the variant chosen for the window ("" when no request arrives).
-	Variant string
-	// Replicas is the number of replicas of Variant.
-	Replicas int
-	// Attainment is the SLO attainment of the window's arrivals on those replicas.
-	Attainment float64
+	// Need holds, per variant that can serve the window at the goal, the fewest replicas of that
+	// variant alone that do (sim.Attainment on the window's arrivals); empty when none arrive.
+	Need map[string]int
+	// Replicas is the plan's fleet for the window, per variant (zeros included).
+	Replicas map[string]int
 }
 
-// Oracle is the physical lower bound of provisioning: for each window, the cheapest fleet of one
-// variant that, if its replicas were available instantly and started empty, would serve that
-// window's arrivals within the SLO goal (sim.Attainment on the window's requests). Its GPU-hours
-// (LowerBound) are what every policy is compared with. As a sim.Policy it replays the schedule
-// with instantly ready replicas; that run also drains replicas on scale-down, so its GPU-hours
-// are slightly above LowerBound.
+// PlanTotals are what a plan costs under the planner's model (see plan.go): its cost, and the
+// GPU-hours of that cheapest plan, which are not the fewest GPU-hours possible (a plan that
+// minimises GPU-hours may cost more).
+type PlanTotals struct {
+	Cost     float64
+	GPUHours float64
+}
+
+// Oracle is the best-case bracket of provisioning: with hindsight, for each window the cheapest
+// fleet (any mix of variants) that, if its replicas were available instantly and started empty,
+// would serve that window's arrivals within the SLO goal. As a sim.Policy it replays its plan
+// with instantly ready replicas. Warm returns the start-up-aware oracle built on the same
+// per-window requirements.
 //
-// Windows are sized independently (no carry-over of requests between windows) and a window uses
-// a single variant, so the bound is a close, not an absolute, one for multi-variant scenarios.
+// Windows are sized independently (no carry-over of requests between windows), and a mix of
+// variants is sized by adding up capacity (plan.go states the model).
 type Oracle struct {
 	start    time.Time
 	window   time.Duration
 	variants []sim.VariantSpec
+	needs    []planWindow
+	pvars    []planVariant
+	plan     planResult
 	windows  []OracleWindow
 }
 
-// NewOracle computes the oracle's schedule for sc.
+// NewOracle measures every window's requirements on sc and plans the instant oracle.
 func NewOracle(sc sim.Scenario, cfg OracleConfig) (*Oracle, error) {
 	if err := sc.Validate(); err != nil {
 		return nil, err
@@ -75,25 +91,25 @@ func NewOracle(sc sim.Scenario, cfg OracleConfig) (*Oracle, error) {
 		return nil, fmt.Errorf("oracle: window must be positive and goal in (0, 1], got %s and %g", cfg.Window, cfg.Goal)
 	}
 	o := &Oracle{start: sc.Start, window: cfg.Window, variants: sc.Variants}
+	for _, v := range sc.Variants {
+		o.pvars = append(o.pvars, planVariant{costPerHour: v.Profile.ReplicaCostPerHour(), gpus: v.Profile.GPUsPerReplica, startup: v.StartupDelay})
+	}
 	hints := make([]int, len(sc.Variants))
+	var counts []int
 	for start := time.Duration(0); start < sc.Duration; start += cfg.Window {
-		w := OracleWindow{Start: start, Length: min(cfg.Window, sc.Duration-start)}
-		reqs := workload.Window(sc.Requests, start, start+w.Length)
-		w.Requests = len(reqs)
+		w := planWindow{length: min(cfg.Window, sc.Duration-start), need: make([]int, len(sc.Variants))}
+		reqs := workload.Window(sc.Requests, start, start+w.length)
+		counts = append(counts, len(reqs))
 		if len(reqs) > 0 {
-			type option struct {
-				n   int
-				att float64
-			}
-			opts := make([]option, len(sc.Variants))
+			w.busy = true
+			atts := make([]float64, len(sc.Variants))
 			best, reachable := 0.0, 0.0
 			for i, v := range sc.Variants {
 				n, att, b, err := minReplicas(v, reqs, sc.SLO, cfg.Goal, hints[i])
 				if err != nil {
 					return nil, fmt.Errorf("oracle: window at %s, variant %s: %w", start, v.Name, err)
 				}
-				hints[i] = n
-				opts[i] = option{n: n, att: att}
+				hints[i], w.need[i], atts[i] = n, n, att
 				best = max(best, min(att, cfg.Goal))
 				reachable = max(reachable, b)
 			}
@@ -101,22 +117,41 @@ func NewOracle(sc sim.Scenario, cfg OracleConfig) (*Oracle, error) {
 				return nil, fmt.Errorf("oracle: window at %s: no request can meet the SLO (TTFT %s, ITL %s) on any variant, even alone on an idle replica",
 					start, sc.SLO.TTFT, sc.SLO.ITL)
 			}
-			// The cheapest variant among those that reach the goal, or the best attainment any
-			// variant reaches.
-			bestCost := -1.0
-			for i, v := range sc.Variants {
-				if opts[i].att < best-1e-9 {
-					continue
-				}
-				if cost := float64(opts[i].n) * v.Profile.ReplicaCostPerHour(); bestCost < 0 || cost < bestCost {
-					bestCost = cost
-					w.Variant, w.Replicas, w.Attainment = v.Name, opts[i].n, opts[i].att
+			// A variant that cannot bring the window to the best attainment any variant reaches
+			// (say, one too slow for the long prompts another serves in time) is not used.
+			for i := range w.need {
+				if atts[i] < best-1e-9 {
+					w.need[i] = unusable
 				}
 			}
 		}
-		o.windows = append(o.windows, w)
+		o.needs = append(o.needs, w)
 	}
+	plan, err := planSchedule(o.needs, o.pvars, false)
+	if err != nil {
+		return nil, fmt.Errorf("oracle: %w", err)
+	}
+	o.plan = plan
+	o.windows = o.describe(plan, counts)
 	return o, nil
+}
+
+// describe turns a plan into OracleWindows.
+func (o *Oracle) describe(p planResult, counts []int) []OracleWindow {
+	out := make([]OracleWindow, len(o.needs))
+	var start time.Duration
+	for wi, w := range o.needs {
+		ow := OracleWindow{Start: start, Length: w.length, Requests: counts[wi], Need: map[string]int{}, Replicas: map[string]int{}}
+		for i, v := range o.variants {
+			if w.busy && w.need[i] != unusable {
+				ow.Need[v.Name] = w.need[i]
+			}
+			ow.Replicas[v.Name] = p.replicas[wi][i]
+		}
+		out[wi] = ow
+		start += w.length
+	}
+	return out
 }
 
 // minReplicas returns the fewest replicas of v whose attainment on reqs reaches goal x the best
@@ -171,92 +206,88 @@ func (*Oracle) Name() string { return NameOracle }
 // InstantStart implements sim.InstantStarter: the oracle's replicas serve at once.
 func (*Oracle) InstantStart() bool { return true }
 
-// NameReactiveOracle names the reactive bound: the oracle's fleet with real start-up delays.
-const NameReactiveOracle = "oracle-reactive"
-
-// Reactive returns the bound of reactive autoscaling: a policy that always asks for exactly the
-// oracle's fleet for the current window — perfect knowledge of present demand, none of the
-// future — but whose new replicas take the variants' start-up delay like everyone else's. No
-// autoscaler that reacts to what it observes can do better on attainment at that cost.
-func (o *Oracle) Reactive() sim.Policy { return reactiveOracle{o: o} }
-
-// reactiveOracle holds the oracle as a field, not embedded, so that it does not inherit
-// InstantStart.
-type reactiveOracle struct{ o *Oracle }
-
-func (reactiveOracle) Name() string { return NameReactiveOracle }
-
-func (r reactiveOracle) Decide(ctx context.Context, now time.Time, c sim.Cluster) (map[string]int, error) {
-	return r.o.Decide(ctx, now, c)
-}
-
 // Decide implements sim.Policy: it sets every variant to its count in the current window.
 func (o *Oracle) Decide(_ context.Context, now time.Time, _ sim.Cluster) (map[string]int, error) {
-	w := o.at(now.Sub(o.start))
-	out := make(map[string]int, len(o.variants))
-	for _, v := range o.variants {
-		out[v.Name] = 0
-		if v.Name == w.Variant {
-			out[v.Name] = w.Replicas
+	return maps.Clone(o.windows[o.index(now.Sub(o.start))].Replicas), nil
+}
+
+// index is the window that d falls in.
+func (o *Oracle) index(d time.Duration) int {
+	return min(max(int(d/o.window), 0), len(o.windows)-1)
+}
+
+// Schedule returns the oracle's windows in time order.
+func (o *Oracle) Schedule() []OracleWindow { return slices.Clone(o.windows) }
+
+// Plan returns the cost and GPU-hours of the plan.
+func (o *Oracle) Plan() PlanTotals { return PlanTotals{Cost: o.plan.cost, GPUHours: o.plan.gpuHours} }
+
+// PeakReplicas returns the fleet of the window whose plan costs most: a fixed fleet that serves
+// the peak (the default of the static policy).
+func (o *Oracle) PeakReplicas() map[string]int {
+	best, at := -1.0, 0
+	for wi, x := range o.plan.replicas {
+		c := 0.0
+		for i, n := range x {
+			c += float64(n) * o.pvars[i].costPerHour
 		}
+		if c > best {
+			best, at = c, wi
+		}
+	}
+	return maps.Clone(o.windows[at].Replicas)
+}
+
+// OracleWarm is the physical limit of any autoscaler facing the variants' start-up delays: with
+// hindsight, the cheapest schedule over the whole run in which every replica is ordered a
+// start-up delay before it serves and is paid for from its creation. It is planned exactly
+// (plan.go) on the same per-window requirements as the Oracle. As a sim.Policy it orders each
+// replica a start-up delay ahead of the window it serves; start its run with InitialReplicas.
+type OracleWarm struct {
+	o       *Oracle
+	plan    planResult
+	windows []OracleWindow
+}
+
+// Warm plans the start-up-aware oracle.
+func (o *Oracle) Warm() (*OracleWarm, error) {
+	plan, err := planSchedule(o.needs, o.pvars, true)
+	if err != nil {
+		return nil, fmt.Errorf("oracle-warm: %w", err)
+	}
+	counts := make([]int, len(o.windows))
+	for i, w := range o.windows {
+		counts[i] = w.Requests
+	}
+	return &OracleWarm{o: o, plan: plan, windows: o.describe(plan, counts)}, nil
+}
+
+// Name implements sim.Policy.
+func (*OracleWarm) Name() string { return NameOracleWarm }
+
+// Decide implements sim.Policy: each variant keeps the replicas that serve the current window
+// plus those that must already be starting to serve a later one, the most the plan needs from
+// now until a start-up delay ahead (the plan never sheds a replica it would have to start again
+// within its start-up delay, so the most is what exists).
+func (w *OracleWarm) Decide(_ context.Context, now time.Time, _ sim.Cluster) (map[string]int, error) {
+	d := now.Sub(w.o.start)
+	from := w.o.index(d)
+	out := make(map[string]int, len(w.o.variants))
+	for i, v := range w.o.variants {
+		n := 0
+		for wi := from; wi <= w.o.index(d+v.StartupDelay); wi++ {
+			n = max(n, w.plan.replicas[wi][i])
+		}
+		out[v.Name] = n
 	}
 	return out, nil
 }
 
-func (o *Oracle) at(d time.Duration) OracleWindow {
-	i := int(d / o.window)
-	if i < 0 || len(o.windows) == 0 {
-		return OracleWindow{}
-	}
-	return o.windows[min(i, len(o.windows)-1)]
-}
+// InitialReplicas returns the plan's fleet at time zero, which a run must start with.
+func (w *OracleWarm) InitialReplicas() map[string]int { return maps.Clone(w.windows[0].Replicas) }
 
-// Schedule returns the oracle's windows in time order.
-func (o *Oracle) Schedule() []OracleWindow {
-	return append([]OracleWindow(nil), o.windows...)
-}
+// Schedule returns the windows of the plan in time order.
+func (w *OracleWarm) Schedule() []OracleWindow { return slices.Clone(w.windows) }
 
-// LowerBound returns the GPU-hours and cost of the schedule: the sum over windows of replicas x
-// GPUs per replica x window length (and x price per GPU-hour).
-func (o *Oracle) LowerBound() (gpuHours, cost float64) {
-	for _, w := range o.windows {
-		for _, v := range o.variants {
-			if v.Name != w.Variant {
-				continue
-			}
-			h := float64(w.Replicas*v.Profile.GPUsPerReplica) * w.Length.Hours()
-			gpuHours += h
-			cost += h * v.Profile.CostPerGPUHour
-		}
-	}
-	return gpuHours, cost
-}
-
-// GPUHoursRatio is s's GPU-hours divided by the oracle's lower bound: how many times the
-// physical minimum a policy used (0 when the bound is 0).
-func (o *Oracle) GPUHoursRatio(s sim.Score) float64 {
-	lower, _ := o.LowerBound()
-	if lower == 0 {
-		return 0
-	}
-	return s.GPUHours / lower
-}
-
-// PeakReplicas returns the choice of the window whose fleet costs most: a fixed fleet that
-// serves the peak (the default of the static policy).
-func (o *Oracle) PeakReplicas() map[string]int {
-	out := map[string]int{}
-	best := -1.0
-	for _, w := range o.windows {
-		for _, v := range o.variants {
-			if v.Name == w.Variant {
-				if c := float64(w.Replicas) * v.Profile.ReplicaCostPerHour(); c > best {
-					best = c
-					clear(out)
-					out[v.Name] = w.Replicas
-				}
-			}
-		}
-	}
-	return out
-}
+// Plan returns the cost and GPU-hours of the plan, start-up time included.
+func (w *OracleWarm) Plan() PlanTotals { return PlanTotals{Cost: w.plan.cost, GPUHours: w.plan.gpuHours} }

@@ -56,8 +56,8 @@ func TestFullTraceReplaysEveryRequest(t *testing.T) {
 		for _, v := range s.Variants {
 			peaks += v.PeakReplicas
 		}
-		t.Logf("%s: attainment %.4f, %.2f GPU-hours (%.2f x oracle), cost %.2f, %d scale events, %d reversals, peak replicas %d",
-			r.p.Name(), s.SLOAttainment, s.GPUHours, oracle.GPUHoursRatio(s), s.Cost, s.ScaleEvents, s.Reversals, peaks)
+		t.Logf("%s: attainment %.4f, %.2f GPU-hours, cost %.2f (%.2f x oracle), %d scale events, %d reversals, peak replicas %d",
+			r.p.Name(), s.SLOAttainment, s.GPUHours, s.Cost, s.Cost/oracle.Plan().Cost, s.ScaleEvents, s.Reversals, peaks)
 		if res.Score.Requests != len(reqs) {
 			t.Fatalf("%s replayed %d requests, want %d", r.p.Name(), res.Score.Requests, len(reqs))
 		}

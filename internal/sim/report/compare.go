@@ -33,7 +33,7 @@ const DefaultTimelineEvery = 15 * time.Second
 
 // AllPolicies lists the policies Compare knows, in the order they are reported by default.
 func AllPolicies() []string {
-	return []string{policy.NameWVA, policy.NameWVAV1, policy.NameHPA, policy.NameStatic, policy.NameReactiveOracle, policy.NameOracle}
+	return []string{policy.NameWVA, policy.NameWVAV1, policy.NameHPA, policy.NameStatic, policy.NameOracleWarm, policy.NameOracle}
 }
 
 // DefaultProfiles names the profiles of the default variants: a mid-priced and an expensive,
@@ -190,20 +190,15 @@ type Comparison struct {
 	Duration time.Duration
 	// Variants are the scenario's variants, in order.
 	Variants []sim.VariantSpec
-	// LowerBound holds the oracle's GPU-hours and cost (policy.Oracle.LowerBound).
-	LowerBound Bound
+	// Oracle is what the instant oracle's plan costs: the best-case bracket.
+	Oracle policy.PlanTotals
+	// OracleWarm is what the start-up-aware oracle's plan costs: the physical limit every cost
+	// ratio is reported against.
+	OracleWarm policy.PlanTotals
 	// ArrivalsPerMinute counts the arrivals of each minute of the run.
 	ArrivalsPerMinute []int
 	// Policies holds the runs, in Config.Policies order.
 	Policies []PolicyRun
-}
-
-// Bound is a GPU-hours and cost figure.
-type Bound struct {
-	// GPUHours is in GPU-hours.
-	GPUHours float64
-	// Cost is in the profiles' currency (USD for the default profiles).
-	Cost float64
 }
 
 // PolicyRun is one policy's run.
@@ -212,8 +207,12 @@ type PolicyRun struct {
 	Name string
 	// Score is the run's score.
 	Score sim.Score
-	// RatioToOracle is Score.GPUHours over the oracle's lower bound.
-	RatioToOracle float64
+	// CostRatioToOracle and CostRatioToOracleWarm are Score.Cost over the cost of each oracle's
+	// plan.
+	CostRatioToOracle, CostRatioToOracleWarm float64
+	// UnderProvisioned is set when the run cost less than the instant oracle's plan and met the
+	// SLO for fewer feasible requests than the goal: it saved by failing requests.
+	UnderProvisioned bool
 	// Timeline holds the run's state every Config.TimelineEvery.
 	Timeline []sim.TickRecord
 	// TTFT holds the TTFT percentiles of the requests arriving in each minute.
@@ -231,7 +230,7 @@ type MinuteLatency struct {
 	P50, P99 time.Duration
 }
 
-// Compare builds the scenario that cfg describes, computes the oracle's lower bound and runs each
+// Compare builds the scenario that cfg describes, plans both oracles and runs each
 // policy of cfg.Policies on it. Runs are sequential and deterministic.
 func Compare(ctx context.Context, cfg Config) (Comparison, error) {
 	if err := cfg.Validate(); err != nil {
@@ -252,6 +251,10 @@ func Compare(ctx context.Context, cfg Config) (Comparison, error) {
 	if err != nil {
 		return Comparison{}, err
 	}
+	warm, err := oracle.Warm()
+	if err != nil {
+		return Comparison{}, err
+	}
 	out := Comparison{
 		Config:            cfg,
 		Name:              sc.Name,
@@ -261,12 +264,12 @@ func Compare(ctx context.Context, cfg Config) (Comparison, error) {
 		ArrivalsPerMinute: arrivalsPerMinute(sc),
 	}
 	out.Config.Requests, out.Config.Progress = nil, nil
-	out.LowerBound.GPUHours, out.LowerBound.Cost = oracle.LowerBound()
+	out.Oracle, out.OracleWarm = oracle.Plan(), warm.Plan()
 
 	for i, name := range cfg.Policies {
 		step := i + 1
 		progress(Progress{Step: step, Steps: steps, Name: name})
-		rsc, p, opts, err := build(name, sc, oracle, cfg)
+		rsc, p, opts, err := build(name, sc, oracle, warm, cfg)
 		if err != nil {
 			return Comparison{}, err
 		}
@@ -278,15 +281,25 @@ func Compare(ctx context.Context, cfg Config) (Comparison, error) {
 			return Comparison{}, fmt.Errorf("running policy %s: %w", name, err)
 		}
 		out.Policies = append(out.Policies, PolicyRun{
-			Name:          name,
-			Score:         res.Score,
-			RatioToOracle: oracle.GPUHoursRatio(res.Score),
-			Timeline:      res.Timeline,
-			TTFT:          ttftPerMinute(res.Requests),
+			Name:                  name,
+			Score:                 res.Score,
+			CostRatioToOracle:     ratio(res.Score.Cost, out.Oracle.Cost),
+			CostRatioToOracleWarm: ratio(res.Score.Cost, out.OracleWarm.Cost),
+			UnderProvisioned:      res.Score.Cost < out.Oracle.Cost && res.Score.FeasibleAttainment < policy.DefaultOracleGoal,
+			Timeline:              res.Timeline,
+			TTFT:                  ttftPerMinute(res.Requests),
 		})
 	}
 	progress(Progress{Step: steps, Steps: steps, Name: "done"})
 	return out, nil
+}
+
+// ratio is a / b, or 0 when b is 0.
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
 }
 
 // scenario loads and scales the stream and builds the variants.
@@ -335,8 +348,9 @@ const (
 
 // build returns the scenario, policy and run options of the named policy: the production engine
 // actuates as cfg says (by default Direct mode, one tick after deciding); wva-v1 goes through its
-// HPA chain; the static fleet is the oracle's peak fleet, ready from time zero.
-func build(name string, sc sim.Scenario, oracle *policy.Oracle, cfg Config) (sim.Scenario, sim.Policy, []sim.RunOption, error) {
+// HPA chain; the static fleet is the oracle's peak fleet, ready from time zero; oracle-warm
+// starts with its plan's first fleet.
+func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.OracleWarm, cfg Config) (sim.Scenario, sim.Policy, []sim.RunOption, error) {
 	switch name {
 	case policy.NameWVA, policy.NameWVAV1:
 		wcfg := policy.DefaultWVAConfig()
@@ -368,17 +382,22 @@ func build(name string, sc sim.Scenario, oracle *policy.Oracle, cfg Config) (sim
 		return sc, p, nil, err
 	case policy.NameStatic:
 		peak := oracle.PeakReplicas()
-		sc.Variants = slices.Clone(sc.Variants)
-		for i := range sc.Variants {
-			sc.Variants[i].InitialReplicas = peak[sc.Variants[i].Name]
-		}
-		return sc, policy.NewStatic(peak), nil, nil
+		return withInitial(sc, peak), policy.NewStatic(peak), nil, nil
 	case policy.NameOracle:
 		return sc, oracle, nil, nil
-	case policy.NameReactiveOracle:
-		return sc, oracle.Reactive(), nil, nil
+	case policy.NameOracleWarm:
+		return withInitial(sc, warm.InitialReplicas()), warm, nil, nil
 	}
 	return sc, nil, nil, fmt.Errorf("unknown policy %q: valid policies are %s", name, strings.Join(AllPolicies(), ", "))
+}
+
+// withInitial returns sc with each variant starting with replicas[name] ready replicas.
+func withInitial(sc sim.Scenario, replicas map[string]int) sim.Scenario {
+	sc.Variants = slices.Clone(sc.Variants)
+	for i := range sc.Variants {
+		sc.Variants[i].InitialReplicas = replicas[sc.Variants[i].Name]
+	}
+	return sc
 }
 
 // tracking wraps a policy to report the virtual time of its decisions as a fraction of the run,

@@ -7,9 +7,10 @@ import (
 
 // jsonReport is the document WriteJSON writes.
 type jsonReport struct {
-	Scenario         jsonScenario `json:"scenario"`
-	OracleLowerBound jsonBound    `json:"oracleLowerBound"`
-	Policies         []jsonPolicy `json:"policies"`
+	Scenario   jsonScenario `json:"scenario"`
+	Oracle     jsonPlan     `json:"oracle"`
+	OracleWarm jsonPlan     `json:"oracleWarm"`
+	Policies   []jsonPolicy `json:"policies"`
 }
 
 // jsonScenario holds the parameters of the scenario.
@@ -39,31 +40,35 @@ type jsonVariant struct {
 	CostPerGPUHour float64 `json:"costPerGPUHour"`
 }
 
-// jsonBound is a GPU-hours and cost figure.
-type jsonBound struct {
-	GPUHours float64 `json:"gpuHours"`
+// jsonPlan is what an oracle's plan costs.
+type jsonPlan struct {
 	Cost     float64 `json:"cost"`
+	GPUHours float64 `json:"gpuHours"`
 }
 
 // jsonPolicy is the score of one policy's run.
 type jsonPolicy struct {
-	Name               string               `json:"name"`
-	SLOAttainment      float64              `json:"sloAttainment"`
-	GPUHours           float64              `json:"gpuHours"`
-	Cost               float64              `json:"cost"`
-	RatioToOracle      float64              `json:"ratioToOracle"`
-	P50TTFTSeconds     float64              `json:"p50TTFTSeconds"`
-	P99TTFTSeconds     float64              `json:"p99TTFTSeconds"`
-	P50ITLSeconds      float64              `json:"p50ITLSeconds"`
-	P99ITLSeconds      float64              `json:"p99ITLSeconds"`
-	Requests           int                  `json:"requests"`
-	FinishedRequests   int                  `json:"finishedRequests"`
-	UnfinishedRequests int                  `json:"unfinishedRequests"`
-	RejectedRequests   int                  `json:"rejectedRequests"`
-	ScaleEvents        int                  `json:"scaleEvents"`
-	Reversals          int                  `json:"reversals"`
-	Preemptions        int                  `json:"preemptions"`
-	Variants           []jsonVariantOutcome `json:"variants"`
+	Name                  string               `json:"name"`
+	SLOAttainment         float64              `json:"sloAttainment"`
+	FeasibleAttainment    float64              `json:"feasibleAttainment"`
+	FeasibleRequests      int                  `json:"feasibleRequests"`
+	GPUHours              float64              `json:"gpuHours"`
+	Cost                  float64              `json:"cost"`
+	CostRatioToOracle     float64              `json:"costRatioToOracle"`
+	CostRatioToOracleWarm float64              `json:"costRatioToOracleWarm"`
+	UnderProvisioned      bool                 `json:"underProvisioned"`
+	P50TTFTSeconds        float64              `json:"p50TTFTSeconds"`
+	P99TTFTSeconds        float64              `json:"p99TTFTSeconds"`
+	P50ITLSeconds         float64              `json:"p50ITLSeconds"`
+	P99ITLSeconds         float64              `json:"p99ITLSeconds"`
+	Requests              int                  `json:"requests"`
+	FinishedRequests      int                  `json:"finishedRequests"`
+	UnfinishedRequests    int                  `json:"unfinishedRequests"`
+	RejectedRequests      int                  `json:"rejectedRequests"`
+	ScaleEvents           int                  `json:"scaleEvents"`
+	Reversals             int                  `json:"reversals"`
+	Preemptions           int                  `json:"preemptions"`
+	Variants              []jsonVariantOutcome `json:"variants"`
 }
 
 // jsonVariantOutcome is one variant's share of a policy's run.
@@ -90,8 +95,9 @@ func newJSONReport(c Comparison) jsonReport {
 			StartupDelaySeconds: c.Config.StartupDelay.Seconds(),
 			SLO:                 jsonSLO{TTFTSeconds: c.Config.SLO.TTFT.Seconds(), ITLSeconds: c.Config.SLO.ITL.Seconds()},
 		},
-		OracleLowerBound: jsonBound{GPUHours: c.LowerBound.GPUHours, Cost: c.LowerBound.Cost},
-		Policies:         make([]jsonPolicy, 0, len(c.Policies)),
+		Oracle:     jsonPlan{Cost: c.Oracle.Cost, GPUHours: c.Oracle.GPUHours},
+		OracleWarm: jsonPlan{Cost: c.OracleWarm.Cost, GPUHours: c.OracleWarm.GPUHours},
+		Policies:   make([]jsonPolicy, 0, len(c.Policies)),
 	}
 	for _, v := range c.Variants {
 		r.Scenario.Variants = append(r.Scenario.Variants, jsonVariant{Name: v.Name, Profile: v.Profile.Name,
@@ -100,22 +106,26 @@ func newJSONReport(c Comparison) jsonReport {
 	for _, p := range c.Policies {
 		s := p.Score
 		jp := jsonPolicy{
-			Name:               p.Name,
-			SLOAttainment:      s.SLOAttainment,
-			GPUHours:           s.GPUHours,
-			Cost:               s.Cost,
-			RatioToOracle:      p.RatioToOracle,
-			P50TTFTSeconds:     s.TTFTP50.Seconds(),
-			P99TTFTSeconds:     s.TTFTP99.Seconds(),
-			P50ITLSeconds:      s.ITLP50.Seconds(),
-			P99ITLSeconds:      s.ITLP99.Seconds(),
-			Requests:           s.Requests,
-			FinishedRequests:   s.Finished,
-			UnfinishedRequests: s.Unfinished,
-			RejectedRequests:   s.Rejected,
-			ScaleEvents:        s.ScaleEvents,
-			Reversals:          s.Reversals,
-			Preemptions:        s.Preemptions,
+			Name:                  p.Name,
+			SLOAttainment:         s.SLOAttainment,
+			FeasibleAttainment:    s.FeasibleAttainment,
+			FeasibleRequests:      s.Feasible,
+			GPUHours:              s.GPUHours,
+			Cost:                  s.Cost,
+			CostRatioToOracle:     p.CostRatioToOracle,
+			CostRatioToOracleWarm: p.CostRatioToOracleWarm,
+			UnderProvisioned:      p.UnderProvisioned,
+			P50TTFTSeconds:        s.TTFTP50.Seconds(),
+			P99TTFTSeconds:        s.TTFTP99.Seconds(),
+			P50ITLSeconds:         s.ITLP50.Seconds(),
+			P99ITLSeconds:         s.ITLP99.Seconds(),
+			Requests:              s.Requests,
+			FinishedRequests:      s.Finished,
+			UnfinishedRequests:    s.Unfinished,
+			RejectedRequests:      s.Rejected,
+			ScaleEvents:           s.ScaleEvents,
+			Reversals:             s.Reversals,
+			Preemptions:           s.Preemptions,
 		}
 		for _, v := range s.Variants {
 			jp.Variants = append(jp.Variants, jsonVariantOutcome{Name: v.Name, PeakReplicas: v.PeakReplicas,
@@ -126,9 +136,10 @@ func newJSONReport(c Comparison) jsonReport {
 	return r
 }
 
-// WriteJSON writes c as one indented JSON document: {"scenario": {...}, "oracleLowerBound":
-// {"gpuHours", "cost"}, "policies": [...]}. Each policy has name, sloAttainment (0 to 1),
-// gpuHours, cost, ratioToOracle, p50TTFTSeconds, p99TTFTSeconds, p50ITLSeconds, p99ITLSeconds,
+// WriteJSON writes c as one indented JSON document: {"scenario": {...}, "oracle": {"cost",
+// "gpuHours"}, "oracleWarm": {...}, "policies": [...]}. Each policy has name, sloAttainment and
+// feasibleAttainment (0 to 1), feasibleRequests, gpuHours, cost, costRatioToOracle,
+// costRatioToOracleWarm, underProvisioned, p50TTFTSeconds, p99TTFTSeconds, p50ITLSeconds, p99ITLSeconds,
 // requests, finishedRequests, unfinishedRequests, rejectedRequests, scaleEvents, reversals,
 // preemptions, and variants with each variant's name, peakReplicas, replicasCreated, gpuHours,
 // cost, scaleEvents and reversals.

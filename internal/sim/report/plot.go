@@ -112,8 +112,8 @@ func replicasPanels(c Comparison, minutes float64) []panel {
 	}
 	panels := make([]panel, 0, len(c.Policies))
 	for _, r := range c.Policies {
-		p := newPanel(fmt.Sprintf("Replicas, %s: SLO met %.1f%%, %.2f GPU-hours (%.2f× oracle)",
-			r.Name, 100*r.Score.SLOAttainment, r.Score.GPUHours, r.RatioToOracle), "replicas", minutes)
+		p := newPanel(fmt.Sprintf("Replicas, %s: feasible SLO met %.1f%%, $%.2f (%.2f× oracle-warm)",
+			r.Name, 100*r.Score.FeasibleAttainment, r.Score.Cost, r.CostRatioToOracleWarm), "replicas", minutes)
 		p.plot.Y.Min, p.plot.Y.Max = 0, float64(top)+0.3
 		p.plot.Y.Tick.Marker = integerTicks{}
 		for i, v := range c.Variants {

@@ -129,14 +129,15 @@ func TestCompareRuns(t *testing.T) {
 		if p.Score.Requests != c.Requests {
 			t.Errorf("%s: scored %d requests, the scenario has %d", p.Name, p.Score.Requests, c.Requests)
 		}
-		if p.RatioToOracle <= 0 || len(p.Timeline) == 0 || len(p.TTFT) == 0 {
-			t.Errorf("%s: ratio %g, %d timeline records, %d TTFT minutes; want all positive", p.Name, p.RatioToOracle, len(p.Timeline), len(p.TTFT))
+		if p.CostRatioToOracle <= 0 || p.CostRatioToOracleWarm <= 0 || len(p.Timeline) == 0 || len(p.TTFT) == 0 {
+			t.Errorf("%s: ratios %g and %g, %d timeline records, %d TTFT minutes; want all positive",
+				p.Name, p.CostRatioToOracle, p.CostRatioToOracleWarm, len(p.Timeline), len(p.TTFT))
 		}
 		if got, want := p.Timeline[1].At-p.Timeline[0].At, DefaultTimelineEvery; got != want {
 			t.Errorf("%s: timeline every %s, want %s", p.Name, got, want)
 		}
-		if p.Name == "oracle" && (p.RatioToOracle < 1 || p.RatioToOracle > 1.2) {
-			t.Errorf("oracle run: ratio to its own bound %g, want in [1, 1.2]", p.RatioToOracle)
+		if p.Name == "oracle" && (p.CostRatioToOracle < 0.98 || p.CostRatioToOracle > 1.2) {
+			t.Errorf("oracle run: cost ratio to its own plan %g, want in [0.98, 1.2]", p.CostRatioToOracle)
 		}
 	}
 	if diff := cmp.Diff(AllPolicies(), names); diff != "" {
@@ -221,8 +222,8 @@ func TestWriteJSONFields(t *testing.T) {
 	if err := WriteJSON(&b, sharedComparison(t)); err != nil {
 		t.Fatal(err)
 	}
-	for _, field := range []string{"name", "sloAttainment", "gpuHours", "cost", "ratioToOracle", "p99TTFTSeconds",
-		"p99ITLSeconds", "unfinishedRequests", "scaleEvents", "reversals", "peakReplicas", "rateScale", "oracleLowerBound"} {
+	for _, field := range []string{"name", "sloAttainment", "feasibleAttainment", "gpuHours", "cost", "costRatioToOracle", "costRatioToOracleWarm", "p99TTFTSeconds",
+		"p99ITLSeconds", "unfinishedRequests", "scaleEvents", "reversals", "peakReplicas", "rateScale", "oracleWarm"} {
 		if !strings.Contains(b.String(), `"`+field+`":`) {
 			t.Errorf("JSON lacks field %q", field)
 		}
@@ -238,7 +239,7 @@ func TestConfigValidate(t *testing.T) {
 		"defaults":         {func(*Config) {}, ""},
 		"no trace":         {func(c *Config) { c.Trace = "" }, "a trace is required"},
 		"rate scale":       {func(c *Config) { c.RateScale = 0 }, "rate scale must be a positive number, got 0"},
-		"unknown policy":   {func(c *Config) { c.Policies = []string{"wva", "keda"} }, `unknown policy "keda": valid policies are wva, wva-v1, hpa, static, oracle-reactive, oracle`},
+		"unknown policy":   {func(c *Config) { c.Policies = []string{"wva", "keda"} }, `unknown policy "keda": valid policies are wva, wva-v1, hpa, static, oracle-warm, oracle`},
 		"duplicate policy": {func(c *Config) { c.Policies = []string{"hpa", "hpa"} }, `policy "hpa" is listed twice`},
 		"no policy":        {func(c *Config) { c.Policies = nil }, "at least one policy is required"},
 		"unknown profile":  {func(c *Config) { c.Profiles = []string{"A100-40GB", "B200"} }, `unknown profile "B200"`},

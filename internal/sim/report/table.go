@@ -9,7 +9,7 @@ import (
 )
 
 // tableHeader names the columns of the comparison table.
-var tableHeader = []string{"policy", "SLO met", "GPU-hours", "cost $", "×oracle", "TTFT p50", "TTFT p99", "ITL p99",
+var tableHeader = []string{"policy", "SLO met", "feasible met", "GPU-hours", "cost $", "cost ×warm", "cost ×oracle", "TTFT p50", "TTFT p99", "ITL p99",
 	"unfinished", "scale events", "reversals", "peak replicas"}
 
 // tableRows returns one row of cells per policy, in the order of tableHeader.
@@ -21,12 +21,18 @@ func tableRows(c Comparison) [][]string {
 		for _, v := range s.Variants {
 			peaks = append(peaks, fmt.Sprintf("%s=%d", v.Name, v.PeakReplicas))
 		}
+		name := p.Name
+		if p.UnderProvisioned {
+			name += " (under-provisioned)"
+		}
 		rows = append(rows, []string{
-			p.Name,
+			name,
 			fmt.Sprintf("%.2f%%", 100*s.SLOAttainment),
+			fmt.Sprintf("%.2f%%", 100*s.FeasibleAttainment),
 			fmt.Sprintf("%.2f", s.GPUHours),
 			fmt.Sprintf("%.2f", s.Cost),
-			fmt.Sprintf("%.2f", p.RatioToOracle),
+			fmt.Sprintf("%.2f", p.CostRatioToOracleWarm),
+			fmt.Sprintf("%.2f", p.CostRatioToOracle),
 			seconds(s.TTFTP50),
 			seconds(s.TTFTP99),
 			fmt.Sprintf("%.1fms", float64(s.ITLP99)/float64(time.Millisecond)),
@@ -53,13 +59,14 @@ func scenarioLines(c Comparison) []string {
 	return []string{
 		fmt.Sprintf("Scenario %s: %d requests in %s, variants %s, start-up delay %s, seed %d.",
 			c.Name, c.Requests, c.Duration.Round(time.Second), strings.Join(variants, ", "), c.Config.StartupDelay, c.Config.Seed),
-		fmt.Sprintf("SLO: TTFT <= %s and mean ITL <= %s. Oracle lower bound: %.2f GPU-hours, $%.2f.",
-			c.Config.SLO.TTFT, c.Config.SLO.ITL, c.LowerBound.GPUHours, c.LowerBound.Cost),
+		fmt.Sprintf("SLO: TTFT <= %s and mean ITL <= %s. Plans: oracle-warm $%.2f (%.2f GPU-hours), oracle $%.2f (%.2f GPU-hours).",
+			c.Config.SLO.TTFT, c.Config.SLO.ITL, c.OracleWarm.Cost, c.OracleWarm.GPUHours, c.Oracle.Cost, c.Oracle.GPUHours),
 	}
 }
 
-// WriteTable writes the scenario in two lines, then one aligned row per policy: SLO attainment,
-// GPU-hours, cost, GPU-hours relative to the oracle's lower bound, TTFT p50 and p99, ITL p99,
+// WriteTable writes the scenario in two lines, then one aligned row per policy: SLO attainment
+// over all and over feasible requests, GPU-hours, cost, cost relative to each oracle's plan,
+// TTFT p50 and p99, ITL p99,
 // unfinished requests, scale events, reversals and the peak replicas of each variant.
 func WriteTable(w io.Writer, c Comparison) error {
 	for _, l := range scenarioLines(c) {
