@@ -290,4 +290,6 @@ func (w *OracleWarm) InitialReplicas() map[string]int { return maps.Clone(w.wind
 func (w *OracleWarm) Schedule() []OracleWindow { return slices.Clone(w.windows) }
 
 // Plan returns the cost and GPU-hours of the plan, start-up time included.
-func (w *OracleWarm) Plan() PlanTotals { return PlanTotals{Cost: w.plan.cost, GPUHours: w.plan.gpuHours} }
+func (w *OracleWarm) Plan() PlanTotals {
+	return PlanTotals{Cost: w.plan.cost, GPUHours: w.plan.gpuHours}
+}

@@ -217,4 +217,3 @@ func TestOracleRejectsAnUnreachableSLO(t *testing.T) {
 		t.Errorf("plan totals %+v, want positive", p)
 	}
 }
-
