@@ -128,20 +128,21 @@ func (c SaturationScalingConfig) validate() ([]string, []error) {
 	case c.KvCacheThreshold < c.KvSpareTrigger:
 		bad("kvCacheThreshold", "(%g) must be >= kvSpareTrigger (%g)", c.KvCacheThreshold, c.KvSpareTrigger)
 	case up > 0 && up < MinUtilizationBand-validationTolerance:
-		bad("kvSpareTrigger", "leaves kvCacheThreshold - kvSpareTrigger = %g; it must be 0 (KV signal off) or at least %g",
+		bad("kvSpareTrigger", "leaves kvCacheThreshold - kvSpareTrigger = %.3g; it must be 0 (KV signal off) or at least %g",
 			up, MinUtilizationBand)
 	}
 
-	if c.QueueLengthThreshold < 0 || c.QueueLengthThreshold > MaxQueueThreshold ||
-		(c.QueueLengthThreshold > 0 && c.QueueLengthThreshold < MinQueueThreshold) {
+	queueOK := c.QueueLengthThreshold == 0 ||
+		(c.QueueLengthThreshold >= MinQueueThreshold && c.QueueLengthThreshold <= MaxQueueThreshold)
+	if !queueOK {
 		bad("queueLengthThreshold", "must be 0 (queue signal off) or between %g and %g, got %g",
 			MinQueueThreshold, float64(MaxQueueThreshold), c.QueueLengthThreshold)
 	}
 	if c.QueueSpareTrigger < 0 || c.QueueSpareTrigger > MaxQueueThreshold {
 		bad("queueSpareTrigger", "must be between 0 and %g, got %g", float64(MaxQueueThreshold), c.QueueSpareTrigger)
 	}
-	if q := c.QueueLengthThreshold - c.QueueSpareTrigger; q > 0 && q < MinQueueThreshold-validationTolerance {
-		bad("queueSpareTrigger", "leaves queueLengthThreshold - queueSpareTrigger = %g; it must be <= 0 (queue signal off) or at least %g",
+	if q := c.QueueLengthThreshold - c.QueueSpareTrigger; queueOK && q > 0 && q < MinQueueThreshold-validationTolerance {
+		bad("queueSpareTrigger", "leaves queueLengthThreshold - queueSpareTrigger = %.3g; it must be <= 0 (queue signal off) or at least %g",
 			q, MinQueueThreshold)
 	}
 
