@@ -26,7 +26,9 @@ const DefaultScaleDownStepFraction = 0.25
 // 75 s, shorter than a vLLM pod's start. What it prevents is one wrong reading turning into a
 // fleet of hundreds within one cycle.
 const (
-	ScaleUpStepFactor   = 2
+	// ScaleUpStepFactor is how many times its current replicas one cycle may give a variant.
+	ScaleUpStepFactor = 2
+	// ScaleUpStepReplicas is how many replicas one cycle may add to a variant, whatever its size.
 	ScaleUpStepReplicas = 8
 )
 
@@ -42,9 +44,9 @@ func limitScaleUp(current, target, floor int) (int, string) {
 		limit, ScaleUpStepFactor, current, ScaleUpStepReplicas)
 }
 
-// stabilizer damps scale-down, never scale-up (limitScaleUp bounds that). A model's load per replica is not fixed: packed
-// onto fewer replicas, requests batch more, run longer and hold more KV cache, so a fleet cut to
-// what the current readings call enough comes back overloaded. Two rules prevent that
+// stabilizer damps scale-down, never scale-up (limitScaleUp bounds that). A model's load per
+// replica is not fixed: packed onto fewer replicas, requests batch more, run longer and hold more
+// KV cache, so a fleet cut to what the current readings call enough comes back overloaded. Two rules prevent that
 // oscillation:
 //
 //   - a scale-down goes only as low as the highest target recommended during the stabilization
