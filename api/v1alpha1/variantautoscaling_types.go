@@ -59,7 +59,10 @@ type VariantAutoscalingSpec struct {
 	// +kubebuilder:validation:Minimum=0
 	MinReplicas *int32 `json:"minReplicas,omitempty"`
 
-	// MaxReplicas is the most replicas WVA will ask for.
+	// MaxReplicas is the most replicas WVA will ask for. When unset, WVA asks for at most 100
+	// (analysis.DefaultMaxReplicas, or minReplicas when higher) and brings a variant that runs
+	// more down to 100: set it for a variant that needs more. WVA also grows a variant by at most
+	// max(2x, +8) replicas per cycle.
 	// +optional
 	// +kubebuilder:validation:Minimum=1
 	MaxReplicas *int32 `json:"maxReplicas,omitempty"`

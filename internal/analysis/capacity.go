@@ -130,18 +130,31 @@ func (e *capEntry) floor() int {
 	return min(e.st.minReplicas(), e.base)
 }
 
-// room is how many replicas a scale-up may add before MaxReplicas.
+// room is how many replicas a scale-up may add before the upper bound (DefaultMaxReplicas when
+// MaxReplicas is unset).
 func (e *capEntry) room() int {
-	if e.st.MaxReplicas <= 0 {
-		return math.MaxInt32
-	}
-	return max(e.st.MaxReplicas-e.target, 0)
+	return max(e.st.maxReplicas()-e.target, 0)
 }
 
-// Analyze computes replica targets for one model from its demand and capacity.
-func (CapacityAnalyzer) Analyze(m ModelState, cfg interfaces.SaturationScalingConfig, now time.Time) Result {
-	res := Result{ModelID: m.ModelID, Namespace: m.Namespace, Analyzer: AnalyzerCapacity, AnalyzedAt: now}
+// Analyze computes replica targets for one model from its demand and capacity. Every target lies
+// within the variant's bounds (VariantState.Bounds); invalid thresholds keep current replicas.
+func (CapacityAnalyzer) Analyze(m ModelState, cfg interfaces.SaturationScalingConfig, now time.Time) (res Result) {
+	res = Result{ModelID: m.ModelID, Namespace: m.Namespace, Analyzer: AnalyzerCapacity, AnalyzedAt: now}
+	m, inputNote := sanitizeModel(m)
+	defer func() {
+		if inputNote != "" {
+			res.Summary += "; inputs: " + inputNote
+		}
+	}()
 	vs := sortedVariants(m.Variants)
+
+	if keys := cfg.InvalidKeys(); len(keys) > 0 {
+		res.Summary = invalidConfigSummary(keys)
+		res.Targets = keepCurrent(vs, func(v VariantState) string {
+			return fmt.Sprintf("no change: invalid saturation thresholds (%s); keeping current %d replicas", strings.Join(keys, ", "), v.CurrentReplicas)
+		})
+		return res
+	}
 
 	measured := false
 	for _, v := range vs {
@@ -152,13 +165,9 @@ func (CapacityAnalyzer) Analyze(m ModelState, cfg interfaces.SaturationScalingCo
 	}
 	if !measured {
 		res.Summary = "no metrics: no ready replica of the model reported KV-cache or queue readings; keeping current replicas"
-		for _, v := range vs {
-			res.Targets = append(res.Targets, VariantTarget{
-				Variant: v.Name, Accelerator: v.Accelerator, Current: v.CurrentReplicas, Desired: v.DesiredReplicas,
-				Target: v.CurrentReplicas, Action: interfaces.ActionNoChange,
-				Reason: fmt.Sprintf("no metrics: keeping current %d replicas (never scaled down on missing data)", v.CurrentReplicas),
-			})
-		}
+		res.Targets = keepCurrent(vs, func(v VariantState) string {
+			return fmt.Sprintf("no metrics: keeping current %d replicas (never scaled down on missing data)", v.CurrentReplicas)
+		})
 		return res
 	}
 
@@ -253,8 +262,9 @@ func (CapacityAnalyzer) Analyze(m ModelState, cfg interfaces.SaturationScalingCo
 }
 
 // AnalyzeCapacity returns the capacity analyzer's model-level arithmetic for m under cfg,
-// without deciding targets.
+// without deciding targets. Readings are sanitized as in Analyze; cfg is used as given.
 func AnalyzeCapacity(m ModelState, cfg interfaces.SaturationScalingConfig) CapacityAnalysis {
+	m, _ = sanitizeModel(m)
 	return analyzeCapacity(newCapEntries(sortedVariants(m.Variants)), cfg)
 }
 
@@ -280,13 +290,9 @@ func newCapEntries(vs []VariantState) []*capEntry {
 		if tokens {
 			e.capacity = v.KvCacheTokens
 		}
-		if lo := v.minReplicas(); e.base < lo {
-			e.base = lo
-			e.notes = append(e.notes, fmt.Sprintf("raised from %d to minReplicas %d", v.CurrentReplicas, lo))
-		}
-		if hi := v.MaxReplicas; hi > 0 && e.base > hi {
-			e.base = hi
-			e.notes = append(e.notes, fmt.Sprintf("lowered from %d to maxReplicas %d", v.CurrentReplicas, hi))
+		var note string
+		if e.base, note = v.clampReplicas(v.CurrentReplicas); note != "" {
+			e.notes = append(e.notes, note)
 		}
 		e.target = e.base
 	}
@@ -309,7 +315,8 @@ func analyzeCapacity(entries []*capEntry, cfg interfaces.SaturationScalingConfig
 	}
 	if running > 0 {
 		a.RunningKnown = true
-		a.KvPerRequest = kvOfRunning / running
+		// One request never holds more KV than a whole replica of the largest variant.
+		a.KvPerRequest = min(kvOfRunning/running, maxCapacity(entries))
 	}
 
 	var measuredReplicas, measuredCapacity float64
@@ -334,7 +341,7 @@ func analyzeCapacity(entries []*capEntry, cfg interfaces.SaturationScalingConfig
 		for _, p := range e.st.Pods {
 			perRequest := a.KvPerRequest
 			if p.RunningRequests > 0 {
-				perRequest = p.KvCacheUsage * e.capacity / p.RunningRequests
+				perRequest = min(p.KvCacheUsage*e.capacity/p.RunningRequests, e.capacity)
 			}
 			demand += p.KvCacheUsage*e.capacity + p.QueueLength*perRequest
 			waiting += p.QueueLength
@@ -396,13 +403,29 @@ func analyzeCapacity(entries []*capEntry, cfg interfaces.SaturationScalingConfig
 }
 
 // decodeBatchLimit is the largest running batch of one replica of v whose decode step,
-// alpha + beta * batch, stays within itlTargetMs; 0 when the target or the latency model is
-// unknown, or the target is below alpha (no batch meets it).
+// alpha + beta * batch, stays within itlTargetMs, and at least 1 (one request per replica is
+// the most a fleet can do for latency); 0 when the target or the latency model is unknown, or
+// the target is below alpha (no batch meets it).
 func decodeBatchLimit(v VariantState, itlTargetMs float64) float64 {
 	if itlTargetMs <= 0 || v.DecodeBetaMs <= 0 || itlTargetMs <= v.DecodeAlphaMs {
 		return 0
 	}
-	return (itlTargetMs - v.DecodeAlphaMs) / v.DecodeBetaMs
+	return max((itlTargetMs-v.DecodeAlphaMs)/v.DecodeBetaMs, 1)
+}
+
+// maxCapacity is the largest capacity of one replica among entries.
+func maxCapacity(entries []*capEntry) float64 {
+	c := 0.0
+	for _, e := range entries {
+		c = max(c, e.capacity)
+	}
+	return c
+}
+
+// invalidConfigSummary is the summary of an analysis that refused cfg.
+func invalidConfigSummary(keys []string) string {
+	return fmt.Sprintf("no change: the saturation thresholds are invalid (%s; see the saturation ConfigMap errors); keeping current replicas",
+		strings.Join(keys, ", "))
 }
 
 // podQueueNeed is how many replicas like pod p its load needs, judged by its waiting queue:
@@ -494,7 +517,7 @@ func scaleUp(entries []*capEntry, deficit float64) (int, float64) {
 		if !greater(deficit, 0) {
 			break
 		}
-		k := min(int(math.Ceil(deficit/e.capacity-relTolerance)), e.room())
+		k := ClampCount(math.Ceil(deficit/e.capacity-relTolerance), 0, e.room())
 		e.target += k
 		added += k
 		deficit -= float64(k) * e.capacity
@@ -518,7 +541,7 @@ func scaleDown(entries []*capEntry, surplus float64) int {
 		total += e.target
 	}
 	for _, e := range order {
-		k := min(int(math.Floor(surplus/e.capacity+relTolerance)), e.target-e.floor(), total-1)
+		k := ClampCount(math.Floor(surplus/e.capacity+relTolerance), 0, min(e.target-e.floor(), total-1))
 		if k <= 0 {
 			continue
 		}

@@ -38,7 +38,7 @@ type VariantState struct {
 	// MinReplicas is the lower replica bound; nil means 1. 0 lets the capacity analyzer remove
 	// every replica of the variant while the model keeps at least one replica elsewhere.
 	MinReplicas *int `json:"minReplicas,omitempty"`
-	// MaxReplicas is the upper replica bound; 0 means unbounded.
+	// MaxReplicas is the upper replica bound; 0 means DefaultMaxReplicas (see Bounds).
 	MaxReplicas int `json:"maxReplicas,omitempty"`
 	// KvCacheTokens is the KV-cache capacity of one replica in tokens; 0 when unknown.
 	KvCacheTokens float64 `json:"kvCacheTokens,omitempty"`

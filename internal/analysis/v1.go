@@ -72,8 +72,19 @@ type V1Analyzer struct{}
 // Name returns AnalyzerV1.
 func (V1Analyzer) Name() string { return AnalyzerV1 }
 
-// Analyze runs the v1 saturation analysis and target calculation for one model.
+// Analyze runs the v1 saturation analysis and target calculation for one model. Every target
+// lies within the variant's bounds (VariantState.Bounds); invalid thresholds keep current replicas.
 func (V1Analyzer) Analyze(m ModelState, cfg interfaces.SaturationScalingConfig, now time.Time) Result {
+	m, inputNote := sanitizeModel(m)
+	if keys := cfg.InvalidKeys(); len(keys) > 0 {
+		return Result{
+			ModelID: m.ModelID, Namespace: m.Namespace, Analyzer: AnalyzerV1, AnalyzedAt: now,
+			Summary: invalidConfigSummary(keys),
+			Targets: keepCurrent(m.Variants, func(v VariantState) string {
+				return fmt.Sprintf("no change: invalid saturation thresholds (%s); keeping current %d replicas", strings.Join(keys, ", "), v.CurrentReplicas)
+			}),
+		}
+	}
 	a := AnalyzeSaturation(m, cfg, now)
 	summary := a.summary(cfg)
 	if a.TotalReplicas > 0 {
@@ -86,6 +97,9 @@ func (V1Analyzer) Analyze(m ModelState, cfg interfaces.SaturationScalingConfig, 
 		if len(silent) > 0 {
 			summary += "; no decision for variants without metrics: " + strings.Join(silent, ", ")
 		}
+	}
+	if inputNote != "" {
+		summary += "; inputs: " + inputNote
 	}
 	return Result{
 		ModelID:    m.ModelID,
@@ -100,8 +114,9 @@ func (V1Analyzer) Analyze(m ModelState, cfg interfaces.SaturationScalingConfig, 
 // AnalyzeSaturation classifies every reporting replica of the model as saturated or not and
 // derives the model-level scale-up trigger and scale-down safety (SPEC 4.3). A replica is
 // saturated when its KV usage or queue length reaches the configured threshold. Variants without
-// reporting replicas are left out of Variants.
+// reporting replicas are left out of Variants. Readings are sanitized as in V1Analyzer.Analyze.
 func AnalyzeSaturation(m ModelState, cfg interfaces.SaturationScalingConfig, now time.Time) SaturationAnalysis {
+	m, _ = sanitizeModel(m)
 	a := SaturationAnalysis{ModelID: m.ModelID, Namespace: m.Namespace, AnalyzedAt: now}
 	var spareKv, spareQ, loadKv, loadQ float64
 	for _, v := range sortedVariants(m.Variants) {
@@ -217,16 +232,14 @@ type v1Entry struct {
 // Improvement over the reference: a variant at its MaxReplicas is not chosen for scale-up, one at
 // max(MinReplicas, 1) not for scale-down, and every target is clamped to the set bounds.
 func CalculateSaturationTargets(a SaturationAnalysis, states []VariantState) []VariantTarget {
+	states = sanitizeStates(states)
 	if len(a.Variants) == 0 {
-		var out []VariantTarget
-		for _, s := range sortedVariants(states) {
-			out = append(out, VariantTarget{
-				Variant: s.Name, Accelerator: s.Accelerator, Current: s.CurrentReplicas, Desired: s.DesiredReplicas,
-				Target: s.CurrentReplicas, Action: interfaces.ActionNoChange,
-				Reason: fmt.Sprintf("no metrics: no replica of the model reported readings; keeping current %d", s.CurrentReplicas),
-			})
+		if len(states) == 0 {
+			return nil
 		}
-		return out
+		return keepCurrent(states, func(s VariantState) string {
+			return fmt.Sprintf("no metrics: no replica of the model reported readings; keeping current %d", s.CurrentReplicas)
+		})
 	}
 
 	byName := make(map[string]VariantState, len(states))
@@ -262,7 +275,7 @@ func CalculateSaturationTargets(a SaturationAnalysis, states []VariantState) []V
 	case a.ShouldScaleUp:
 		var c *v1Entry
 		for _, e := range entries {
-			if e.preserved || (e.st.MaxReplicas > 0 && e.target >= e.st.MaxReplicas) {
+			if e.preserved || e.target >= e.st.maxReplicas() {
 				continue
 			}
 			if c == nil || e.va.Cost < c.va.Cost || (e.va.Cost == c.va.Cost && e.va.Name < c.va.Name) {
@@ -310,11 +323,10 @@ func CalculateSaturationTargets(a SaturationAnalysis, states []VariantState) []V
 	out := make([]VariantTarget, 0, len(entries))
 	for _, e := range entries {
 		reason := e.base + "; " + e.action
-		if hi := e.st.MaxReplicas; hi > 0 && e.target > hi {
+		if lo, hi := e.st.Bounds(); e.target > hi {
 			e.target = hi
-			reason += fmt.Sprintf("; clamped to maxReplicas %d", hi)
-		}
-		if lo := e.st.minReplicas(); e.target < lo {
+			reason += "; clamped to " + e.st.maxNote()
+		} else if e.target < lo {
 			e.target = lo
 			reason += fmt.Sprintf("; raised to minReplicas %d", lo)
 		}

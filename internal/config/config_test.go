@@ -87,6 +87,19 @@ func TestParseSaturationConfig(t *testing.T) {
 			},
 			errKeys: []string{"default"}, errText: "must be >= kvSpareTrigger",
 		},
+		"a tiny threshold is rejected by key and keeps the previous entry": {
+			data:     map[string]string{"llama": "model_id: llama\nkvCacheThreshold: 0.8\nkvSpareTrigger: 0.799999999999\nqueueLengthThreshold: 1e-300"},
+			previous: map[string]interfaces.SaturationScalingConfig{"llama": prevLlama},
+			want:     map[string]interfaces.SaturationScalingConfig{"llama": prevLlama},
+			errKeys:  []string{"llama"}, errText: "queueLengthThreshold must be 0 (queue signal off) or between 0.1 and 1e+06",
+		},
+		// YAML's .nan never reaches Validate: the YAML-to-JSON step refuses it.
+		"NaN is rejected and keeps the previous entry": {
+			data:     map[string]string{"llama": "model_id: llama\nkvCacheThreshold: .nan"},
+			previous: map[string]interfaces.SaturationScalingConfig{"llama": prevLlama},
+			want:     map[string]interfaces.SaturationScalingConfig{"llama": prevLlama},
+			errKeys:  []string{"llama"}, errText: "unsupported value: NaN",
+		},
 		"override needs model_id": {
 			data:    map[string]string{"x": "kvCacheThreshold: 0.5"},
 			want:    map[string]interfaces.SaturationScalingConfig{},

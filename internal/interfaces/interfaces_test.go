@@ -1,11 +1,22 @@
 package interfaces
 
 import (
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
+
+func TestInvalidKeys(t *testing.T) {
+	c := SaturationScalingConfig{KvCacheThreshold: 1.5, KvSpareTrigger: 1.6, QueueLengthThreshold: 1e-300}
+	if diff := cmp.Diff([]string{"kvCacheThreshold", "kvSpareTrigger", "queueLengthThreshold"}, c.InvalidKeys()); diff != "" {
+		t.Errorf("InvalidKeys() (-want +got):\n%s", diff)
+	}
+	if keys := DefaultSaturationScalingConfig().InvalidKeys(); len(keys) != 0 {
+		t.Errorf("defaults: InvalidKeys() = %v, want none", keys)
+	}
+}
 
 func TestSaturationScalingConfigValidate(t *testing.T) {
 	// The validation vectors of the reference (SPEC §7.3).
@@ -26,6 +37,23 @@ func TestSaturationScalingConfigValidate(t *testing.T) {
 		"maximal":                 {cfg: SaturationScalingConfig{KvCacheThreshold: 1.0, QueueLengthThreshold: 1000, KvSpareTrigger: 1.0, QueueSpareTrigger: 1000}},
 		"scale-down above band":   {cfg: SaturationScalingConfig{KvCacheThreshold: 0.8, KvSpareTrigger: 0.1, ScaleDownUtilization: 0.75}, wantErr: "scaleDownUtilization"},
 		"scale-down inside range": {cfg: SaturationScalingConfig{KvCacheThreshold: 0.8, KvSpareTrigger: 0.1, ScaleDownUtilization: 0.5}},
+		// Sane ranges (issue 7): values that passed before and made the capacity analyzer divide
+		// by almost nothing.
+		"kv band 1e-12": {cfg: SaturationScalingConfig{KvCacheThreshold: 0.8, KvSpareTrigger: 0.8 - 1e-12, QueueLengthThreshold: 5},
+			wantErr: "kvSpareTrigger leaves kvCacheThreshold - kvSpareTrigger = 1e-12"},
+		"kv band at the floor": {cfg: SaturationScalingConfig{KvCacheThreshold: 0.3, KvSpareTrigger: 0.29, QueueLengthThreshold: 5}},
+		"queue threshold 1e-300": {cfg: SaturationScalingConfig{KvCacheThreshold: 0.8, QueueLengthThreshold: 1e-300},
+			wantErr: "queueLengthThreshold must be 0 (queue signal off) or between 0.1 and 1e+06, got 1e-300"},
+		"queue threshold huge": {cfg: SaturationScalingConfig{KvCacheThreshold: 0.8, QueueLengthThreshold: 1e300}, wantErr: "queueLengthThreshold"},
+		"queue band 1e-9": {cfg: SaturationScalingConfig{KvCacheThreshold: 0.8, QueueLengthThreshold: 3 + 1e-6, QueueSpareTrigger: 3},
+			wantErr: "queueSpareTrigger leaves queueLengthThreshold - queueSpareTrigger"},
+		"queue spare huge":       {cfg: SaturationScalingConfig{KvCacheThreshold: 0.8, QueueSpareTrigger: 1e7}, wantErr: "queueSpareTrigger"},
+		"scale-down tiny":        {cfg: SaturationScalingConfig{KvCacheThreshold: 0.8, KvSpareTrigger: 0.1, ScaleDownUtilization: 1e-300}, wantErr: "scaleDownUtilization must be 0 (default) or at least 0.01"},
+		"itl huge":               {cfg: SaturationScalingConfig{KvCacheThreshold: 0.8, ITLTargetMs: 1e300}, wantErr: "itlTargetMs"},
+		"NaN kv":                 {cfg: SaturationScalingConfig{KvCacheThreshold: math.NaN()}, wantErr: "kvCacheThreshold must be a finite number, got NaN"},
+		"infinite queue":         {cfg: SaturationScalingConfig{KvCacheThreshold: 0.8, QueueLengthThreshold: math.Inf(1)}, wantErr: "queueLengthThreshold must be a finite number"},
+		"infinite itl":           {cfg: SaturationScalingConfig{KvCacheThreshold: 0.8, ITLTargetMs: math.Inf(1)}, wantErr: "itlTargetMs must be a finite number"},
+		"queue signal off (< 0)": {cfg: SaturationScalingConfig{KvCacheThreshold: 0.8, KvSpareTrigger: 0.1, QueueLengthThreshold: 2, QueueSpareTrigger: 3}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -3,6 +3,8 @@ package interfaces
 import (
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 )
 
 // DefaultSaturationConfigKey is the saturation ConfigMap key whose entry applies to every model
@@ -53,33 +55,109 @@ func DefaultSaturationScalingConfig() SaturationScalingConfig {
 	}
 }
 
-// Validate reports every rule the thresholds break, joined into one error.
+// Sane ranges of the thresholds. Values outside them pass no meaningful configuration but make
+// the capacity analyzer divide by almost nothing: kvCacheThreshold - kvSpareTrigger = 1e-12 asked
+// for a trillion times the demand.
+const (
+	// MinUtilizationBand is the smallest positive kvCacheThreshold - kvSpareTrigger (the capacity
+	// analyzer's scale-up utilisation) and the smallest positive scaleDownUtilization; 0 switches
+	// the KV signal off (the default scale-down utilisation is then used).
+	MinUtilizationBand = 0.01
+	// MinQueueThreshold is the smallest positive queueLengthThreshold and the smallest positive
+	// queueLengthThreshold - queueSpareTrigger; 0 (or a difference <= 0) switches the queue
+	// signal off.
+	MinQueueThreshold = 0.1
+	// MaxQueueThreshold bounds queueLengthThreshold and queueSpareTrigger.
+	MaxQueueThreshold = 1e6
+	// MaxITLTargetMs bounds itlTargetMs (1000 s).
+	MaxITLTargetMs = 1e6
+	// validationTolerance absorbs floating-point noise in the band rules (0.3 - 0.29 < 0.01).
+	validationTolerance = 1e-9
+)
+
+// Validate reports every rule the thresholds break, joined into one error. Each message starts
+// with the key it is about.
 func (c SaturationScalingConfig) Validate() error {
+	_, errs := c.validate()
+	return errors.Join(errs...)
+}
+
+// InvalidKeys returns the keys whose values break a rule of Validate, in a fixed order without
+// repetition; empty when the config is valid.
+func (c SaturationScalingConfig) InvalidKeys() []string {
+	keys, _ := c.validate()
+	return keys
+}
+
+func (c SaturationScalingConfig) validate() ([]string, []error) {
+	var keys []string
 	var errs []error
-	if c.KvCacheThreshold < 0 || c.KvCacheThreshold > 1 {
-		errs = append(errs, fmt.Errorf("kvCacheThreshold must be between 0 and 1, got %g", c.KvCacheThreshold))
+	bad := func(key, format string, args ...any) {
+		if !slices.Contains(keys, key) {
+			keys = append(keys, key)
+		}
+		errs = append(errs, fmt.Errorf(key+" "+format, args...))
 	}
-	if c.QueueLengthThreshold < 0 {
-		errs = append(errs, fmt.Errorf("queueLengthThreshold must be >= 0, got %g", c.QueueLengthThreshold))
+	fields := []struct {
+		key string
+		v   float64
+	}{
+		{"kvCacheThreshold", c.KvCacheThreshold}, {"queueLengthThreshold", c.QueueLengthThreshold},
+		{"kvSpareTrigger", c.KvSpareTrigger}, {"queueSpareTrigger", c.QueueSpareTrigger},
+		{"scaleDownUtilization", c.ScaleDownUtilization}, {"itlTargetMs", c.ITLTargetMs},
+	}
+	finite := true
+	for _, f := range fields {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
+			bad(f.key, "must be a finite number, got %g", f.v)
+			finite = false
+		}
+	}
+	if !finite {
+		return keys, errs
+	}
+
+	if c.KvCacheThreshold < 0 || c.KvCacheThreshold > 1 {
+		bad("kvCacheThreshold", "must be between 0 and 1, got %g", c.KvCacheThreshold)
 	}
 	if c.KvSpareTrigger < 0 || c.KvSpareTrigger > 1 {
-		errs = append(errs, fmt.Errorf("kvSpareTrigger must be between 0 and 1, got %g", c.KvSpareTrigger))
+		bad("kvSpareTrigger", "must be between 0 and 1, got %g", c.KvSpareTrigger)
 	}
-	if c.QueueSpareTrigger < 0 {
-		errs = append(errs, fmt.Errorf("queueSpareTrigger must be >= 0, got %g", c.QueueSpareTrigger))
+	up := c.KvCacheThreshold - c.KvSpareTrigger
+	switch {
+	case c.KvCacheThreshold < c.KvSpareTrigger:
+		bad("kvCacheThreshold", "(%g) must be >= kvSpareTrigger (%g)", c.KvCacheThreshold, c.KvSpareTrigger)
+	case up > 0 && up < MinUtilizationBand-validationTolerance:
+		bad("kvSpareTrigger", "leaves kvCacheThreshold - kvSpareTrigger = %.3g; it must be 0 (KV signal off) or at least %g",
+			up, MinUtilizationBand)
 	}
-	if c.KvCacheThreshold < c.KvSpareTrigger {
-		errs = append(errs, fmt.Errorf("kvCacheThreshold (%g) must be >= kvSpareTrigger (%g)", c.KvCacheThreshold, c.KvSpareTrigger))
+
+	queueOK := c.QueueLengthThreshold == 0 ||
+		(c.QueueLengthThreshold >= MinQueueThreshold && c.QueueLengthThreshold <= MaxQueueThreshold)
+	if !queueOK {
+		bad("queueLengthThreshold", "must be 0 (queue signal off) or between %g and %g, got %g",
+			MinQueueThreshold, float64(MaxQueueThreshold), c.QueueLengthThreshold)
 	}
-	if c.ITLTargetMs < 0 {
-		errs = append(errs, fmt.Errorf("itlTargetMs must be >= 0, got %g", c.ITLTargetMs))
+	if c.QueueSpareTrigger < 0 || c.QueueSpareTrigger > MaxQueueThreshold {
+		bad("queueSpareTrigger", "must be between 0 and %g, got %g", float64(MaxQueueThreshold), c.QueueSpareTrigger)
 	}
-	if c.ScaleDownUtilization < 0 || c.ScaleDownUtilization >= 1 {
-		errs = append(errs, fmt.Errorf("scaleDownUtilization must be >= 0 and < 1, got %g", c.ScaleDownUtilization))
-	} else if up := c.KvCacheThreshold - c.KvSpareTrigger; c.ScaleDownUtilization > 0 && c.ScaleDownUtilization >= up-1e-9 {
-		errs = append(errs, fmt.Errorf("scaleDownUtilization (%g) must be below kvCacheThreshold - kvSpareTrigger (%g)", c.ScaleDownUtilization, up))
+	if q := c.QueueLengthThreshold - c.QueueSpareTrigger; queueOK && q > 0 && q < MinQueueThreshold-validationTolerance {
+		bad("queueSpareTrigger", "leaves queueLengthThreshold - queueSpareTrigger = %.3g; it must be <= 0 (queue signal off) or at least %g",
+			q, MinQueueThreshold)
 	}
-	return errors.Join(errs...)
+
+	if c.ITLTargetMs < 0 || c.ITLTargetMs > MaxITLTargetMs {
+		bad("itlTargetMs", "must be between 0 and %g, got %g", float64(MaxITLTargetMs), c.ITLTargetMs)
+	}
+	switch {
+	case c.ScaleDownUtilization < 0 || c.ScaleDownUtilization >= 1:
+		bad("scaleDownUtilization", "must be >= 0 and < 1, got %g", c.ScaleDownUtilization)
+	case c.ScaleDownUtilization > 0 && c.ScaleDownUtilization < MinUtilizationBand-validationTolerance:
+		bad("scaleDownUtilization", "must be 0 (default) or at least %g, got %g", MinUtilizationBand, c.ScaleDownUtilization)
+	case c.ScaleDownUtilization > 0 && c.ScaleDownUtilization >= up-validationTolerance:
+		bad("scaleDownUtilization", "(%g) must be below kvCacheThreshold - kvSpareTrigger (%g)", c.ScaleDownUtilization, up)
+	}
+	return keys, errs
 }
 
 // ConfigFor returns the saturation config that applies to a model in a namespace: an override

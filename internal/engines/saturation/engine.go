@@ -237,9 +237,17 @@ func (e *Engine) decideModel(k modelKey, vas []*wvav1alpha1.VariantAutoscaling, 
 		if damped, note := e.stab.apply(types.NamespacedName{Namespace: va.Namespace, Name: va.Name}, now, vs.CurrentReplicas, target); note != "" {
 			target, reason = damped, reason+" "+note
 		}
+		lo, hi := vs.Bounds()
+		if limited, note := limitScaleUp(vs.CurrentReplicas, target, lo); note != "" {
+			target, reason = limited, reason+" "+note
+		}
 		if len(unavailable) > 0 && target < vs.CurrentReplicas {
 			target = vs.CurrentReplicas
 			reason = fmt.Sprintf("Scale-down withheld: metrics are unavailable for %v. %s", unavailable, reason)
+		}
+		if bounded := min(max(target, lo), hi); bounded != target {
+			// The bounds hold whatever damped the target (e.g. a stabilized scale-down above maxReplicas).
+			target, reason = bounded, reason+fmt.Sprintf(" Kept within the replica bounds [%d, %d].", lo, hi)
 		}
 		d := newDecision(va, obs.Metrics, vs.CurrentReplicas, target, now)
 		d.DesiredReplicas, d.Reason, d.SaturationBased, d.SaturationOnly = vs.DesiredReplicas, reason, true, true

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/apimachinery/pkg/types"
@@ -134,6 +135,35 @@ func TestBurstIsAnsweredInOneCycle(t *testing.T) {
 	}
 	if !d.LastRunTime.Equal(h.clock.Now()) || d.ModelID != "llama" || d.AcceleratorName != "L4" || d.Cost != 5 {
 		t.Errorf("decision fields: %+v", d)
+	}
+}
+
+// TestHugeQueueGrowsBoundedPerCycle: a waiting queue of 1e18 on one replica without
+// maxReplicas set the target to 2147483648 in one cycle (Direct mode then set the Deployment to
+// MaxInt32 replicas). Now each cycle at most doubles (or adds 8), up to DefaultMaxReplicas.
+func TestHugeQueueGrowsBoundedPerCycle(t *testing.T) {
+	va := testutil.VariantAutoscaling("llama-l4").Model("llama").Accelerator("L4").Cost("5").Obj()
+	h := newHarness(t, analysis.AnalyzerCapacity, va)
+	var got []int
+	current := 1
+	for range 7 {
+		h.observe(va, observed(current, 0.9, 1e18))
+		if err := h.engine.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		d := h.decision(t, va)
+		got = append(got, d.TargetReplicas)
+		if d.TargetReplicas < 0 || d.TargetReplicas > analysis.DefaultMaxReplicas {
+			t.Fatalf("cycle %d: target %d from %d, want within [1, %d]: %s", len(got), d.TargetReplicas, current, analysis.DefaultMaxReplicas, d.Reason)
+		}
+		if d.TargetReplicas != current && !strings.Contains(d.Reason, "Scale-up limited") && d.TargetReplicas != analysis.DefaultMaxReplicas {
+			t.Errorf("target %d from %d without the limit's note: %s", d.TargetReplicas, current, d.Reason)
+		}
+		current = d.TargetReplicas
+		h.clock.Step(15 * time.Second)
+	}
+	if diff := cmp.Diff([]int{9, 18, 36, 72, 100, 100, 100}, got); diff != "" {
+		t.Errorf("targets per cycle (-want +got):\n%s", diff)
 	}
 }
 
