@@ -59,9 +59,9 @@ type VariantAutoscalingSpec struct {
 	// +kubebuilder:validation:Minimum=0
 	MinReplicas *int32 `json:"minReplicas,omitempty"`
 
-	// MaxReplicas is the most replicas WVA will ask for. When unset, WVA asks for at most 100
-	// (analysis.DefaultMaxReplicas, or minReplicas when higher) and brings a variant that runs
-	// more down to 100: set it for a variant that needs more. WVA also grows a variant by at most
+	// MaxReplicas is the most replicas WVA will ask for. When unset, WVA grows a variant to at
+	// most 100 (analysis.DefaultMaxReplicas, or minReplicas when higher); a variant that already
+	// runs more is not cut down to 100. Set it for a variant that needs more. WVA also grows a variant by at most
 	// max(2x, +8) replicas per cycle.
 	// +optional
 	// +kubebuilder:validation:Minimum=1

@@ -9,7 +9,8 @@ import (
 )
 
 // DefaultMaxReplicas is the upper replica bound of a variant whose VariantAutoscaling sets no
-// maxReplicas (or minReplicas, when that is higher). Without it one absurd reading (a waiting
+// maxReplicas (or minReplicas, or the variant's current replicas, when that is higher: the
+// default stops growth, it does not cut a fleet someone scaled by hand). Without it one absurd reading (a waiting
 // queue of 1e18) could ask for billions of replicas in one cycle. 100 is the default
 // maxReplicaCount of KEDA's ScaledObject; for GPU-served models it is a large fleet (100 or more
 // accelerators for one variant), so a variant that really needs more states it in maxReplicas.
@@ -53,12 +54,13 @@ func (v VariantState) Bounds() (lo, hi int) {
 	return v.minReplicas(), v.maxReplicas()
 }
 
-// maxReplicas returns the upper bound: MaxReplicas, or DefaultMaxReplicas when unset; never
-// below minReplicas.
+// maxReplicas returns the upper bound: MaxReplicas, or when unset DefaultMaxReplicas or the
+// current replicas if more (the default bounds growth; it never removes replicas someone chose to
+// run); never below minReplicas.
 func (v VariantState) maxReplicas() int {
 	hi := v.MaxReplicas
 	if hi <= 0 {
-		hi = DefaultMaxReplicas
+		hi = max(DefaultMaxReplicas, min(v.CurrentReplicas, math.MaxInt32))
 	}
 	return max(hi, v.minReplicas())
 }

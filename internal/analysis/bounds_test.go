@@ -96,11 +96,12 @@ func TestDefaultMaxReplicas(t *testing.T) {
 		v      VariantState
 		lo, hi int
 	}{
-		"unset":               {v: VariantState{}, lo: 1, hi: DefaultMaxReplicas},
-		"set":                 {v: VariantState{MaxReplicas: 500}, lo: 1, hi: 500},
-		"min above the cap":   {v: VariantState{MinReplicas: ptr.To(150)}, lo: 150, hi: 150},
-		"max below min":       {v: VariantState{MinReplicas: ptr.To(5), MaxReplicas: 3}, lo: 5, hi: 5},
-		"min zero, max unset": {v: VariantState{MinReplicas: ptr.To(0)}, lo: 0, hi: DefaultMaxReplicas},
+		"unset":                {v: VariantState{}, lo: 1, hi: DefaultMaxReplicas},
+		"unset, above the cap": {v: VariantState{CurrentReplicas: 300}, lo: 1, hi: 300},
+		"set":                  {v: VariantState{MaxReplicas: 500}, lo: 1, hi: 500},
+		"min above the cap":    {v: VariantState{MinReplicas: ptr.To(150)}, lo: 150, hi: 150},
+		"max below min":        {v: VariantState{MinReplicas: ptr.To(5), MaxReplicas: 3}, lo: 5, hi: 5},
+		"min zero, max unset":  {v: VariantState{MinReplicas: ptr.To(0)}, lo: 0, hi: DefaultMaxReplicas},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -109,12 +110,22 @@ func TestDefaultMaxReplicas(t *testing.T) {
 			}
 		})
 	}
-	// A variant above the default cap without maxReplicas is brought down to it, and says why.
-	m := model(VariantState{Name: "a", Cost: 10, CurrentReplicas: 300, Pods: podsRun("a", 300, 0.5, 0, 10)})
+	// A variant already above the default cap without maxReplicas is not cut down to it: the
+	// default bounds growth only. Under load it may not grow either.
+	busy := model(VariantState{Name: "a", Cost: 10, CurrentReplicas: 300, Pods: podsRun("a", 300, 0.95, 5, 10)})
 	for _, az := range []Analyzer{CapacityAnalyzer{}, V1Analyzer{}} {
-		res := az.Analyze(m, defaultCfg, time.Time{})
-		if res.Targets[0].Target != DefaultMaxReplicas || !strings.Contains(res.Targets[0].Reason, "default maxReplicas 100") {
-			t.Errorf("%s: target %+v, want %d with a reason naming the default maxReplicas", az.Name(), res.Targets[0], DefaultMaxReplicas)
+		res := az.Analyze(busy, defaultCfg, time.Time{})
+		if got := res.Targets[0].Target; got != 300 {
+			t.Errorf("%s: target %d for 300 saturated replicas without maxReplicas, want 300 (no growth past the default cap, no cut): %s",
+				az.Name(), got, res.Targets[0].Reason)
+		}
+	}
+	// Growth from below stops at the default cap and says why.
+	grow := model(VariantState{Name: "a", Cost: 10, CurrentReplicas: 90, Pods: podsRun("a", 90, 0.99, 50, 10)})
+	for _, az := range []Analyzer{CapacityAnalyzer{}} {
+		res := az.Analyze(grow, defaultCfg, time.Time{})
+		if res.Targets[0].Target != DefaultMaxReplicas {
+			t.Errorf("%s: target %+v from 90 saturated replicas, want the default cap %d", az.Name(), res.Targets[0], DefaultMaxReplicas)
 		}
 	}
 }
@@ -228,7 +239,7 @@ func wantBounds(v VariantState) (lo, hi int) {
 	}
 	hi = min(v.MaxReplicas, math.MaxInt32)
 	if hi <= 0 {
-		hi = DefaultMaxReplicas
+		hi = max(DefaultMaxReplicas, min(max(v.CurrentReplicas, 0), math.MaxInt32)) // growth only
 	}
 	return lo, max(hi, lo)
 }
