@@ -169,7 +169,12 @@ func newAPI(cfg Config, clk clock.PassiveClock) (promv1.API, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := api.NewClient(api.Config{Address: cfg.BaseURL, RoundTripper: rt})
+	u, err := url.Parse(cfg.BaseURL) // cannot fail: newRoundTripper validated cfg
+	if err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", EnvBaseURL, err)
+	}
+	hc := &http.Client{Transport: rt, CheckRedirect: sameOriginRedirects(originOf(u))}
+	c, err := api.NewClient(api.Config{Address: cfg.BaseURL, Client: hc})
 	if err != nil {
 		return nil, fmt.Errorf("creating Prometheus client for %s: %w", cfg.BaseURL, err)
 	}
@@ -193,15 +198,24 @@ func newRoundTripper(cfg Config, clk clock.PassiveClock) (http.RoundTripper, err
 	transport := base.Clone()
 	transport.TLSClientConfig = tlsCfg
 
+	// The token goes only to the origin of BaseURL (see bearerRoundTripper).
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", EnvBaseURL, err)
+	}
+	bearer := func(ts tokenSource) http.RoundTripper {
+		return &bearerRoundTripper{next: transport, token: ts, origin: originOf(u), allowHTTP: cfg.AllowHTTP}
+	}
+
 	switch {
 	case cfg.BearerToken != "":
-		return &bearerRoundTripper{next: transport, token: staticToken(cfg.BearerToken)}, nil
+		return bearer(staticToken(cfg.BearerToken)), nil
 	case cfg.TokenPath != "":
 		ft := &fileToken{path: cfg.TokenPath, period: tokenRefreshPeriod, clock: clk}
 		if _, err := ft.Token(); err != nil {
 			return nil, err
 		}
-		return &bearerRoundTripper{next: transport, token: ft}, nil
+		return bearer(ft), nil
 	default:
 		return transport, nil
 	}
