@@ -78,13 +78,15 @@ type Config struct {
 	QueryTimeout time.Duration
 }
 
-// Validate checks the settings without touching the filesystem (NewAPI reads the files).
+// Validate checks the settings without touching the filesystem (NewAPI reads the files). Its
+// errors show BaseURL redacted (RedactedURL), never with its password.
 func (c Config) Validate() error {
 	var errs []error
+	shown := c.RedactedURL()
 	if strings.TrimSpace(c.BaseURL) == "" {
 		errs = append(errs, fmt.Errorf("%s is empty", EnvBaseURL))
-	} else if u, err := url.Parse(c.BaseURL); err != nil {
-		errs = append(errs, fmt.Errorf("parsing %s %q: %w", EnvBaseURL, c.BaseURL, err))
+	} else if u, err := c.parseBaseURL(); err != nil {
+		errs = append(errs, err)
 	} else {
 		switch {
 		case u.Scheme == "https":
@@ -92,12 +94,12 @@ func (c Config) Validate() error {
 		case u.Scheme == "http":
 			errs = append(errs, fmt.Errorf("%s %q uses plain http, which would send queries and the bearer token unencrypted: "+
 				"use https, or for a local Prometheus without TLS set %s=true (environment or main ConfigMap)",
-				EnvBaseURL, c.BaseURL, EnvAllowHTTP))
+				EnvBaseURL, shown, EnvAllowHTTP))
 		default:
-			errs = append(errs, fmt.Errorf("%s %q must be an https URL such as https://prometheus.monitoring.svc:9090", EnvBaseURL, c.BaseURL))
+			errs = append(errs, fmt.Errorf("%s %q must be an https URL such as https://prometheus.monitoring.svc:9090", EnvBaseURL, shown))
 		}
 		if u.Host == "" {
-			errs = append(errs, fmt.Errorf("%s %q has no host", EnvBaseURL, c.BaseURL))
+			errs = append(errs, fmt.Errorf("%s %q has no host", EnvBaseURL, shown))
 		}
 	}
 	if (c.ClientCertPath == "") != (c.ClientKeyPath == "") {
@@ -111,6 +113,58 @@ func (c Config) Validate() error {
 		return fmt.Errorf("invalid Prometheus configuration: %w", errors.Join(errs...))
 	}
 	return nil
+}
+
+// RedactedURL returns BaseURL for logs and error messages: the password of its user info, if
+// any, replaced by "xxxxx" (url.URL.Redacted). A URL that does not parse, or parses without user
+// info but has an "@" where the user info would be (no scheme: "user:pw@host"), has everything
+// before that "@" replaced, so nothing of a password shows whatever the typo.
+func (c Config) RedactedURL() string {
+	raw := c.BaseURL
+	u, err := url.Parse(raw)
+	if err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	prefix, rest := "", raw
+	if i := strings.Index(raw, "://"); i >= 0 {
+		prefix, rest = raw[:i+3], raw[i+3:]
+	}
+	search := rest
+	if err == nil { // a valid URL: an "@" in its path or query is not user info
+		if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+			search = rest[:j]
+		}
+	}
+	if at := strings.LastIndex(search, "@"); at >= 0 {
+		return prefix + "xxxxx" + rest[at:]
+	}
+	return raw
+}
+
+// parseBaseURL parses BaseURL; its error shows the URL redacted.
+func (c Config) parseBaseURL() (*url.URL, error) {
+	u, err := url.Parse(c.BaseURL)
+	if err != nil {
+		shown := c.RedactedURL()
+		return nil, fmt.Errorf("parsing %s %q: %s", EnvBaseURL, shown, parseProblem(shown))
+	}
+	return u, nil
+}
+
+// parseProblem says why url.Parse rejects a URL, from its redacted form shown (url.Parse's own
+// error quotes the whole URL, password included). When shown parses, the problem was in the
+// user info that redaction removed.
+func parseProblem(shown string) string {
+	_, err := url.Parse(shown)
+	var uerr *url.Error
+	switch {
+	case err == nil:
+		return "invalid user info (not shown)"
+	case errors.As(err, &uerr):
+		return uerr.Err.Error()
+	default:
+		return err.Error()
+	}
 }
 
 // EffectiveQueryTimeout returns QueryTimeout, or DefaultQueryTimeout when it is zero.
@@ -169,14 +223,14 @@ func newAPI(cfg Config, clk clock.PassiveClock) (promv1.API, error) {
 	if err != nil {
 		return nil, err
 	}
-	u, err := url.Parse(cfg.BaseURL) // cannot fail: newRoundTripper validated cfg
+	u, err := cfg.parseBaseURL() // cannot fail: newRoundTripper validated cfg
 	if err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", EnvBaseURL, err)
+		return nil, err
 	}
 	hc := &http.Client{Transport: rt, CheckRedirect: sameOriginRedirects(originOf(u))}
 	c, err := api.NewClient(api.Config{Address: cfg.BaseURL, Client: hc})
 	if err != nil {
-		return nil, fmt.Errorf("creating Prometheus client for %s: %w", cfg.BaseURL, err)
+		return nil, fmt.Errorf("creating Prometheus client for %s: %w", cfg.RedactedURL(), err)
 	}
 	return promv1.NewAPI(c), nil
 }
@@ -199,9 +253,9 @@ func newRoundTripper(cfg Config, clk clock.PassiveClock) (http.RoundTripper, err
 	transport.TLSClientConfig = tlsCfg
 
 	// The token goes only to the origin of BaseURL (see bearerRoundTripper).
-	u, err := url.Parse(cfg.BaseURL)
+	u, err := cfg.parseBaseURL()
 	if err != nil {
-		return nil, fmt.Errorf("parsing %s: %w", EnvBaseURL, err)
+		return nil, err
 	}
 	bearer := func(ts tokenSource) http.RoundTripper {
 		return &bearerRoundTripper{next: transport, token: ts, origin: originOf(u), allowHTTP: cfg.AllowHTTP}

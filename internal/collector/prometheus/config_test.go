@@ -134,3 +134,49 @@ func TestConfigFromConfigMap(t *testing.T) {
 		t.Errorf("kind sample does not validate: %v", err)
 	}
 }
+
+// TestConfigValidateRedactsPassword: a password in PROMETHEUS_BASE_URL never appears in a
+// validation error, whatever is wrong with the URL.
+func TestConfigValidateRedactsPassword(t *testing.T) {
+	cases := map[string]struct {
+		url     string
+		wantErr string
+	}{
+		"plain http":          {url: "http://wva:s3cret@prometheus:9090", wantErr: "plain http"},
+		"other scheme":        {url: "ftp://wva:s3cret@prometheus:9090", wantErr: "must be an https URL"},
+		"no scheme":           {url: "wva:s3cret@prometheus:9090", wantErr: "must be an https URL"},
+		"no host":             {url: "https://wva:s3cret@/api", wantErr: "has no host"},
+		"bad escape":          {url: "https://wva:s3cret@prometheus:9090/%zz", wantErr: "parsing PROMETHEUS_BASE_URL"},
+		"bad user info":       {url: "https://wva:s3 cret@prometheus:9090", wantErr: "parsing PROMETHEUS_BASE_URL"},
+		"bad port":            {url: "https://wva:s3cret@prometheus:port", wantErr: "parsing PROMETHEUS_BASE_URL"},
+		"with other problems": {url: "http://wva:s3cret@p", wantErr: "must be set together"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := Config{BaseURL: tc.url, ClientCertPath: "/c.crt"}.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Validate() = %v, want an error containing %q", err, tc.wantErr)
+			}
+			if strings.Contains(err.Error(), "s3") {
+				t.Errorf("Validate() = %q shows the password", err)
+			}
+		})
+	}
+}
+
+func TestRedactedURL(t *testing.T) {
+	cases := map[string]string{
+		"https://prometheus:9090/prefix":         "https://prometheus:9090/prefix",
+		"https://wva:s3cret@prometheus:9090/p":   "https://wva:xxxxx@prometheus:9090/p",
+		"https://wva@prometheus:9090":            "https://wva@prometheus:9090",
+		"https://wva:s3 cret@prometheus:9090/p?": "https://xxxxx@prometheus:9090/p?",
+		"wva:s3cret@prometheus:9090":             "xxxxx@prometheus:9090",
+		"https://prometheus:9090/a@b":            "https://prometheus:9090/a@b",
+		"":                                       "",
+	}
+	for raw, want := range cases {
+		if got := (Config{BaseURL: raw}).RedactedURL(); got != want {
+			t.Errorf("RedactedURL(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}

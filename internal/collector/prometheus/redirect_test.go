@@ -183,3 +183,18 @@ func mustParse(t *testing.T, raw string) *url.URL {
 	}
 	return u
 }
+
+// TestQueryErrorRedactsPassword: a failed query (here: nothing listens) does not show the
+// password of the configured URL.
+func TestQueryErrorRedactsPassword(t *testing.T) {
+	rs := startRecording(t, true)
+	base := strings.Replace(rs.srv.URL, "https://", "https://wva:s3cret@", 1)
+	rs.srv.Close()
+	err := query(t, Config{BaseURL: base, InsecureSkipVerify: true})
+	if err == nil {
+		t.Fatal("query against a closed server succeeded")
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("query error %q shows the password", err)
+	}
+}
