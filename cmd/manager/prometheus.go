@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
@@ -21,7 +21,7 @@ var errNoPrometheus = errors.New("no Prometheus URL: set PROMETHEUS_BASE_URL in 
 // has no PROMETHEUS_BASE_URL, from the main ConfigMap. The ConfigMap is read through apiReader,
 // because the manager's cache has not started yet; cached is the reader the source uses for
 // Deployments and Pods at run time.
-func newPrometheusSource(ctx context.Context, opts Options, getenv func(string) string, apiReader, cached client.Reader) (*promsource.Source, error) {
+func newPrometheusSource(ctx context.Context, logger logr.Logger, opts Options, getenv func(string) string, apiReader, cached client.Reader) (*promsource.Source, error) {
 	cfg, ok := promsource.ConfigFromEnv(getenv)
 	from := "the environment"
 	if !ok {
@@ -46,7 +46,7 @@ func newPrometheusSource(ctx context.Context, opts Options, getenv func(string) 
 	if err != nil {
 		return nil, fmt.Errorf("Prometheus client from %s: %w", from, err)
 	}
-	ctrl.Log.WithName("setup").Info("Prometheus configured", "url", cfg.BaseURL, "from", from)
+	logger.Info("Prometheus configured", "url", cfg.RedactedURL(), "from", from)
 	return promsource.New(api, cached, promsource.WithQueryTimeout(cfg.EffectiveQueryTimeout()),
 		promsource.WithWindow(opts.MetricsWindow)), nil
 }
