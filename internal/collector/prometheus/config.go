@@ -20,8 +20,8 @@ import (
 // Keys of the Prometheus connection settings, used both as environment variables and as keys of
 // the main ConfigMap (SPEC §5.1, §7.1).
 const (
-	// EnvBaseURL is the Prometheus URL; its presence in the environment selects the environment
-	// over the ConfigMap.
+	// EnvBaseURL is the Prometheus URL. Like every key here but EnvTokenPath, it is read from
+	// the environment and, when unset there, from the main ConfigMap (ConfigFromEnvAndConfigMap).
 	EnvBaseURL = "PROMETHEUS_BASE_URL"
 	// EnvInsecureSkipVerify ("true") disables server certificate verification.
 	EnvInsecureSkipVerify = "PROMETHEUS_TLS_INSECURE_SKIP_VERIFY"
@@ -175,23 +175,25 @@ func (c Config) EffectiveQueryTimeout() time.Duration {
 	return DefaultQueryTimeout
 }
 
-// ConfigFromEnv builds a Config from the environment (getenv is os.Getenv outside tests). ok is
-// false when PROMETHEUS_BASE_URL is empty: the caller then falls back to the ConfigMap. Boolean
-// variables accept strconv.ParseBool spellings; anything else counts as false, the safe value
-// for both (an http URL then fails Validate with a hint).
-func ConfigFromEnv(getenv func(string) string) (Config, bool) {
-	return configFrom(getenv, true)
-}
-
-// ConfigFromConfigMap builds a Config from the data of the main ConfigMap, with the same keys as
-// ConfigFromEnv except PROMETHEUS_TOKEN_PATH, which is honoured only from the environment. ok is
-// false when PROMETHEUS_BASE_URL is missing or empty.
-func ConfigFromConfigMap(data map[string]string) (Config, bool) {
-	return configFrom(func(k string) string { return data[k] }, false)
-}
-
-func configFrom(get func(string) string, tokenPath bool) (Config, bool) {
-	val := func(k string) string { return strings.TrimSpace(get(k)) }
+// ConfigFromEnvAndConfigMap builds a Config from the environment (getenv is os.Getenv outside
+// tests) and the data of the main ConfigMap, key by key: a key set in the environment (not
+// blank) wins, else the ConfigMap's value counts, else the default (empty, false).
+// PROMETHEUS_TOKEN_PATH is read from the environment only: whoever can edit the ConfigMap must
+// not choose a file the controller sends as a bearer token. So the default install, with the URL
+// in the ConfigMap and the service-account token path in the Deployment's environment, gets
+// both. ok is false when neither has a PROMETHEUS_BASE_URL. Values are trimmed; booleans accept
+// strconv.ParseBool spellings and anything else counts as false, the safe value for both (an
+// http URL then fails Validate with a hint).
+func ConfigFromEnvAndConfigMap(getenv func(string) string, data map[string]string) (Config, bool) {
+	val := func(k string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		if k == EnvTokenPath {
+			return ""
+		}
+		return strings.TrimSpace(data[k])
+	}
 	flag := func(k string) bool {
 		b, err := strconv.ParseBool(val(k))
 		return err == nil && b
@@ -203,11 +205,9 @@ func configFrom(get func(string) string, tokenPath bool) (Config, bool) {
 		ClientKeyPath:      val(EnvClientKeyPath),
 		ServerName:         val(EnvServerName),
 		BearerToken:        val(EnvBearerToken),
+		TokenPath:          val(EnvTokenPath),
 		InsecureSkipVerify: flag(EnvInsecureSkipVerify),
 		AllowHTTP:          flag(EnvAllowHTTP),
-	}
-	if tokenPath {
-		c.TokenPath = val(EnvTokenPath)
 	}
 	return c, c.BaseURL != ""
 }
