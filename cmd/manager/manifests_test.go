@@ -55,7 +55,14 @@ func TestKustomizeInstall(t *testing.T) {
 		}
 	}
 
+	// What the manager starts with: its options after the manifest's args and env, and its env.
+	var managerOpts Options
+	managerEnv := map[string]string{"POD_NAMESPACE": ns} // from the downward API
+	var mainConfigMapURL string
 	for _, o := range objs {
+		if o.GetKind() == "ConfigMap" && o.GetName() == prefix+"variantautoscaling-config" {
+			mainConfigMapURL, _, _ = unstructured.NestedString(o.Object, "data", "PROMETHEUS_BASE_URL")
+		}
 		if o.GetKind() != "Deployment" {
 			continue
 		}
@@ -75,18 +82,18 @@ func TestKustomizeInstall(t *testing.T) {
 			t.Errorf("manager rejects the manifest's args: %v", err)
 		}
 		env, _, _ := unstructured.NestedSlice(containers[0].(map[string]any), "env")
-		vars := map[string]string{"POD_NAMESPACE": ns} // from the downward API
 		for _, e := range env {
 			if v, ok := e.(map[string]any)["value"].(string); ok {
-				vars[e.(map[string]any)["name"].(string)] = v
+				managerEnv[e.(map[string]any)["name"].(string)] = v
 			}
 		}
-		o.ApplyEnv(func(k string) string { return vars[k] })
+		o.ApplyEnv(func(k string) string { return managerEnv[k] })
 		for _, name := range []string{o.ConfigMaps.Main, o.ConfigMaps.Saturation} {
 			if !slices.Contains(byKind["ConfigMap"], name) {
 				t.Errorf("the manager reads ConfigMap %s, which is not rendered (rendered: %v)", name, byKind["ConfigMap"])
 			}
 		}
+		managerOpts = o
 	}
 
 	env, cfg, err := testutil.StartEnv()
@@ -106,6 +113,21 @@ func TestKustomizeInstall(t *testing.T) {
 			t.Fatalf("creating %s %s: %v", o.GetKind(), o.GetName(), err)
 		}
 	}
+
+	// The installed manager's Prometheus settings, read as it reads them (its environment plus
+	// the installed ConfigMap): the URL of the ConfigMap and a bearer token, the service-account
+	// token the manifest names in the environment.
+	promCfg, from, err := prometheusConfig(ctx, managerOpts, func(k string) string { return managerEnv[k] }, c)
+	if err != nil {
+		t.Fatalf("the installed manager's Prometheus settings: %v", err)
+	}
+	if mainConfigMapURL == "" || promCfg.BaseURL != mainConfigMapURL {
+		t.Errorf("Prometheus URL = %q (from %s), want the main ConfigMap's %q", promCfg.BaseURL, from, mainConfigMapURL)
+	}
+	if promCfg.TokenPath != "/var/run/secrets/kubernetes.io/serviceaccount/token" {
+		t.Errorf("Prometheus token file = %q (from %s), want the service-account token: the install would query without a token", promCfg.TokenPath, from)
+	}
+
 	testutil.Eventually(t, 30*time.Second, func() error {
 		list := &unstructured.UnstructuredList{}
 		list.SetAPIVersion("llmd.ai/v1alpha1")

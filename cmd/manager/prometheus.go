@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
@@ -17,36 +17,58 @@ import (
 // errNoPrometheus says where the Prometheus URL is looked for.
 var errNoPrometheus = errors.New("no Prometheus URL: set PROMETHEUS_BASE_URL in the environment or in the main ConfigMap")
 
-// newPrometheusSource builds the metrics source from the environment or, when the environment
-// has no PROMETHEUS_BASE_URL, from the main ConfigMap. The ConfigMap is read through apiReader,
-// because the manager's cache has not started yet; cached is the reader the source uses for
-// Deployments and Pods at run time.
-func newPrometheusSource(ctx context.Context, opts Options, getenv func(string) string, apiReader, cached client.Reader) (*promsource.Source, error) {
-	cfg, ok := promsource.ConfigFromEnv(getenv)
-	from := "the environment"
-	if !ok {
-		key := types.NamespacedName{Namespace: opts.ConfigMaps.Namespace, Name: opts.ConfigMaps.Main}
-		cm := &corev1.ConfigMap{}
-		switch err := apiReader.Get(ctx, key, cm); {
-		case apierrors.IsNotFound(err):
-			return nil, fmt.Errorf("%w (ConfigMap %s does not exist)", errNoPrometheus, key)
-		case err != nil:
-			return nil, fmt.Errorf("reading ConfigMap %s for the Prometheus settings: %w", key, err)
-		}
-		if cfg, ok = promsource.ConfigFromConfigMap(cm.Data); !ok {
-			return nil, fmt.Errorf("%w (ConfigMap %s has none)", errNoPrometheus, key)
-		}
-		from = "ConfigMap " + key.String()
-	}
-	cfg.AllowHTTP = cfg.AllowHTTP || opts.PrometheusAllowHTTP
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("Prometheus settings from %s: %w", from, err)
+// newPrometheusSource builds the metrics source from the Prometheus settings of
+// prometheusConfig. cached is the reader the source uses for Deployments and Pods at run time.
+func newPrometheusSource(ctx context.Context, logger logr.Logger, opts Options, getenv func(string) string, apiReader, cached client.Reader) (*promsource.Source, error) {
+	cfg, from, err := prometheusConfig(ctx, opts, getenv, apiReader)
+	if err != nil {
+		return nil, err
 	}
 	api, err := promsource.NewAPI(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("Prometheus client from %s: %w", from, err)
 	}
-	ctrl.Log.WithName("setup").Info("Prometheus configured", "url", cfg.BaseURL, "from", from)
+	logger.Info("Prometheus configured", "url", cfg.RedactedURL(), "from", from, "bearerToken", tokenSource(cfg))
 	return promsource.New(api, cached, promsource.WithQueryTimeout(cfg.EffectiveQueryTimeout()),
 		promsource.WithWindow(opts.MetricsWindow)), nil
+}
+
+// prometheusConfig reads the Prometheus settings, validated, and says where they came from.
+// Each key comes from the environment when set there, else from the main ConfigMap, else its
+// default (promsource.ConfigFromEnvAndConfigMap); PROMETHEUS_TOKEN_PATH only from the
+// environment; --prometheus-allow-http also allows http. A missing ConfigMap is no error when
+// the environment has the URL. The ConfigMap is read through apiReader, because the manager's
+// cache has not started yet.
+func prometheusConfig(ctx context.Context, opts Options, getenv func(string) string, apiReader client.Reader) (promsource.Config, string, error) {
+	key := types.NamespacedName{Namespace: opts.ConfigMaps.Namespace, Name: opts.ConfigMaps.Main}
+	cm := &corev1.ConfigMap{}
+	from, none := "the environment and ConfigMap "+key.String(), fmt.Sprintf("neither the environment nor ConfigMap %s has one", key)
+	switch err := apiReader.Get(ctx, key, cm); {
+	case apierrors.IsNotFound(err):
+		from = fmt.Sprintf("the environment (ConfigMap %s does not exist)", key)
+		none = fmt.Sprintf("the environment has none and ConfigMap %s does not exist", key)
+	case err != nil:
+		return promsource.Config{}, "", fmt.Errorf("reading ConfigMap %s for the Prometheus settings: %w", key, err)
+	}
+	cfg, ok := promsource.ConfigFromEnvAndConfigMap(getenv, cm.Data)
+	if !ok {
+		return promsource.Config{}, "", fmt.Errorf("%w (%s)", errNoPrometheus, none)
+	}
+	cfg.AllowHTTP = cfg.AllowHTTP || opts.PrometheusAllowHTTP
+	if err := cfg.Validate(); err != nil {
+		return promsource.Config{}, "", fmt.Errorf("Prometheus settings from %s: %w", from, err)
+	}
+	return cfg, from, nil
+}
+
+// tokenSource says, for the start-up log, which bearer token the client sends.
+func tokenSource(cfg promsource.Config) string {
+	switch {
+	case cfg.BearerToken != "":
+		return promsource.EnvBearerToken
+	case cfg.TokenPath != "":
+		return "file " + cfg.TokenPath
+	default:
+		return "none"
+	}
 }

@@ -20,8 +20,8 @@ import (
 // Keys of the Prometheus connection settings, used both as environment variables and as keys of
 // the main ConfigMap (SPEC §5.1, §7.1).
 const (
-	// EnvBaseURL is the Prometheus URL; its presence in the environment selects the environment
-	// over the ConfigMap.
+	// EnvBaseURL is the Prometheus URL. Like every key here but EnvTokenPath, it is read from
+	// the environment and, when unset there, from the main ConfigMap (ConfigFromEnvAndConfigMap).
 	EnvBaseURL = "PROMETHEUS_BASE_URL"
 	// EnvInsecureSkipVerify ("true") disables server certificate verification.
 	EnvInsecureSkipVerify = "PROMETHEUS_TLS_INSECURE_SKIP_VERIFY"
@@ -78,13 +78,15 @@ type Config struct {
 	QueryTimeout time.Duration
 }
 
-// Validate checks the settings without touching the filesystem (NewAPI reads the files).
+// Validate checks the settings without touching the filesystem (NewAPI reads the files). Its
+// errors show BaseURL redacted (RedactedURL), never with its password.
 func (c Config) Validate() error {
 	var errs []error
+	shown := c.RedactedURL()
 	if strings.TrimSpace(c.BaseURL) == "" {
 		errs = append(errs, fmt.Errorf("%s is empty", EnvBaseURL))
-	} else if u, err := url.Parse(c.BaseURL); err != nil {
-		errs = append(errs, fmt.Errorf("parsing %s %q: %w", EnvBaseURL, c.BaseURL, err))
+	} else if u, err := c.parseBaseURL(); err != nil {
+		errs = append(errs, err)
 	} else {
 		switch {
 		case u.Scheme == "https":
@@ -92,12 +94,12 @@ func (c Config) Validate() error {
 		case u.Scheme == "http":
 			errs = append(errs, fmt.Errorf("%s %q uses plain http, which would send queries and the bearer token unencrypted: "+
 				"use https, or for a local Prometheus without TLS set %s=true (environment or main ConfigMap)",
-				EnvBaseURL, c.BaseURL, EnvAllowHTTP))
+				EnvBaseURL, shown, EnvAllowHTTP))
 		default:
-			errs = append(errs, fmt.Errorf("%s %q must be an https URL such as https://prometheus.monitoring.svc:9090", EnvBaseURL, c.BaseURL))
+			errs = append(errs, fmt.Errorf("%s %q must be an https URL such as https://prometheus.monitoring.svc:9090", EnvBaseURL, shown))
 		}
 		if u.Host == "" {
-			errs = append(errs, fmt.Errorf("%s %q has no host", EnvBaseURL, c.BaseURL))
+			errs = append(errs, fmt.Errorf("%s %q has no host", EnvBaseURL, shown))
 		}
 	}
 	if (c.ClientCertPath == "") != (c.ClientKeyPath == "") {
@@ -113,6 +115,58 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// RedactedURL returns BaseURL for logs and error messages: the password of its user info, if
+// any, replaced by "xxxxx" (url.URL.Redacted). A URL that does not parse, or parses without user
+// info but has an "@" where the user info would be (no scheme: "user:pw@host"), has everything
+// before that "@" replaced, so nothing of a password shows whatever the typo.
+func (c Config) RedactedURL() string {
+	raw := c.BaseURL
+	u, err := url.Parse(raw)
+	if err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	prefix, rest := "", raw
+	if i := strings.Index(raw, "://"); i >= 0 {
+		prefix, rest = raw[:i+3], raw[i+3:]
+	}
+	search := rest
+	if err == nil { // a valid URL: an "@" in its path or query is not user info
+		if j := strings.IndexAny(rest, "/?#"); j >= 0 {
+			search = rest[:j]
+		}
+	}
+	if at := strings.LastIndex(search, "@"); at >= 0 {
+		return prefix + "xxxxx" + rest[at:]
+	}
+	return raw
+}
+
+// parseBaseURL parses BaseURL; its error shows the URL redacted.
+func (c Config) parseBaseURL() (*url.URL, error) {
+	u, err := url.Parse(c.BaseURL)
+	if err != nil {
+		shown := c.RedactedURL()
+		return nil, fmt.Errorf("parsing %s %q: %s", EnvBaseURL, shown, parseProblem(shown))
+	}
+	return u, nil
+}
+
+// parseProblem says why url.Parse rejects a URL, from its redacted form shown (url.Parse's own
+// error quotes the whole URL, password included). When shown parses, the problem was in the
+// user info that redaction removed.
+func parseProblem(shown string) string {
+	_, err := url.Parse(shown)
+	var uerr *url.Error
+	switch {
+	case err == nil:
+		return "invalid user info (not shown)"
+	case errors.As(err, &uerr):
+		return uerr.Err.Error()
+	default:
+		return err.Error()
+	}
+}
+
 // EffectiveQueryTimeout returns QueryTimeout, or DefaultQueryTimeout when it is zero.
 func (c Config) EffectiveQueryTimeout() time.Duration {
 	if c.QueryTimeout > 0 {
@@ -121,23 +175,25 @@ func (c Config) EffectiveQueryTimeout() time.Duration {
 	return DefaultQueryTimeout
 }
 
-// ConfigFromEnv builds a Config from the environment (getenv is os.Getenv outside tests). ok is
-// false when PROMETHEUS_BASE_URL is empty: the caller then falls back to the ConfigMap. Boolean
-// variables accept strconv.ParseBool spellings; anything else counts as false, the safe value
-// for both (an http URL then fails Validate with a hint).
-func ConfigFromEnv(getenv func(string) string) (Config, bool) {
-	return configFrom(getenv, true)
-}
-
-// ConfigFromConfigMap builds a Config from the data of the main ConfigMap, with the same keys as
-// ConfigFromEnv except PROMETHEUS_TOKEN_PATH, which is honoured only from the environment. ok is
-// false when PROMETHEUS_BASE_URL is missing or empty.
-func ConfigFromConfigMap(data map[string]string) (Config, bool) {
-	return configFrom(func(k string) string { return data[k] }, false)
-}
-
-func configFrom(get func(string) string, tokenPath bool) (Config, bool) {
-	val := func(k string) string { return strings.TrimSpace(get(k)) }
+// ConfigFromEnvAndConfigMap builds a Config from the environment (getenv is os.Getenv outside
+// tests) and the data of the main ConfigMap, key by key: a key set in the environment (not
+// blank) wins, else the ConfigMap's value counts, else the default (empty, false).
+// PROMETHEUS_TOKEN_PATH is read from the environment only: whoever can edit the ConfigMap must
+// not choose a file the controller sends as a bearer token. So the default install, with the URL
+// in the ConfigMap and the service-account token path in the Deployment's environment, gets
+// both. ok is false when neither has a PROMETHEUS_BASE_URL. Values are trimmed; booleans accept
+// strconv.ParseBool spellings and anything else counts as false, the safe value for both (an
+// http URL then fails Validate with a hint).
+func ConfigFromEnvAndConfigMap(getenv func(string) string, data map[string]string) (Config, bool) {
+	val := func(k string) string {
+		if v := strings.TrimSpace(getenv(k)); v != "" {
+			return v
+		}
+		if k == EnvTokenPath {
+			return ""
+		}
+		return strings.TrimSpace(data[k])
+	}
 	flag := func(k string) bool {
 		b, err := strconv.ParseBool(val(k))
 		return err == nil && b
@@ -149,11 +205,9 @@ func configFrom(get func(string) string, tokenPath bool) (Config, bool) {
 		ClientKeyPath:      val(EnvClientKeyPath),
 		ServerName:         val(EnvServerName),
 		BearerToken:        val(EnvBearerToken),
+		TokenPath:          val(EnvTokenPath),
 		InsecureSkipVerify: flag(EnvInsecureSkipVerify),
 		AllowHTTP:          flag(EnvAllowHTTP),
-	}
-	if tokenPath {
-		c.TokenPath = val(EnvTokenPath)
 	}
 	return c, c.BaseURL != ""
 }
@@ -169,9 +223,14 @@ func newAPI(cfg Config, clk clock.PassiveClock) (promv1.API, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := api.NewClient(api.Config{Address: cfg.BaseURL, RoundTripper: rt})
+	u, err := cfg.parseBaseURL() // cannot fail: newRoundTripper validated cfg
 	if err != nil {
-		return nil, fmt.Errorf("creating Prometheus client for %s: %w", cfg.BaseURL, err)
+		return nil, err
+	}
+	hc := &http.Client{Transport: rt, CheckRedirect: sameOriginRedirects(originOf(u))}
+	c, err := api.NewClient(api.Config{Address: cfg.BaseURL, Client: hc})
+	if err != nil {
+		return nil, fmt.Errorf("creating Prometheus client for %s: %w", cfg.RedactedURL(), err)
 	}
 	return promv1.NewAPI(c), nil
 }
@@ -193,15 +252,24 @@ func newRoundTripper(cfg Config, clk clock.PassiveClock) (http.RoundTripper, err
 	transport := base.Clone()
 	transport.TLSClientConfig = tlsCfg
 
+	// The token goes only to the origin of BaseURL (see bearerRoundTripper).
+	u, err := cfg.parseBaseURL()
+	if err != nil {
+		return nil, err
+	}
+	bearer := func(ts tokenSource) http.RoundTripper {
+		return &bearerRoundTripper{next: transport, token: ts, origin: originOf(u), allowHTTP: cfg.AllowHTTP}
+	}
+
 	switch {
 	case cfg.BearerToken != "":
-		return &bearerRoundTripper{next: transport, token: staticToken(cfg.BearerToken)}, nil
+		return bearer(staticToken(cfg.BearerToken)), nil
 	case cfg.TokenPath != "":
 		ft := &fileToken{path: cfg.TokenPath, period: tokenRefreshPeriod, clock: clk}
 		if _, err := ft.Token(); err != nil {
 			return nil, err
 		}
-		return &bearerRoundTripper{next: transport, token: ft}, nil
+		return bearer(ft), nil
 	default:
 		return transport, nil
 	}

@@ -62,6 +62,7 @@ func TestEffectiveQueryTimeout(t *testing.T) {
 	}
 }
 
+// TestConfigFromEnv: the environment alone (no ConfigMap).
 func TestConfigFromEnv(t *testing.T) {
 	all := map[string]string{
 		"PROMETHEUS_BASE_URL":                 " https://prometheus:9090 ",
@@ -98,7 +99,7 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got, ok := ConfigFromEnv(func(k string) string { return tc.env[k] })
+			got, ok := ConfigFromEnvAndConfigMap(func(k string) string { return tc.env[k] }, nil)
 			if ok != tc.wantOK {
 				t.Errorf("ok = %v, want %v", ok, tc.wantOK)
 			}
@@ -109,16 +110,18 @@ func TestConfigFromEnv(t *testing.T) {
 	}
 }
 
+// TestConfigFromConfigMap: the ConfigMap alone (empty environment).
 func TestConfigFromConfigMap(t *testing.T) {
+	noEnv := func(string) string { return "" }
 	// SPEC §5.1 vectors: an empty base URL is "not configured"; the kind sample reads as insecure.
-	if _, ok := ConfigFromConfigMap(map[string]string{"PROMETHEUS_BASE_URL": ""}); ok {
+	if _, ok := ConfigFromEnvAndConfigMap(noEnv, map[string]string{"PROMETHEUS_BASE_URL": ""}); ok {
 		t.Error("empty PROMETHEUS_BASE_URL: ok = true, want false")
 	}
-	if _, ok := ConfigFromConfigMap(nil); ok {
+	if _, ok := ConfigFromEnvAndConfigMap(noEnv, nil); ok {
 		t.Error("nil data: ok = true, want false")
 	}
 	const kindURL = "https://kube-prometheus-stack-prometheus.workload-variant-autoscaler-monitoring.svc.cluster.local:9090"
-	got, ok := ConfigFromConfigMap(map[string]string{
+	got, ok := ConfigFromEnvAndConfigMap(noEnv, map[string]string{
 		"PROMETHEUS_BASE_URL":                 kindURL,
 		"PROMETHEUS_TLS_INSECURE_SKIP_VERIFY": "true",
 		"PROMETHEUS_TOKEN_PATH":               "/etc/shadow", // never honoured from the ConfigMap
@@ -132,5 +135,120 @@ func TestConfigFromConfigMap(t *testing.T) {
 	}
 	if err := got.Validate(); err != nil {
 		t.Errorf("kind sample does not validate: %v", err)
+	}
+}
+
+// TestConfigValidateRedactsPassword: a password in PROMETHEUS_BASE_URL never appears in a
+// validation error, whatever is wrong with the URL.
+func TestConfigValidateRedactsPassword(t *testing.T) {
+	cases := map[string]struct {
+		url     string
+		wantErr string
+	}{
+		"plain http":          {url: "http://wva:s3cret@prometheus:9090", wantErr: "plain http"},
+		"other scheme":        {url: "ftp://wva:s3cret@prometheus:9090", wantErr: "must be an https URL"},
+		"no scheme":           {url: "wva:s3cret@prometheus:9090", wantErr: "must be an https URL"},
+		"no host":             {url: "https://wva:s3cret@/api", wantErr: "has no host"},
+		"bad escape":          {url: "https://wva:s3cret@prometheus:9090/%zz", wantErr: "parsing PROMETHEUS_BASE_URL"},
+		"bad user info":       {url: "https://wva:s3 cret@prometheus:9090", wantErr: "parsing PROMETHEUS_BASE_URL"},
+		"bad port":            {url: "https://wva:s3cret@prometheus:port", wantErr: "parsing PROMETHEUS_BASE_URL"},
+		"with other problems": {url: "http://wva:s3cret@p", wantErr: "must be set together"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			err := Config{BaseURL: tc.url, ClientCertPath: "/c.crt"}.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("Validate() = %v, want an error containing %q", err, tc.wantErr)
+			}
+			if strings.Contains(err.Error(), "s3") {
+				t.Errorf("Validate() = %q shows the password", err)
+			}
+		})
+	}
+}
+
+func TestRedactedURL(t *testing.T) {
+	cases := map[string]string{
+		"https://prometheus:9090/prefix":         "https://prometheus:9090/prefix",
+		"https://wva:s3cret@prometheus:9090/p":   "https://wva:xxxxx@prometheus:9090/p",
+		"https://wva@prometheus:9090":            "https://wva@prometheus:9090",
+		"https://wva:s3 cret@prometheus:9090/p?": "https://xxxxx@prometheus:9090/p?",
+		"wva:s3cret@prometheus:9090":             "xxxxx@prometheus:9090",
+		"https://prometheus:9090/a@b":            "https://prometheus:9090/a@b",
+		"":                                       "",
+	}
+	for raw, want := range cases {
+		if got := (Config{BaseURL: raw}).RedactedURL(); got != want {
+			t.Errorf("RedactedURL(%q) = %q, want %q", raw, got, want)
+		}
+	}
+}
+
+// TestConfigFromEnvAndConfigMap: each key comes from the environment when set there, else from
+// the ConfigMap, else the default; PROMETHEUS_TOKEN_PATH only from the environment.
+func TestConfigFromEnvAndConfigMap(t *testing.T) {
+	const saToken = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+	cases := map[string]struct {
+		env, cm map[string]string
+		want    Config
+		wantOK  bool
+	}{
+		"the default install: URL from the ConfigMap, token file from the environment": {
+			env:    map[string]string{"PROMETHEUS_TOKEN_PATH": saToken},
+			cm:     map[string]string{"PROMETHEUS_BASE_URL": "https://prometheus:9090", "PROMETHEUS_TLS_INSECURE_SKIP_VERIFY": "false"},
+			want:   Config{BaseURL: "https://prometheus:9090", TokenPath: saToken},
+			wantOK: true,
+		},
+		"the environment wins key by key": {
+			env: map[string]string{"PROMETHEUS_BASE_URL": "https://from-env:9090", "PROMETHEUS_SERVER_NAME": "env.svc"},
+			cm: map[string]string{"PROMETHEUS_BASE_URL": "https://from-cm:9090", "PROMETHEUS_SERVER_NAME": "cm.svc",
+				"PROMETHEUS_CA_CERT_PATH": "/etc/ca/ca.crt"},
+			want:   Config{BaseURL: "https://from-env:9090", ServerName: "env.svc", CACertPath: "/etc/ca/ca.crt"},
+			wantOK: true,
+		},
+		"an explicit false in the environment beats true in the ConfigMap": {
+			env:    map[string]string{"PROMETHEUS_TLS_INSECURE_SKIP_VERIFY": "false", "PROMETHEUS_ALLOW_HTTP": "0"},
+			cm:     map[string]string{"PROMETHEUS_BASE_URL": "https://p", "PROMETHEUS_TLS_INSECURE_SKIP_VERIFY": "true", "PROMETHEUS_ALLOW_HTTP": "true"},
+			want:   Config{BaseURL: "https://p"},
+			wantOK: true,
+		},
+		"a blank environment value is unset": {
+			env:    map[string]string{"PROMETHEUS_BASE_URL": "  ", "PROMETHEUS_CA_CERT_PATH": ""},
+			cm:     map[string]string{"PROMETHEUS_BASE_URL": "https://p", "PROMETHEUS_CA_CERT_PATH": "/ca.crt"},
+			want:   Config{BaseURL: "https://p", CACertPath: "/ca.crt"},
+			wantOK: true,
+		},
+		"the token path is never read from the ConfigMap": {
+			cm:     map[string]string{"PROMETHEUS_BASE_URL": "https://p", "PROMETHEUS_TOKEN_PATH": "/etc/shadow"},
+			want:   Config{BaseURL: "https://p"},
+			wantOK: true,
+		},
+		"a literal token from the ConfigMap and a token file from the environment are both kept": {
+			env:    map[string]string{"PROMETHEUS_TOKEN_PATH": saToken},
+			cm:     map[string]string{"PROMETHEUS_BASE_URL": "https://p", "PROMETHEUS_BEARER_TOKEN": "literal"},
+			want:   Config{BaseURL: "https://p", BearerToken: "literal", TokenPath: saToken},
+			wantOK: true,
+		},
+		"no URL anywhere": {
+			env:  map[string]string{"PROMETHEUS_TOKEN_PATH": saToken},
+			cm:   map[string]string{"PROMETHEUS_CA_CERT_PATH": "/ca.crt"},
+			want: Config{TokenPath: saToken, CACertPath: "/ca.crt"},
+		},
+		"nil ConfigMap data": {
+			env:    map[string]string{"PROMETHEUS_BASE_URL": "https://p"},
+			want:   Config{BaseURL: "https://p"},
+			wantOK: true,
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, ok := ConfigFromEnvAndConfigMap(func(k string) string { return tc.env[k] }, tc.cm)
+			if ok != tc.wantOK {
+				t.Errorf("ok = %v, want %v", ok, tc.wantOK)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
 	}
 }

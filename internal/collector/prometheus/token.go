@@ -3,6 +3,7 @@ package promsource
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -66,14 +67,22 @@ func readToken(path string) (string, error) {
 	return tok, nil
 }
 
-// bearerRoundTripper adds "Authorization: Bearer <token>" to every request.
+// bearerRoundTripper adds "Authorization: Bearer <token>" to the requests for origin (see
+// originOf), the configured Prometheus, and to no other: a request elsewhere (a redirect, which
+// the client refuses anyway, or a future caller) goes out without the token. Plain http gets
+// the token only when allowHTTP is set, which Validate requires for an http origin.
 type bearerRoundTripper struct {
-	next  http.RoundTripper
-	token tokenSource
+	next      http.RoundTripper
+	token     tokenSource
+	origin    string
+	allowHTTP bool
 }
 
-// RoundTrip sends a copy of req carrying the bearer token.
+// RoundTrip sends req, or a copy of it carrying the bearer token when req is for rt's origin.
 func (rt *bearerRoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !rt.sendsTokenTo(req.URL) {
+		return rt.next.RoundTrip(req)
+	}
 	tok, err := rt.token.Token()
 	if err != nil {
 		if req.Body != nil {
@@ -84,4 +93,12 @@ func (rt *bearerRoundTripper) RoundTrip(req *http.Request) (*http.Response, erro
 	r := req.Clone(req.Context())
 	r.Header.Set("Authorization", "Bearer "+tok)
 	return rt.next.RoundTrip(r)
+}
+
+// sendsTokenTo reports whether a request to u may carry the token.
+func (rt *bearerRoundTripper) sendsTokenTo(u *url.URL) bool {
+	if originOf(u) != rt.origin {
+		return false
+	}
+	return strings.EqualFold(u.Scheme, "https") || (rt.allowHTTP && strings.EqualFold(u.Scheme, "http"))
 }
