@@ -127,9 +127,14 @@ func TestEndToEnd(t *testing.T) {
 	var scaledTo int
 	var reason string
 	// The metrics endpoint serves only authenticated, authorized scrapers.
-	if _, err := scrape(metricsAddr, ""); err == nil || !strings.Contains(err.Error(), "401") {
-		t.Errorf("anonymous scrape: %v, want 401 Unauthorized", err)
-	}
+	// The first decisions come within about a second of the start, which may be before the
+	// metrics server listens: wait for it to answer.
+	testutil.Eventually(t, 30*time.Second, func() error {
+		if _, err := scrape(metricsAddr, ""); err == nil || !strings.Contains(err.Error(), "401") {
+			return fmt.Errorf("anonymous scrape: %v, want 401 Unauthorized", err)
+		}
+		return nil
+	})
 	stranger := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "stranger", Namespace: "wva-system"}}
 	create(t, c, stranger)
 	tr := &authenticationv1.TokenRequest{}
