@@ -36,16 +36,22 @@ type notifier struct {
 	queue   []types.NamespacedName // pending keys, oldest first
 	pending map[types.NamespacedName]bool
 	wake    chan struct{} // one slot: "the queue is not empty"
-	// sent are the keys sent (or being sent by run) not known to be received, oldest first;
-	// unreceived counts them by key.
-	sent       []types.NamespacedName
-	unreceived map[types.NamespacedName]int
+	// sent is a ring of the keys sent (or being sent by run) not known to be received, oldest
+	// at sentHead; unreceived counts them by key. Every send follows a forgetReceived, so the
+	// ring never holds more than cap(trigger)+1 keys.
+	sent              []types.NamespacedName
+	sentHead, sentLen int
+	unreceived        map[types.NamespacedName]int
 	sending    bool // run holds a popped key it is sending
 }
 
 func newNotifier(trigger chan<- event.GenericEvent, m *engineMetrics) *notifier {
-	return &notifier{trigger: trigger, metrics: m, pending: map[types.NamespacedName]bool{}, wake: make(chan struct{}, 1),
+	n := &notifier{trigger: trigger, metrics: m, pending: map[types.NamespacedName]bool{}, wake: make(chan struct{}, 1),
 		unreceived: map[types.NamespacedName]int{}}
+	if trigger != nil {
+		n.sent = make([]types.NamespacedName, cap(trigger)+1)
+	}
+	return n
 }
 
 // request asks for a reconcile of key. Nothing is done when a request for key is pending or in
@@ -132,7 +138,11 @@ func (n *notifier) pop() (types.NamespacedName, bool) {
 
 // remember records a key sent into the channel. Called with mu held.
 func (n *notifier) remember(key types.NamespacedName) {
-	n.sent = append(n.sent, key)
+	if n.sentLen == len(n.sent) {
+		n.forgetOldest() // cannot happen (see sent); forgetting errs towards a duplicate
+	}
+	n.sent[(n.sentHead+n.sentLen)%len(n.sent)] = key
+	n.sentLen++
 	n.unreceived[key]++
 }
 
@@ -141,16 +151,19 @@ func (n *notifier) remember(key types.NamespacedName) {
 func (n *notifier) forgetReceived() {
 	// While run sends, its key is the newest in sent and is kept at the expense of the oldest
 	// key in the channel: an undercount, which costs a duplicate request, never a lost one.
-	drop := len(n.sent) - len(n.trigger)
-	if drop <= 0 {
-		return
+	for n.sentLen > len(n.trigger) {
+		n.forgetOldest()
 	}
-	for _, k := range n.sent[:drop] {
-		if n.unreceived[k]--; n.unreceived[k] <= 0 {
-			delete(n.unreceived, k)
-		}
+}
+
+func (n *notifier) forgetOldest() {
+	k := n.sent[n.sentHead]
+	if n.unreceived[k]--; n.unreceived[k] <= 0 {
+		delete(n.unreceived, k)
 	}
-	n.sent = append(n.sent[:0:0], n.sent[drop:]...)
+	n.sent[n.sentHead] = types.NamespacedName{}
+	n.sentHead = (n.sentHead + 1) % len(n.sent)
+	n.sentLen--
 }
 
 // pendingCount is the number of keys waiting for room in the channel.
