@@ -42,7 +42,7 @@ type notifier struct {
 	sent              []types.NamespacedName
 	sentHead, sentLen int
 	unreceived        map[types.NamespacedName]int
-	sending    bool // run holds a popped key it is sending
+	sending           bool // run holds a popped key it is sending
 }
 
 func newNotifier(trigger chan<- event.GenericEvent, m *engineMetrics) *notifier {
