@@ -60,9 +60,18 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 		return err
 	}
 	clk := clock.RealClock{}
+	recorder := mgr.GetEventRecorder(eventSource)
+	configMaps := controller.NewConfigMapReconciler(mgr.GetClient(), recorder, common.Config, opts.ConfigMaps)
+	// The engine's first cycle waits for the caches and the first ConfigMap pass.
+	ready := &engineReadiness{cache: mgr.GetCache(), configLoaded: configMaps.Loaded(), vas: common.DefaultVACache,
+		clock: clk, ready: make(chan struct{})}
+	if err := mgr.Add(ready); err != nil {
+		return fmt.Errorf("adding the engine readiness gate: %w", err)
+	}
 	engine, err := saturation.New(source, common.DefaultVACache, common.Config, common.DecisionCache, common.DecisionTrigger,
 		saturation.WithAnalyzer(a), saturation.WithClock(clk), saturation.WithRegisterer(metrics.Registry),
-		saturation.WithScaleDownStabilization(opts.ScaleDownStabilization, saturation.DefaultScaleDownStepFraction))
+		saturation.WithScaleDownStabilization(opts.ScaleDownStabilization, saturation.DefaultScaleDownStepFraction),
+		saturation.WithReadiness(ready.ready, saturation.DefaultReadinessTimeout))
 	if err != nil {
 		return err
 	}
@@ -74,12 +83,11 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 	if err != nil {
 		return fmt.Errorf("creating the actuator: %w", err)
 	}
-	recorder := mgr.GetEventRecorder(eventSource)
 	if err := controller.NewVariantAutoscalingReconciler(mgr.GetClient(), recorder, common.DecisionCache, common.DefaultVACache,
 		common.DecisionTrigger, controller.WithActuator(act), controller.WithClock(clk)).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the VariantAutoscaling controller: %w", err)
 	}
-	if err := controller.NewConfigMapReconciler(mgr.GetClient(), recorder, common.Config, opts.ConfigMaps).SetupWithManager(mgr); err != nil {
+	if err := configMaps.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the ConfigMap controller: %w", err)
 	}
 

@@ -29,10 +29,17 @@ const (
 // DefaultOptimizationInterval is the engine period when the main ConfigMap does not set one.
 const DefaultOptimizationInterval = 30 * time.Second
 
-// MinOptimizationInterval is the shortest engine period accepted.
-const MinOptimizationInterval = time.Second
+// MinOptimizationInterval and MaxOptimizationInterval bound the engine period: below a second
+// the engine would query Prometheus faster than it scrapes; above ten minutes a fleet would go
+// unattended longer than any load change an operator would tolerate, and a typo such as
+// "9223372036854775807ns" would stop the engine for centuries.
+const (
+	MinOptimizationInterval = time.Second
+	MaxOptimizationInterval = 10 * time.Minute
+)
 
-// ParseOptimizationInterval parses a GLOBAL_OPT_INTERVAL value.
+// ParseOptimizationInterval parses a GLOBAL_OPT_INTERVAL value; it must lie within
+// [MinOptimizationInterval, MaxOptimizationInterval].
 func ParseOptimizationInterval(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(strings.TrimSpace(s))
 	if err != nil {
@@ -41,10 +48,14 @@ func ParseOptimizationInterval(s string) (time.Duration, error) {
 	if d < MinOptimizationInterval {
 		return 0, fmt.Errorf("%s %q is below the minimum of %s", OptimizationIntervalKey, s, MinOptimizationInterval)
 	}
+	if d > MaxOptimizationInterval {
+		return 0, fmt.Errorf("%s %q is above the maximum of %s", OptimizationIntervalKey, s, MaxOptimizationInterval)
+	}
 	return d, nil
 }
 
-// IntervalOrDefault parses s, returning DefaultOptimizationInterval when s is empty or invalid.
+// IntervalOrDefault parses s, returning DefaultOptimizationInterval when s is empty or invalid
+// (including out of bounds).
 func IntervalOrDefault(s string) time.Duration {
 	if s == "" {
 		return DefaultOptimizationInterval

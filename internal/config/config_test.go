@@ -149,24 +149,37 @@ func TestParseOptimizationInterval(t *testing.T) {
 	tests := map[string]struct {
 		in      string
 		want    time.Duration
-		wantErr bool
+		wantErr string
 	}{
-		"seconds":     {in: "30s", want: 30 * time.Second},
-		"minute":      {in: " 1m ", want: time.Minute},
-		"not a time":  {in: "soon", wantErr: true},
-		"bare number": {in: "60", wantErr: true},
-		"too short":   {in: "10ms", wantErr: true},
-		"negative":    {in: "-5s", wantErr: true},
+		"seconds":       {in: "30s", want: 30 * time.Second},
+		"minute":        {in: " 1m ", want: time.Minute},
+		"lower bound":   {in: "1s", want: time.Second},
+		"upper bound":   {in: "10m", want: 10 * time.Minute},
+		"not a time":    {in: "soon", wantErr: `GLOBAL_OPT_INTERVAL "soon" is not a duration`},
+		"bare number":   {in: "60", wantErr: `GLOBAL_OPT_INTERVAL "60" is not a duration`},
+		"too short":     {in: "10ms", wantErr: `GLOBAL_OPT_INTERVAL "10ms" is below the minimum of 1s`},
+		"half a second": {in: "0.5s", wantErr: `GLOBAL_OPT_INTERVAL "0.5s" is below the minimum of 1s`},
+		"negative":      {in: "-5s", wantErr: "below the minimum"},
+		"just too long": {in: "10m1s", wantErr: `GLOBAL_OPT_INTERVAL "10m1s" is above the maximum of 10m0s`},
+		"a day":         {in: "24h", wantErr: `GLOBAL_OPT_INTERVAL "24h" is above the maximum of 10m0s`},
+		"largest int64": {in: "9223372036854775807ns", wantErr: `GLOBAL_OPT_INTERVAL "9223372036854775807ns" is above the maximum of 10m0s`},
+		"beyond int64":  {in: "9223372036854775808ns", wantErr: "is not a duration"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			got, err := ParseOptimizationInterval(tc.in)
-			if (err != nil) != tc.wantErr || got != tc.want {
-				t.Errorf("ParseOptimizationInterval(%q) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.wantErr)
+			switch {
+			case tc.wantErr == "" && (err != nil || got != tc.want):
+				t.Errorf("ParseOptimizationInterval(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("ParseOptimizationInterval(%q) = %v, %v; want an error containing %q", tc.in, got, err, tc.wantErr)
 			}
 		})
 	}
-	if IntervalOrDefault("") != DefaultOptimizationInterval || IntervalOrDefault("x") != DefaultOptimizationInterval || IntervalOrDefault("2m") != 2*time.Minute {
-		t.Error("IntervalOrDefault does not fall back to the default")
+	for in, want := range map[string]time.Duration{"": DefaultOptimizationInterval, "x": DefaultOptimizationInterval,
+		"2m": 2 * time.Minute, "24h": DefaultOptimizationInterval, "0.5s": DefaultOptimizationInterval} {
+		if got := IntervalOrDefault(in); got != want {
+			t.Errorf("IntervalOrDefault(%q) = %v, want %v", in, got, want)
+		}
 	}
 }

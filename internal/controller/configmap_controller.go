@@ -6,16 +6,21 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/config"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/common"
@@ -43,26 +48,57 @@ type ConfigMapReconciler struct {
 	recorder events.EventRecorder
 	config   *common.GlobalConfig
 	names    ConfigMapNames
+
+	mu       sync.Mutex
+	unpassed map[string]bool // ConfigMaps not yet through a first pass
+	loaded   chan struct{}   // closed when unpassed becomes empty
 }
 
 // NewConfigMapReconciler returns a reconciler that writes the ConfigMaps named by names into cfg.
 func NewConfigMapReconciler(c client.Client, recorder events.EventRecorder, cfg *common.GlobalConfig, names ConfigMapNames) *ConfigMapReconciler {
-	return &ConfigMapReconciler{client: c, recorder: recorder, config: cfg, names: names}
+	return &ConfigMapReconciler{client: c, recorder: recorder, config: cfg, names: names,
+		unpassed: map[string]bool{names.Main: true, names.Saturation: true}, loaded: make(chan struct{})}
 }
 
-// SetupWithManager watches the two ConfigMaps, and no others.
+// Loaded returns a channel that is closed once both ConfigMaps have been through a first pass:
+// loaded, rejected, found missing or failed to read (a failed read is retried; the loop is not
+// held up by it). The controller makes that pass when it starts, whether the ConfigMaps exist
+// or not.
+func (r *ConfigMapReconciler) Loaded() <-chan struct{} { return r.loaded }
+
+func (r *ConfigMapReconciler) passed(name string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.unpassed[name] {
+		return
+	}
+	delete(r.unpassed, name)
+	if len(r.unpassed) == 0 {
+		close(r.loaded)
+	}
+}
+
+// SetupWithManager watches the two ConfigMaps, and no others, and queues both once at start so
+// that a missing ConfigMap, which sends no event, is still passed over (see Loaded).
 func (r *ConfigMapReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("configmap").
 		For(&corev1.ConfigMap{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
 			return o.GetNamespace() == r.names.Namespace && (o.GetName() == r.names.Main || o.GetName() == r.names.Saturation)
 		}))).
+		WatchesRawSource(source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
+			for _, name := range []string{r.names.Main, r.names.Saturation} {
+				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: r.names.Namespace, Name: name}})
+			}
+			return nil
+		})).
 		Complete(r)
 }
 
 // Reconcile loads one ConfigMap into the shared configuration.
 func (r *ConfigMapReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	logger := log.FromContext(ctx)
+	defer r.passed(req.Name)
 	cm := &corev1.ConfigMap{}
 	if err := r.client.Get(ctx, req.NamespacedName, cm); err != nil {
 		if apierrors.IsNotFound(err) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
@@ -18,6 +19,16 @@ func ensureNamespace(t *testing.T, name string) {
 	err := k8sClient.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
 	if err != nil && !strings.Contains(err.Error(), "already exists") {
 		t.Fatal(err)
+	}
+}
+
+// TestConfigMapsLoadedWithoutConfigMaps: the suite starts with neither ConfigMap in the
+// cluster; the first pass must still complete, so that the engine need not wait for it.
+func TestConfigMapsLoadedWithoutConfigMaps(t *testing.T) {
+	select {
+	case <-cmReconciler.Loaded():
+	case <-time.After(timeout):
+		t.Fatal("the first pass over two missing ConfigMaps did not complete")
 	}
 }
 
@@ -65,6 +76,27 @@ func TestOptimizationIntervalReload(t *testing.T) {
 	})
 	if got := sharedCfg.GetOptimizationInterval(); got != "1m0s" {
 		t.Errorf("interval = %q after a bad edit, want the last good 1m0s", got)
+	}
+
+	// Out of bounds: rejected with an event that says why, and the last good value stays.
+	cm.Data["GLOBAL_OPT_INTERVAL"] = "9223372036854775807ns"
+	if err := k8sClient.Update(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, timeout, func() error {
+		evs, err := eventsFor(ctx, cm)
+		if err != nil {
+			return err
+		}
+		for _, note := range evs[EventReasonInvalidConfiguration] {
+			if strings.Contains(note, "9223372036854775807ns") && strings.Contains(note, "above the maximum of 10m0s") {
+				return nil
+			}
+		}
+		return fmt.Errorf("InvalidConfiguration events = %q", evs[EventReasonInvalidConfiguration])
+	})
+	if got := sharedCfg.GetOptimizationInterval(); got != "1m0s" {
+		t.Errorf("interval = %q after an out-of-bounds edit, want the last good 1m0s", got)
 	}
 }
 

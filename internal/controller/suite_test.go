@@ -37,8 +37,9 @@ var (
 	trigger   chan event.GenericEvent
 	actuated  = &recordingActuator{applied: map[types.NamespacedName]int{}, forgotten: map[types.NamespacedName]int{},
 		failing: map[types.NamespacedName]int{}}
-	cmNames     = ConfigMapNames{Namespace: "wva-system", Main: "wva-config", Saturation: "saturation-scaling-config"}
-	suiteCancel context.CancelFunc
+	cmReconciler *ConfigMapReconciler
+	cmNames      = ConfigMapNames{Namespace: "wva-system", Main: "wva-config", Saturation: "saturation-scaling-config"}
+	suiteCancel  context.CancelFunc
 )
 
 func TestMain(m *testing.M) {
@@ -74,7 +75,8 @@ func runSuite(m *testing.M) int {
 	trigger = common.NewDecisionTrigger()
 	recorder := mgr.GetEventRecorder("wva-controller")
 	must(NewVariantAutoscalingReconciler(mgr.GetClient(), recorder, decisions, vaCache, trigger, WithActuator(actuated)).SetupWithManager(mgr))
-	must(NewConfigMapReconciler(mgr.GetClient(), recorder, sharedCfg, cmNames).SetupWithManager(mgr))
+	cmReconciler = NewConfigMapReconciler(mgr.GetClient(), recorder, sharedCfg, cmNames)
+	must(cmReconciler.SetupWithManager(mgr))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	suiteCancel = cancel

@@ -112,6 +112,48 @@ func TestGlobalConfig(t *testing.T) {
 	}
 }
 
+func TestOptimizationIntervalChanged(t *testing.T) {
+	closed := func(ch <-chan struct{}) bool {
+		select {
+		case <-ch:
+			return true
+		default:
+			return false
+		}
+	}
+	for name, c := range map[string]*GlobalConfig{"constructed": NewGlobalConfig(), "zero value": {}} {
+		t.Run(name, func(t *testing.T) {
+			first := c.OptimizationIntervalChanged()
+			if closed(first) {
+				t.Fatal("fired before any change")
+			}
+			if c.OptimizationIntervalChanged() != first {
+				t.Error("two subscribers before a change got different channels")
+			}
+			c.UpdateSaturationConfig(map[string]interfaces.SaturationScalingConfig{"default": {}})
+			if closed(first) {
+				t.Error("fired on a saturation config change")
+			}
+			c.UpdateOptimizationConfig("24h")
+			if !closed(first) {
+				t.Fatal("did not fire when the interval changed")
+			}
+			second := c.OptimizationIntervalChanged()
+			if closed(second) {
+				t.Fatal("a channel taken after the change fired already")
+			}
+			c.UpdateOptimizationConfig("24h")
+			if closed(second) {
+				t.Error("fired when the interval was set to its current value")
+			}
+			c.UpdateOptimizationConfig("1s")
+			if !closed(second) {
+				t.Error("did not fire on the second change")
+			}
+		})
+	}
+}
+
 func TestGlobalConfigConcurrent(t *testing.T) {
 	c := NewGlobalConfig()
 	var wg sync.WaitGroup
@@ -124,6 +166,7 @@ func TestGlobalConfigConcurrent(t *testing.T) {
 		}()
 		go func() {
 			defer wg.Done()
+			_ = c.OptimizationIntervalChanged()
 			_ = c.GetOptimizationInterval()
 			for k, v := range c.GetSaturationConfig() {
 				_, _ = k, v

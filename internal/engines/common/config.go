@@ -19,6 +19,9 @@ type GlobalConfig struct {
 	OptimizationInterval string
 	// SaturationConfig maps a ConfigMap key ("default" or an override name) to its thresholds.
 	SaturationConfig map[string]interfaces.SaturationScalingConfig
+
+	// intervalChanged is closed, and cleared, when UpdateOptimizationConfig changes the interval.
+	intervalChanged chan struct{}
 }
 
 // NewGlobalConfig returns an empty configuration: no interval and no saturation entries.
@@ -26,11 +29,32 @@ func NewGlobalConfig() *GlobalConfig {
 	return &GlobalConfig{}
 }
 
-// UpdateOptimizationConfig sets the optimization interval (a Go duration string).
+// UpdateOptimizationConfig sets the optimization interval (a Go duration string). When the value
+// differs from the current one, the channels returned by OptimizationIntervalChanged are closed.
 func (c *GlobalConfig) UpdateOptimizationConfig(interval string) {
 	c.Lock()
 	defer c.Unlock()
+	if interval == c.OptimizationInterval {
+		return
+	}
 	c.OptimizationInterval = interval
+	if c.intervalChanged != nil {
+		close(c.intervalChanged)
+		c.intervalChanged = nil
+	}
+}
+
+// OptimizationIntervalChanged returns a channel that is closed the next time
+// UpdateOptimizationConfig changes the interval. Take the channel before reading the interval,
+// then no change can slip between the two; after it fires, take a new one. Writes to the
+// OptimizationInterval field that bypass UpdateOptimizationConfig are not noticed.
+func (c *GlobalConfig) OptimizationIntervalChanged() <-chan struct{} {
+	c.Lock()
+	defer c.Unlock()
+	if c.intervalChanged == nil {
+		c.intervalChanged = make(chan struct{})
+	}
+	return c.intervalChanged
 }
 
 // UpdateSaturationConfig replaces the saturation configuration with a copy of config.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,7 +18,6 @@ import (
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector"
-	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/config"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/common"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
 )
@@ -33,7 +33,7 @@ type Engine struct {
 	vas       VASource
 	config    *common.GlobalConfig
 	decisions *common.InternalDecisionCache
-	trigger   chan<- event.GenericEvent
+	notify    *notifier
 	clock     clock.WithTicker
 	analyzer  analysis.Analyzer
 	registry  prometheus.Registerer
@@ -42,6 +42,10 @@ type Engine struct {
 	// kvTokens remembers each variant's per-replica KV capacity, which only running pods report,
 	// so that a variant scaled to zero keeps its place in the cheapest-per-capacity order.
 	kvTokens map[types.NamespacedName]float64
+	// ready, when set, is closed once the engine's inputs are loaded; Start waits for it, at
+	// most readyTimeout, before the first cycle.
+	ready        <-chan struct{}
+	readyTimeout time.Duration
 }
 
 // Option configures optional dependencies of the Engine.
@@ -60,6 +64,20 @@ func WithScaleDownStabilization(window time.Duration, stepFraction float64) Opti
 	return func(e *Engine) { e.stab = newStabilizer(window, stepFraction) }
 }
 
+// DefaultReadinessTimeout is how long Start waits at most for the readiness signal before it
+// runs the first cycle with whatever is loaded.
+const DefaultReadinessTimeout = 30 * time.Second
+
+// WithReadiness makes Start wait, before its first cycle, until ready is closed (the caches
+// and the configuration are loaded) or timeout passes (non-positive: DefaultReadinessTimeout),
+// whichever comes first. Without it the first cycle runs at once.
+func WithReadiness(ready <-chan struct{}, timeout time.Duration) Option {
+	if timeout <= 0 {
+		timeout = DefaultReadinessTimeout
+	}
+	return func(e *Engine) { e.ready, e.readyTimeout = ready, timeout }
+}
+
 // WithRegisterer registers the engine's self-metrics on reg (default: not registered).
 func WithRegisterer(reg prometheus.Registerer) Option { return func(e *Engine) { e.registry = reg } }
 
@@ -68,7 +86,7 @@ func WithRegisterer(reg prometheus.Registerer) Option { return func(e *Engine) {
 // announces them on trigger.
 func New(source collector.Source, vas VASource, cfg *common.GlobalConfig, decisions *common.InternalDecisionCache,
 	trigger chan<- event.GenericEvent, opts ...Option) (*Engine, error) {
-	e := &Engine{source: source, vas: vas, config: cfg, decisions: decisions, trigger: trigger, clock: clock.RealClock{},
+	e := &Engine{source: source, vas: vas, config: cfg, decisions: decisions, clock: clock.RealClock{},
 		stab:     newStabilizer(DefaultScaleDownStabilization, DefaultScaleDownStepFraction),
 		kvTokens: map[types.NamespacedName]float64{}}
 	for _, o := range opts {
@@ -86,32 +104,42 @@ func New(source collector.Source, vas VASource, cfg *common.GlobalConfig, decisi
 		return nil, fmt.Errorf("registering saturation engine metrics: %w", err)
 	}
 	e.metrics = m
+	e.notify = newNotifier(trigger, m)
 	return e, nil
 }
 
 // NeedLeaderElection makes the engine run on the elected leader only.
 func (e *Engine) NeedLeaderElection() bool { return true }
 
-// Start runs a cycle, then waits the configured interval (re-read every time), until ctx ends.
-// A failed cycle is logged and the loop goes on.
+// Start waits until the engine's inputs are loaded (see WithReadiness), then runs a cycle every
+// interval until ctx ends. The interval is counted from the start of a cycle and re-read while
+// waiting: a configuration change re-arms the wait at once, so shortening a long interval takes
+// effect without waiting the long one out. A failed cycle is logged and the loop goes on.
+// Start also feeds deferred reconcile triggers into the trigger channel, and returns only
+// after that has stopped.
 func (e *Engine) Start(ctx context.Context) error {
 	logger := log.FromContext(ctx).WithName("saturation-engine")
 	ctx = log.IntoContext(ctx, logger)
 	logger.Info("Starting saturation engine", "analyzer", e.analyzer.Name())
-	for {
-		if err := e.RunOnce(ctx); err != nil {
-			logger.Error(err, "Saturation engine cycle failed")
-		}
-		interval := config.IntervalOrDefault(e.config.GetOptimizationInterval())
-		timer := e.clock.NewTimer(interval)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			logger.Info("Stopping saturation engine")
-			return nil
-		case <-timer.C():
+	var wg sync.WaitGroup
+	wg.Go(func() { e.notify.run(ctx) })
+	defer wg.Wait()
+
+	if e.awaitReady(ctx) {
+		for {
+			// Taken before the cycle reads the interval, so no change can go unnoticed.
+			changed := e.config.OptimizationIntervalChanged()
+			start := e.clock.Now()
+			if err := e.RunOnce(ctx); err != nil {
+				logger.Error(err, "Saturation engine cycle failed")
+			}
+			if !e.waitNextCycle(ctx, start, changed) {
+				break
+			}
 		}
 	}
+	logger.Info("Stopping saturation engine")
+	return nil
 }
 
 // modelKey groups variants: a model is scaled as one fleet per namespace.
@@ -346,15 +374,12 @@ func newDecision(va *wvav1alpha1.VariantAutoscaling, metrics collector.Status, c
 	}
 }
 
-// publish stores d and asks the controller to reconcile its VariantAutoscaling.
+// publish stores d and asks the controller to reconcile its VariantAutoscaling; the request
+// never blocks and is never dropped (see notifier).
 func (e *Engine) publish(d interfaces.VariantDecision) {
 	e.decisions.Set(d.VariantName, d.Namespace, d)
 	e.metrics.decisions.WithLabelValues(string(d.Action)).Inc()
-	obj := &wvav1alpha1.VariantAutoscaling{}
-	obj.Name, obj.Namespace = d.VariantName, d.Namespace
-	if !common.TriggerReconcile(e.trigger, obj) {
-		e.metrics.triggerDrops.Inc()
-	}
+	e.notify.request(types.NamespacedName{Namespace: d.Namespace, Name: d.VariantName})
 }
 
 func sortedKeys(groups map[modelKey][]*wvav1alpha1.VariantAutoscaling) []modelKey {

@@ -297,8 +297,11 @@ func TestFullTriggerChannelDoesNotBlock(t *testing.T) {
 	if _, ok := h.decisions.Get(va.Name, va.Namespace); !ok {
 		t.Error("decision not stored")
 	}
-	if got := promtestutil.ToFloat64(h.engine.metrics.triggerDrops); got != 1 {
-		t.Errorf("trigger drops = %v, want 1", got)
+	if got := promtestutil.ToFloat64(h.engine.metrics.triggerPending); got != 1 {
+		t.Errorf("pending triggers = %v, want 1 (queued, not dropped)", got)
+	}
+	if got := promtestutil.ToFloat64(h.engine.metrics.triggerDeferred); got != 1 {
+		t.Errorf("deferred triggers = %v, want 1", got)
 	}
 }
 
@@ -341,10 +344,15 @@ func TestStartTicksAtConfiguredInterval(t *testing.T) {
 	h.clock.Step(time.Second)
 	waitCalls(2)
 
-	// The interval is re-read every tick.
+	// A new interval applies to the wait in progress: one minute after the last cycle started.
 	waitForWaiter()
 	h.cfg.UpdateOptimizationConfig("1m")
 	h.clock.Step(10 * time.Second)
+	time.Sleep(20 * time.Millisecond)
+	if h.calls() != 2 {
+		t.Fatalf("cycle ran 10s after the interval became 1m")
+	}
+	h.clock.Step(50 * time.Second)
 	waitCalls(3)
 	waitForWaiter()
 	h.clock.Step(30 * time.Second)

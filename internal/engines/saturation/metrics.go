@@ -16,7 +16,8 @@ type engineMetrics struct {
 	decisions        *prometheus.CounterVec
 	collectionErrors prometheus.Counter
 	queriesPerCycle  prometheus.Gauge
-	triggerDrops     prometheus.Counter
+	triggerDeferred  prometheus.Counter
+	triggerPending   prometheus.Gauge
 	heldDecisions    prometheus.Counter
 }
 
@@ -39,9 +40,13 @@ func newEngineMetrics(reg prometheus.Registerer) (*engineMetrics, error) {
 			Name: "wva_engine_queries_per_cycle",
 			Help: "Metrics backend queries issued by the latest cycle.",
 		}),
-		triggerDrops: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "wva_engine_trigger_drops_total",
-			Help: "Reconcile triggers not sent because the trigger channel was full (the controller still reads the latest decision).",
+		triggerDeferred: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wva_engine_trigger_deferred_total",
+			Help: "Reconcile triggers that found the trigger channel full and were queued until it had room (none is dropped).",
+		}),
+		triggerPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "wva_engine_trigger_pending",
+			Help: "VariantAutoscalings whose reconcile trigger waits for room in the trigger channel (each at most once).",
 		}),
 		heldDecisions: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "wva_engine_held_decisions_total",
@@ -51,7 +56,8 @@ func newEngineMetrics(reg prometheus.Registerer) (*engineMetrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.cycleDuration, m.decisions, m.collectionErrors, m.queriesPerCycle, m.triggerDrops, m.heldDecisions} {
+	for _, c := range []prometheus.Collector{m.cycleDuration, m.decisions, m.collectionErrors, m.queriesPerCycle, m.triggerDeferred, m.triggerPending,
+		m.heldDecisions} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
