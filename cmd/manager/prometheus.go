@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -20,8 +21,9 @@ var errNoPrometheus = errors.New("no Prometheus URL: set PROMETHEUS_BASE_URL in 
 // newPrometheusSource builds the metrics source from the environment or, when the environment
 // has no PROMETHEUS_BASE_URL, from the main ConfigMap. The ConfigMap is read through apiReader,
 // because the manager's cache has not started yet; cached is the reader the source uses for
-// Deployments and Pods at run time.
-func newPrometheusSource(ctx context.Context, opts Options, getenv func(string) string, apiReader, cached client.Reader) (*promsource.Source, error) {
+// Deployments and Pods at run time. The source's self-metrics are registered on reg.
+func newPrometheusSource(ctx context.Context, opts Options, getenv func(string) string, apiReader, cached client.Reader,
+	reg prometheus.Registerer) (*promsource.Source, error) {
 	cfg, ok := promsource.ConfigFromEnv(getenv)
 	from := "the environment"
 	if !ok {
@@ -46,7 +48,12 @@ func newPrometheusSource(ctx context.Context, opts Options, getenv func(string) 
 	if err != nil {
 		return nil, fmt.Errorf("Prometheus client from %s: %w", from, err)
 	}
-	ctrl.Log.WithName("setup").Info("Prometheus configured", "url", cfg.BaseURL, "from", from)
+	m, err := promsource.NewMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("registering the collector metrics: %w", err)
+	}
+	ctrl.Log.WithName("setup").Info("Prometheus configured", "url", cfg.BaseURL, "from", from,
+		"maxResponseBytes", cfg.EffectiveMaxResponseBytes(), "maxSeries", cfg.EffectiveMaxSeries())
 	return promsource.New(api, cached, promsource.WithQueryTimeout(cfg.EffectiveQueryTimeout()),
-		promsource.WithWindow(opts.MetricsWindow)), nil
+		promsource.WithWindow(opts.MetricsWindow), promsource.WithMetrics(m)), nil
 }

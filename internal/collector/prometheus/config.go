@@ -76,6 +76,10 @@ type Config struct {
 	AllowHTTP bool
 	// QueryTimeout bounds each query; 0 means DefaultQueryTimeout.
 	QueryTimeout time.Duration
+	// MaxResponseBytes bounds each query's response body; 0 means DefaultMaxResponseBytes.
+	MaxResponseBytes int64
+	// MaxSeries bounds the series of each query's result; 0 means DefaultMaxSeries.
+	MaxSeries int
 }
 
 // Validate checks the settings without touching the filesystem (NewAPI reads the files).
@@ -107,6 +111,7 @@ func (c Config) Validate() error {
 	if c.QueryTimeout < 0 {
 		errs = append(errs, fmt.Errorf("query timeout %s is negative", c.QueryTimeout))
 	}
+	errs = append(errs, c.validateLimits()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid Prometheus configuration: %w", errors.Join(errs...))
 	}
@@ -155,6 +160,7 @@ func configFrom(get func(string) string, tokenPath bool) (Config, bool) {
 	if tokenPath {
 		c.TokenPath = val(EnvTokenPath)
 	}
+	parseLimits(&c, val)
 	return c, c.BaseURL != ""
 }
 
@@ -169,6 +175,7 @@ func newAPI(cfg Config, clk clock.PassiveClock) (promv1.API, error) {
 	if err != nil {
 		return nil, err
 	}
+	rt = limitResponses(rt, cfg.EffectiveMaxResponseBytes(), cfg.EffectiveMaxSeries())
 	c, err := api.NewClient(api.Config{Address: cfg.BaseURL, RoundTripper: rt})
 	if err != nil {
 		return nil, fmt.Errorf("creating Prometheus client for %s: %w", cfg.BaseURL, err)

@@ -2,6 +2,8 @@ package promsource
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"testing"
@@ -35,19 +37,31 @@ func peakHeap() (stop func() uint64) {
 	return func() uint64 { close(done); wg.Wait(); return peak }
 }
 
-// BenchmarkCollectHugeResponse is one collection against a Prometheus answering 100,000 series
-// to each of the five queries (about 12 MiB of JSON per query).
+// BenchmarkCollectHugeResponse is one collection against a Prometheus answering each of the
+// five queries with the given number of series (125 bytes of JSON each), with the limits
+// effectively off (math.MaxInt64 bytes and math.MaxInt series) and with the defaults.
+// peak-heap-MiB is the largest HeapInuse sampled every millisecond during the run.
 func BenchmarkCollectHugeResponse(b *testing.B) {
-	const series = 100_000
-	fx := newServingFixture(b, "meta-llama/Llama-3.1-8B-Instruct")
+	fx := newServingFixture(b, hugeModel)
 	f := startVectorServer(b, fx.target.ModelID, fx.pods...)
-	f.setExtra(allQueries(series))
-	for name, cfg := range map[string]Config{
-		"limits=none": {},
+	off := Config{MaxResponseBytes: math.MaxInt64, MaxSeries: math.MaxInt}
+	for _, bc := range []struct {
+		series int
+		limits string
+		cfg    Config
+	}{
+		{20_000, "default", Config{}}, // 10,000 variants of 2 pods
+		{DefaultMaxSeries, "default", Config{}},
+		{100_000, "off", off},
+		{100_000, "default", Config{}},
 	} {
-		b.Run(name, func(b *testing.B) {
-			src := f.source(b, cfg)
+		b.Run(fmt.Sprintf("series=%d/limits=%s", bc.series, bc.limits), func(b *testing.B) {
+			f.setExtra(allQueries(bc.series - len(fx.pods)))
+			src := f.source(b, bc.cfg)
 			now := time.Now().Truncate(time.Second)
+			if _, err := src.Collect(context.Background(), []collector.Target{fx.target}, now); err != nil {
+				b.Logf("Collect: %v", err) // and render the bodies before measuring
+			}
 			runtime.GC()
 			stop := peakHeap()
 			var failed int
