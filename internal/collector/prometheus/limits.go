@@ -146,9 +146,10 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	if b.err != nil {
 		return 0, b.err
 	}
-	// Read at most one byte beyond the limit: enough to tell that the body is larger.
-	if room := b.maxBytes - b.read + 1; int64(len(p)) > room {
-		p = p[:room]
+	// Read at most one byte beyond the limit: enough to tell that the body is larger. (room+1
+	// cannot overflow here: room < len(p).)
+	if room := b.maxBytes - b.read; int64(len(p)) > room {
+		p = p[:room+1]
 	}
 	n, err := b.ReadCloser.Read(p)
 	b.read += int64(n)

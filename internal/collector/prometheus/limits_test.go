@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,7 @@ func TestLimitedBody(t *testing.T) {
 		"one byte too many":   {body: three, maxBytes: int64(len(three)) - 1, maxSeries: 3, wantLimit: limitBytes},
 		"one series too many": {body: three, maxBytes: 1 << 20, maxSeries: 2, wantLimit: limitSeries},
 		"far too large":       {body: body(10_000), maxBytes: 1000, maxSeries: 1 << 20, wantLimit: limitBytes},
+		"largest limits":      {body: three, maxBytes: math.MaxInt64, maxSeries: math.MaxInt},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
