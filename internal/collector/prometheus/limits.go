@@ -15,13 +15,13 @@ import (
 // Keys of the response limits, in the environment and in the main ConfigMap.
 const (
 	// EnvMaxResponseBytes bounds the size of one query's response body (after decompression). It
-	// is a byte count or a Kubernetes quantity such as 16Mi.
+	// is a byte count or a Kubernetes quantity such as 10Mi.
 	EnvMaxResponseBytes = "PROMETHEUS_MAX_RESPONSE_BYTES"
 	// EnvMaxSeries bounds the number of series in one query's result.
 	EnvMaxSeries = "PROMETHEUS_MAX_SERIES"
 )
 
-// Defaults of the response limits.
+// Defaults of the response limits, sized by BenchmarkCollectHugeResponse.
 //
 // Every query aggregates by (namespace, pod, pod_name, model_name) or by the five
 // cache-config labels, so a series carries only those labels: about 70 bytes of JSON besides
@@ -30,16 +30,18 @@ const (
 // the names of a ReplicaSet's pods at 63, so with a 128-character model name a series is at
 // most about 330 bytes.
 //
-// A fleet of 10,000 variants with 2 ready pods each (BenchmarkRunOnce) answers 20,000 series
-// per query, 2.5 MB at typical names. DefaultMaxSeries allows 2.5 times that fleet;
-// DefaultMaxResponseBytes holds 50,000 series even at the longest names (16 MiB / 330 B =
-// 50,800), so at typical names the series limit is the one hit. The largest response accepted
-// costs about 65 MiB of heap to decode (BenchmarkCollectHugeResponse); five of them in parallel
-// fit the manifest's 512 MiB limit. A response over a limit is abandoned while it is read, at
-// about 6 MiB (typical names) and a few milliseconds for the series limit.
+// Memory, not bytes on the wire, sets the limits: client_golang buffers a response and decodes
+// it into a model.Vector at about 2 KB allocated and 1.6 KiB of peak heap per series, and the
+// five queries run in parallel. A fleet of 10,000 variants with 2 ready pods each
+// (BenchmarkRunOnce) answers 20,000 series per query, about 145 MiB of peak heap per
+// collection; DefaultMaxSeries allows 1.5 times that (10,000 variants of 3 pods), about
+// 240 MiB, within the manifest's 512 MiB memory limit. DefaultMaxResponseBytes holds
+// DefaultMaxSeries series even at the longest names (10 MiB / 330 B = 31,800), so at typical
+// names the series limit is the one hit, after about 3.6 MiB. A response over a limit is
+// abandoned while it streams in, before anything is decoded.
 const (
-	DefaultMaxResponseBytes int64 = 16 << 20
-	DefaultMaxSeries              = 50_000
+	DefaultMaxResponseBytes int64 = 10 << 20
+	DefaultMaxSeries              = 30_000
 )
 
 // EffectiveMaxResponseBytes returns MaxResponseBytes, or DefaultMaxResponseBytes when it is 0.
@@ -62,11 +64,11 @@ func (c Config) EffectiveMaxSeries() int {
 func (c Config) validateLimits() []error {
 	var errs []error
 	if c.MaxResponseBytes < 0 {
-		errs = append(errs, fmt.Errorf("%s must be a positive byte count such as 16777216 or 16Mi (unset means %d)",
+		errs = append(errs, fmt.Errorf("%s must be a positive byte count such as 10485760 or 10Mi (unset means %d)",
 			EnvMaxResponseBytes, DefaultMaxResponseBytes))
 	}
 	if c.MaxSeries < 0 {
-		errs = append(errs, fmt.Errorf("%s must be a positive integer such as 50000 (unset means %d)", EnvMaxSeries, DefaultMaxSeries))
+		errs = append(errs, fmt.Errorf("%s must be a positive integer such as 30000 (unset means %d)", EnvMaxSeries, DefaultMaxSeries))
 	}
 	return errs
 }

@@ -12,16 +12,18 @@ import (
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector"
 )
 
-// peakHeap samples the live heap every millisecond until stop is called, and returns the
-// largest HeapInuse seen.
+// peakHeap samples the heap every millisecond until stop is called, and returns the largest
+// HeapInuse seen above the HeapInuse at the start.
 func peakHeap() (stop func() uint64) {
 	var (
 		wg   sync.WaitGroup
 		peak uint64
 		done = make(chan struct{})
+		ms   runtime.MemStats
 	)
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapInuse
 	wg.Go(func() {
-		var ms runtime.MemStats
 		t := time.NewTicker(time.Millisecond)
 		defer t.Stop()
 		for {
@@ -34,13 +36,14 @@ func peakHeap() (stop func() uint64) {
 			}
 		}
 	})
-	return func() uint64 { close(done); wg.Wait(); return peak }
+	return func() uint64 { close(done); wg.Wait(); return peak - min(peak, base) }
 }
 
 // BenchmarkCollectHugeResponse is one collection against a Prometheus answering each of the
 // five queries with the given number of series (125 bytes of JSON each), with the limits
 // effectively off (math.MaxInt64 bytes and math.MaxInt series) and with the defaults.
-// peak-heap-MiB is the largest HeapInuse sampled every millisecond during the run.
+// peak-heap-MiB is the largest HeapInuse sampled every millisecond during the run, above the
+// heap in use before it (which holds the server's bodies).
 func BenchmarkCollectHugeResponse(b *testing.B) {
 	fx := newServingFixture(b, hugeModel)
 	f := startVectorServer(b, fx.target.ModelID, fx.pods...)
