@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -114,33 +115,42 @@ func (f *vectorServer) body(name, ts, value string) []byte {
 	if b, ok := f.cache[key]; ok {
 		return b
 	}
-	var b strings.Builder
-	b.WriteString(`{"status":"success","data":{"resultType":"vector","result":[`)
+	b := []byte(`{"status":"success","data":{"resultType":"vector","result":[`)
 	sample := func(ns, pod string) {
 		if name == QueryKvCacheBlocks {
-			fmt.Fprintf(&b, `{"metric":{"block_size":"16","engine":"0","namespace":%q,"num_gpu_blocks":"2048","pod":%q},"value":[%s,%q]}`,
-				ns, pod, ts, value)
+			b = append(b, `{"metric":{"block_size":"16","engine":"0","namespace":`...)
+			b = strconv.AppendQuote(b, ns)
+			b = append(b, `,"num_gpu_blocks":"2048","pod":`...)
 		} else {
-			fmt.Fprintf(&b, `{"metric":{"model_name":%q,"namespace":%q,"pod":%q},"value":[%s,%q]}`, f.model, ns, pod, ts, value)
+			b = append(b, `{"metric":{"model_name":`...)
+			b = strconv.AppendQuote(b, f.model)
+			b = append(b, `,"namespace":`...)
+			b = strconv.AppendQuote(b, ns)
+			b = append(b, `,"pod":`...)
 		}
+		b = strconv.AppendQuote(b, pod)
+		b = append(b, `},"value":[`...)
+		b = append(b, ts...)
+		b = append(b, ',')
+		b = strconv.AppendQuote(b, value)
+		b = append(b, "]}"...)
 	}
 	for i, p := range f.pods {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
 		sample(p.Namespace, p.Name)
 	}
 	for i := range n {
 		if i > 0 || len(f.pods) > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
 		// A fleet of other pods: 100 namespaces, ReplicaSet-style pod names.
 		sample(fmt.Sprintf("team-%03d", i%100), fmt.Sprintf("vllm-%06d-5d4f7c9b8-x2k4q", i))
 	}
-	b.WriteString(`]}}`)
-	out := []byte(b.String())
-	f.cache[key] = out
-	return out
+	b = append(b, "]}}"...)
+	f.cache[key] = b
+	return b
 }
 
 // servingFixture is a Deployment with two ready pods in a fresh namespace, seen by podCache.

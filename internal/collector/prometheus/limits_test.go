@@ -201,7 +201,9 @@ func TestCollectRefusesHugeResponses(t *testing.T) {
 				t.Fatal(err)
 			}
 			start := time.Now()
-			snap, err := f.source(t, tc.cfg, WithMetrics(m)).Collect(context.Background(), []collector.Target{tgt}, time.Now())
+			// A long query timeout: the first answer of 100k series is rendered in the request, which
+			// takes seconds under the race detector; the timeout is not under test.
+			snap, err := f.source(t, tc.cfg, WithMetrics(m), WithQueryTimeout(time.Minute)).Collect(context.Background(), []collector.Target{tgt}, time.Now())
 			t.Logf("Collect: %v after %s", err, time.Since(start).Round(time.Millisecond))
 			if len(tc.wantErr) == 0 {
 				if err != nil {
@@ -256,7 +258,7 @@ func TestEngineHoldsDecisionOnHugeResponse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, err := saturation.New(f.source(t, Config{}, WithMetrics(m)), vas, common.NewGlobalConfig(), decisions,
+	engine, err := saturation.New(f.source(t, Config{}, WithMetrics(m), WithQueryTimeout(time.Minute)), vas, common.NewGlobalConfig(), decisions,
 		common.NewDecisionTrigger(), saturation.WithClock(clk), saturation.WithRegisterer(reg))
 	if err != nil {
 		t.Fatal(err)
