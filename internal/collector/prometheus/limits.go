@@ -33,9 +33,9 @@ const (
 // Memory, not bytes on the wire, sets the limits: client_golang buffers a response and decodes
 // it into a model.Vector at about 2 KB allocated and 1.6 KiB of peak heap per series, and the
 // five queries run in parallel. A fleet of 10,000 variants with 2 ready pods each
-// (BenchmarkRunOnce) answers 20,000 series per query, about 145 MiB of peak heap per
+// (BenchmarkRunOnce) answers 20,000 series per query, about 140 MiB of peak heap per
 // collection; DefaultMaxSeries allows 1.5 times that (10,000 variants of 3 pods), about
-// 240 MiB, within the manifest's 512 MiB memory limit. DefaultMaxResponseBytes holds
+// 250 MiB, within the manifest's 512 MiB memory limit. DefaultMaxResponseBytes holds
 // DefaultMaxSeries series even at the longest names (10 MiB / 330 B = 31,800), so at typical
 // names the series limit is the one hit, after about 3.6 MiB. A response over a limit is
 // abandoned while it streams in, before anything is decoded.
