@@ -92,8 +92,8 @@ func parseLimits(c *Config, val func(string) string) {
 
 // limitResponses wraps next so that every response body fails to read once it exceeds
 // maxBytes bytes or maxSeries series. The check runs while the body streams in, before
-// client_golang buffers and decodes it, so an oversized answer costs at most maxBytes of
-// buffer and no decoding.
+// client_golang buffers and decodes it, so an oversized answer is read no further than the
+// limit and never decoded.
 func limitResponses(next http.RoundTripper, maxBytes int64, maxSeries int) http.RoundTripper {
 	return &limitRoundTripper{next: next, maxBytes: maxBytes, maxSeries: maxSeries}
 }
