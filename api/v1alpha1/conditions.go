@@ -30,6 +30,9 @@ const (
 	ReasonMetricsStale = "MetricsStale"
 	// ReasonPrometheusError: querying Prometheus failed.
 	ReasonPrometheusError = "PrometheusError"
+	// ReasonMetricsLimitExceeded: Prometheus answered a query with more bytes or series than the
+	// collector accepts (PROMETHEUS_MAX_RESPONSE_BYTES, PROMETHEUS_MAX_SERIES).
+	ReasonMetricsLimitExceeded = "MetricsLimitExceeded"
 	// ReasonAwaitingMetrics: no engine cycle has looked at the variant yet.
 	ReasonAwaitingMetrics = "AwaitingMetrics"
 )

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/go-logr/logr"
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
@@ -19,7 +20,9 @@ var errNoPrometheus = errors.New("no Prometheus URL: set PROMETHEUS_BASE_URL in 
 
 // newPrometheusSource builds the metrics source from the Prometheus settings of
 // prometheusConfig. cached is the reader the source uses for Deployments and Pods at run time.
-func newPrometheusSource(ctx context.Context, logger logr.Logger, opts Options, getenv func(string) string, apiReader, cached client.Reader) (*promsource.Source, error) {
+// The source's self-metrics are registered on reg.
+func newPrometheusSource(ctx context.Context, logger logr.Logger, opts Options, getenv func(string) string, apiReader, cached client.Reader,
+	reg prometheus.Registerer) (*promsource.Source, error) {
 	cfg, from, err := prometheusConfig(ctx, opts, getenv, apiReader)
 	if err != nil {
 		return nil, err
@@ -28,9 +31,14 @@ func newPrometheusSource(ctx context.Context, logger logr.Logger, opts Options, 
 	if err != nil {
 		return nil, fmt.Errorf("Prometheus client from %s: %w", from, err)
 	}
-	logger.Info("Prometheus configured", "url", cfg.RedactedURL(), "from", from, "bearerToken", tokenSource(cfg))
+	m, err := promsource.NewMetrics(reg)
+	if err != nil {
+		return nil, fmt.Errorf("registering the collector metrics: %w", err)
+	}
+	logger.Info("Prometheus configured", "url", cfg.RedactedURL(), "from", from, "bearerToken", tokenSource(cfg),
+		"maxResponseBytes", cfg.EffectiveMaxResponseBytes(), "maxSeries", cfg.EffectiveMaxSeries())
 	return promsource.New(api, cached, promsource.WithQueryTimeout(cfg.EffectiveQueryTimeout()),
-		promsource.WithWindow(opts.MetricsWindow)), nil
+		promsource.WithWindow(opts.MetricsWindow), promsource.WithMetrics(m)), nil
 }
 
 // prometheusConfig reads the Prometheus settings, validated, and says where they came from.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-logr/logr/funcr"
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
@@ -38,7 +39,8 @@ func TestPrometheusSourceRedactsPassword(t *testing.T) {
 				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: tc.cm}).Build()
 			opts := DefaultOptions()
 			opts.ConfigMaps.Namespace, opts.ConfigMaps.Main = ns, name
-			_, err := newPrometheusSource(context.Background(), logger, opts, func(k string) string { return tc.env[k] }, reader, reader)
+			_, err := newPrometheusSource(context.Background(), logger, opts, func(k string) string { return tc.env[k] }, reader, reader,
+				prometheus.NewRegistry())
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("newPrometheusSource error = %v, want error %v", err, tc.wantErr)
 			}

@@ -50,7 +50,7 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 
 	// The Prometheus settings are read before the manager's cache starts, so through the
 	// API reader: a cached read here would fail and silently fall back to defaults.
-	source, err := newPrometheusSource(ctx, logger, opts, getenv, mgr.GetAPIReader(), mgr.GetClient())
+	source, err := newPrometheusSource(ctx, logger, opts, getenv, mgr.GetAPIReader(), mgr.GetClient(), metrics.Registry)
 	if err != nil {
 		return err
 	}

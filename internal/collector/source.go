@@ -31,7 +31,8 @@ type Target struct {
 type Status struct {
 	// Available is true when fresh metrics were read for every ready pod of the variant.
 	Available bool
-	// Reason is a CamelCase reason: MetricsFound, MetricsMissing, MetricsStale or PrometheusError.
+	// Reason is a CamelCase reason: MetricsFound, MetricsMissing, MetricsStale, PrometheusError
+	// or MetricsLimitExceeded.
 	Reason string
 	// Message explains the status in a sentence.
 	Message string

@@ -76,6 +76,10 @@ type Config struct {
 	AllowHTTP bool
 	// QueryTimeout bounds each query; 0 means DefaultQueryTimeout.
 	QueryTimeout time.Duration
+	// MaxResponseBytes bounds each query's response body; 0 means DefaultMaxResponseBytes.
+	MaxResponseBytes int64
+	// MaxSeries bounds the series of each query's result; 0 means DefaultMaxSeries.
+	MaxSeries int
 }
 
 // Validate checks the settings without touching the filesystem (NewAPI reads the files). Its
@@ -109,6 +113,7 @@ func (c Config) Validate() error {
 	if c.QueryTimeout < 0 {
 		errs = append(errs, fmt.Errorf("query timeout %s is negative", c.QueryTimeout))
 	}
+	errs = append(errs, c.validateLimits()...)
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid Prometheus configuration: %w", errors.Join(errs...))
 	}
@@ -209,6 +214,7 @@ func ConfigFromEnvAndConfigMap(getenv func(string) string, data map[string]strin
 		InsecureSkipVerify: flag(EnvInsecureSkipVerify),
 		AllowHTTP:          flag(EnvAllowHTTP),
 	}
+	parseLimits(&c, val)
 	return c, c.BaseURL != ""
 }
 
@@ -223,6 +229,7 @@ func newAPI(cfg Config, clk clock.PassiveClock) (promv1.API, error) {
 	if err != nil {
 		return nil, err
 	}
+	rt = limitResponses(rt, cfg.EffectiveMaxResponseBytes(), cfg.EffectiveMaxSeries())
 	u, err := cfg.parseBaseURL() // cannot fail: newRoundTripper validated cfg
 	if err != nil {
 		return nil, err

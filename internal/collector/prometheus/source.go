@@ -38,6 +38,7 @@ type Source struct {
 	window       time.Duration
 	staleAfter   time.Duration
 	queryTimeout time.Duration
+	metrics      *Metrics
 }
 
 var _ collector.Source = (*Source)(nil)
@@ -76,10 +77,21 @@ func WithQueryTimeout(d time.Duration) Option {
 	}
 }
 
+// WithMetrics counts in m the responses the Source abandons (default: counted in metrics that
+// are not registered). A nil m is ignored.
+func WithMetrics(m *Metrics) Option {
+	return func(s *Source) {
+		if m != nil {
+			s.metrics = m
+		}
+	}
+}
+
 // New returns a Source querying api and reading Deployments and Pods from reader, normally the
 // manager's cached client.
 func New(api promv1.API, reader client.Reader, opts ...Option) *Source {
-	s := &Source{api: api, reader: reader, window: DefaultWindow, staleAfter: DefaultStalenessLimit, queryTimeout: DefaultQueryTimeout}
+	s := &Source{api: api, reader: reader, window: DefaultWindow, staleAfter: DefaultStalenessLimit, queryTimeout: DefaultQueryTimeout,
+		metrics: unregisteredMetrics()}
 	for _, o := range opts {
 		o(s)
 	}
@@ -218,6 +230,7 @@ func (s *Source) query(ctx context.Context, q Query, now time.Time) (model.Vecto
 	defer cancel()
 	v, warnings, _, err := s.api.Query(ctx, q.PromQL, now, promv1.WithTimeout(s.queryTimeout))
 	if err != nil {
+		s.metrics.countLimit(q.Name, err)
 		return nil, fmt.Errorf("querying %s: %w", q.Name, err)
 	}
 	if len(warnings) > 0 {

@@ -184,7 +184,7 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 	for _, k := range sortedKeys(groups) {
 		var decisions []interfaces.VariantDecision
 		if collectErr != nil {
-			decisions = e.holdAll(groups[k], collector.Status{Reason: wvav1alpha1.ReasonPrometheusError,
+			decisions = e.holdAll(groups[k], collector.Status{Reason: collectErrorReason(collectErr),
 				Message: fmt.Sprintf("Collecting metrics failed: %v", collectErr)}, now)
 		} else {
 			cfg, ok := interfaces.ConfigFor(satConfigs, k.modelID, k.namespace)
