@@ -353,6 +353,13 @@ func (e *Engine) hold(va *wvav1alpha1.VariantAutoscaling, why collector.Status, 
 	if target == 0 {
 		target = current
 	}
+	// A held target still obeys the bounds the user set (say, maxReplicas lowered since).
+	if va.Spec.MaxReplicas != nil {
+		target = min(target, int(*va.Spec.MaxReplicas))
+	}
+	if va.Spec.MinReplicas != nil {
+		target = max(target, int(*va.Spec.MinReplicas))
+	}
 	why.Available = false
 	if why.Reason == "" {
 		why.Reason = wvav1alpha1.ReasonMetricsMissing

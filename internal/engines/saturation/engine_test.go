@@ -14,6 +14,7 @@ import (
 	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/apimachinery/pkg/types"
 	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
@@ -212,6 +213,30 @@ func TestCollectionErrorHoldsDecisions(t *testing.T) {
 	}
 	if got := promtestutil.ToFloat64(h.engine.metrics.collectionErrors); got != 1 {
 		t.Errorf("collection errors = %v, want 1", got)
+	}
+}
+
+func TestHeldDecisionObeysLoweredBounds(t *testing.T) {
+	va := testutil.VariantAutoscaling("a").Model("m").Obj()
+	h := newHarness(t, analysis.AnalyzerCapacity, va)
+	h.observe(va, observed(4, 0.9, 10))
+	if err := h.engine.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := h.decision(t, va); d.TargetReplicas <= 4 {
+		t.Fatalf("setup: expected a scale-up, got %+v", d)
+	}
+	// The user lowers maxReplicas to 3 while Prometheus is down: the hold stays within it.
+	lowered := va.DeepCopy()
+	lowered.Spec.MaxReplicas = ptr.To[int32](3)
+	h.vas.Update(lowered)
+	h.source.err = errors.New("connection refused")
+	h.clock.Step(30 * time.Second)
+	if err := h.engine.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := h.decision(t, va); d.TargetReplicas != 3 || !d.SafetyOverride {
+		t.Errorf("held decision %+v, want 3 (the lowered maxReplicas)", d)
 	}
 }
 
