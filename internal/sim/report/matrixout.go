@@ -45,8 +45,12 @@ func matrixRows(as []Aggregate) [][]string {
 
 // groupTitle describes a group in one line.
 func groupTitle(g Group) string {
-	return fmt.Sprintf("%s x%s, start-up %s, SLO TTFT %s ITL %s, %d seeds",
-		g.TraceName, strconv.FormatFloat(g.RateScale, 'g', -1, 64), g.StartupDelay, g.SLO.TTFT, g.SLO.ITL, len(g.Cells))
+	seeds := "seeds"
+	if len(g.Cells) == 1 {
+		seeds = "seed"
+	}
+	return fmt.Sprintf("%s x%s, start-up %s, SLO TTFT %s ITL %s, %d %s",
+		g.TraceName, strconv.FormatFloat(g.RateScale, 'g', -1, 64), g.StartupDelay, g.SLO.TTFT, g.SLO.ITL, len(g.Cells), seeds)
 }
 
 // matrixIntro describes the matrix and the verdict in a few lines.
@@ -246,10 +250,11 @@ func matrixPanels(m Matrix) []panel {
 		p.X.Label.Text = "cost / oracle-warm plan"
 		p.Y.Label.Text = "feasible SLO attainment (%)"
 		p.Add(plotter.NewGrid())
-		l := plot.NewLegend()
-		l.Top, l.Left = true, true
-		l.TextStyle.Font.Size = vg.Points(10)
-		l.Padding = vg.Points(2)
+		// The legend sits inside the plot, bottom right: costly and failing, the corner a good
+		// policy stays out of. Knob names are long for the side legend of the other figures.
+		p.Legend.Top, p.Legend.Left = false, false
+		p.Legend.TextStyle.Font.Size = vg.Points(10)
+		p.Legend.Padding = vg.Points(3)
 		xmin, xmax, ymin := cfg.MeetsCostRatio, cfg.MeetsCostRatio, 100*cfg.MeetsAttainment
 		for pi, pname := range cfg.Policies {
 			var xys plotter.XYs
@@ -270,7 +275,7 @@ func matrixPanels(m Matrix) []panel {
 			}
 			s.GlyphStyle = draw.GlyphStyle{Color: colorAt(pi), Radius: vg.Points(3.5), Shape: glyphs[pi%len(glyphs)]}
 			p.Add(s)
-			l.Add(pname, s)
+			p.Legend.Add(pname, s)
 		}
 		pad := 0.05 * (xmax - xmin + 0.1)
 		p.X.Min, p.X.Max = math.Max(0, xmin-pad), xmax+pad
@@ -281,7 +286,7 @@ func matrixPanels(m Matrix) []panel {
 		} {
 			p.Add(line)
 		}
-		panels = append(panels, panel{plot: p, legend: l})
+		panels = append(panels, panel{plot: p, legend: plot.NewLegend()})
 	}
 	return panels
 }
