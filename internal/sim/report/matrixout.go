@@ -234,6 +234,18 @@ upper-left box meet them.
 	return nil
 }
 
+// matrixColors colour the policies of the scatter plot, in Config.Policies order.
+var matrixColors = []color.Color{
+	color.RGBA{R: 24, G: 90, B: 169, A: 255},  // blue
+	color.RGBA{R: 230, G: 110, B: 20, A: 255}, // orange
+	color.RGBA{R: 0, G: 140, B: 72, A: 255},   // green
+	color.RGBA{R: 102, G: 44, B: 145, A: 255}, // purple
+	color.RGBA{R: 180, G: 56, B: 148, A: 255}, // pink
+	color.RGBA{R: 0, G: 150, B: 170, A: 255},  // teal
+	color.RGBA{R: 150, G: 110, B: 40, A: 255}, // brown
+	color.RGBA{R: 210, G: 30, B: 40, A: 255},  // red
+}
+
 // glyphs are the marker shapes of the policies, in Config.Policies order.
 var glyphs = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.SquareGlyph{}, draw.TriangleGlyph{}, draw.CrossGlyph{},
 	draw.PyramidGlyph{}, draw.PlusGlyph{}, draw.RingGlyph{}, draw.BoxGlyph{}}
@@ -273,7 +285,7 @@ func matrixPanels(m Matrix) []panel {
 			if err != nil {
 				continue
 			}
-			s.GlyphStyle = draw.GlyphStyle{Color: colorAt(pi), Radius: vg.Points(3.5), Shape: glyphs[pi%len(glyphs)]}
+			s.GlyphStyle = draw.GlyphStyle{Color: matrixColors[pi%len(matrixColors)], Radius: vg.Points(3.5), Shape: glyphs[pi%len(glyphs)]}
 			p.Add(s)
 			p.Legend.Add(pname, s)
 		}
