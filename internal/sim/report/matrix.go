@@ -340,6 +340,12 @@ feed:
 	}
 	close(next)
 	wg.Wait()
+	// The first cell that failed on its own, not because another one's failure cancelled it.
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return Matrix{}, err
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return Matrix{}, err
 	}
