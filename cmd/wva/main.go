@@ -14,6 +14,8 @@ Commands:
   explain [--json] SNAPSHOT.json|-   run an analyzer over a snapshot and explain its decisions
   simulate [FLAGS]                   compare autoscaling policies on a trace, in simulation
                                      (wva simulate --help lists the flags)
+  bench [FLAGS]                      run the policies over traces x rate scales x start-up
+                                     delays x seeds, in parallel (wva bench --help)
   help                               show this help
 `
 
@@ -39,6 +41,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now time.Time
 		return runExplain(args[1:], stdin, stdout, stderr, now)
 	case "simulate":
 		return runSimulate(args[1:], stdout, stderr)
+	case "bench":
+		return runBench(args[1:], stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

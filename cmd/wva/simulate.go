@@ -13,6 +13,7 @@ import (
 
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/report"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/workload"
 )
 
 // simulateUsage heads the help of `wva simulate`.
@@ -41,10 +42,12 @@ func parseSimulate(args []string, stderr io.Writer) (report.Config, simulateOpti
 	var opts simulateOptions
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&cfg.Trace, "trace", cfg.Trace, "read the requests from `FILE`, an Azure LLM inference trace (CSV)")
+	fs.StringVar(&cfg.Trace, "trace", cfg.Trace, "read the requests from `FILE`, an Azure LLM inference trace (CSV) or a Mooncake trace (JSONL)")
+	fs.StringVar(&cfg.TraceFormat, "trace-format", workload.FormatAuto, "`FORMAT` of the trace: "+strings.Join(workload.Formats(), ", ")+" (auto: '{' first is Mooncake, else Azure)")
 	fs.Float64Var(&cfg.RateScale, "rate-scale", cfg.RateScale, "multiply the trace's arrival rate by `K`")
 	fs.DurationVar(&cfg.StartupDelay, "startup-delay", cfg.StartupDelay, "time `D` a new replica takes to serve (model load)")
-	policies := fs.String("policies", strings.Join(cfg.Policies, ","), "comma-separated `LIST` of policies to compare: "+strings.Join(report.AllPolicies(), ", "))
+	policies := fs.String("policies", strings.Join(cfg.Policies, ","), "comma-separated `LIST` of policies to compare: "+strings.Join(report.AllPolicies(), ", ")+
+		"; wva, wva-v1 and hpa take knobs, e.g. wva:interval=30s,step=0.5 (wva bench --help lists them)")
 	variants := fs.String("variants", strings.Join(cfg.Profiles, ","), "comma-separated `LIST` of accelerator profiles, one variant each: "+profileNames())
 	fs.StringVar(&cfg.WVAActuation, "wva-actuation", cfg.WVAActuation,
 		"how wva's decisions reach the Deployments: `MODE` direct (scale subresource) or hpa (published gauge, 15s scrape, HPA sync)")
@@ -69,7 +72,7 @@ func parseSimulate(args []string, stderr io.Writer) (report.Config, simulateOpti
 	if fs.NArg() > 0 {
 		return cfg, opts, fmt.Errorf("unexpected argument %q: all inputs are flags", fs.Arg(0))
 	}
-	cfg.Policies, cfg.Profiles = splitList(*policies), splitList(*variants)
+	cfg.Policies, cfg.Profiles = report.SplitPolicies(*policies), splitList(*variants)
 	return cfg, opts, cfg.Validate()
 }
 

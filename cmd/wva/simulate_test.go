@@ -157,6 +157,7 @@ func TestParseSimulateDefaults(t *testing.T) {
 	}
 	want := report.Config{
 		Trace:             "testdata/traces/azure-llm-inference-2023-conv.csv",
+		TraceFormat:       "auto",
 		RateScale:         4,
 		Seed:              1,
 		Profiles:          []string{sim.ProfileA100, sim.ProfileH100},
@@ -180,7 +181,7 @@ func TestParseSimulateDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = report.Config{Trace: "t.csv", RateScale: 2.5, Seed: 9, Profiles: []string{"l4"}, StartupDelay: 90 * time.Second,
+	want = report.Config{Trace: "t.csv", TraceFormat: "auto", RateScale: 2.5, Seed: 9, Profiles: []string{"l4"}, StartupDelay: 90 * time.Second,
 		SLO: sim.SLO{TTFT: 3 * time.Second, ITL: 150 * time.Millisecond}, Policies: []string{"oracle", "hpa"}, TimelineEvery: report.DefaultTimelineEvery,
 		WVAActuation: report.ActuationHPA, WVAActuationDelay: 20 * time.Second}
 	if diff := cmp.Diff(want, cfg); diff != "" {

@@ -2,45 +2,92 @@ package report
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/workload"
 )
 
-// TestScalingQualityOnTheAzureTrace pins what the scaling-quality benchmark shows for every
-// seed, so that a change to the analyzer or the engine that makes WVA worse fails here: on the
-// bundled conversation trace at twice its rate with a 60 s start-up delay, the production
-// engine uses fewer GPU-hours than the reference analyzer and the plain HPA, stays within 1.35×
-// the oracle's GPU-hours, and keeps the SLO for at least 98.5 % of requests. (Seed 1 reaches
-// 99.07 % at 1.04×; seeds 1–4 range from 98.92 % to 99.96 % and 1.03× to 1.29×.)
-func TestScalingQualityOnTheAzureTrace(t *testing.T) {
+// TestScalingQualityMatrix pins what a small benchmark matrix shows in every cell, so that a
+// change to the analyzer or the engine that makes WVA worse fails here: both bundled traces,
+// seeds 1-3, a 60 s start-up delay, policies wva, wva-v1 and hpa. Runs in about 1.5 s.
+//
+// Azure conversation trace at twice its rate, default SLO (TTFT 2 s, ITL 50 ms). Measured:
+//
+//	wva     feasible 0.9892-0.9948, 1.09-1.20× oracle-warm, 1.32-1.48 GPU-hours
+//	wva-v1  feasible 0.9944-0.9946, 1.25-1.32×,             2.11-2.28 GPU-hours
+//	hpa     feasible 0.9944-0.9946, 1.23-1.25×,             2.11 GPU-hours
+//
+// Mooncake synthetic trace at half its rate (the oracle-warm plan uses up to about 6 A100 and 5
+// H100 replicas), TTFT 10 s (DefaultMooncakeSLO: its prompts average 15,300 tokens). Measured:
+//
+//	wva     feasible 0.8149 / 0.8433 / 0.8831 (seeds 1/2/3), 0.56-0.62× oracle-warm
+//	wva-v1  feasible 0.7536 / 0.7062 / 0.7858,               0.55-0.71×
+//	hpa     feasible 0.8073 / 0.6662 / 0.7530,               0.49-0.58×
+//
+// On Mooncake every policy is under-provisioned: it spends less than the oracle's plan and
+// misses the SLO, mostly the ITL (p99 ~235 ms against 50 ms: long prefills stall the decode of
+// the batch), which neither the KV-cache nor the queue signal shows. That gap is WVA's to close;
+// the thresholds below only keep it from widening. Raise them when it closes.
+func TestScalingQualityMatrix(t *testing.T) {
 	if testing.Short() {
-		t.Skip("replays an hour of trace per seed")
+		t.Skip("replays a small matrix of traces")
 	}
-	for _, seed := range []uint64{1, 2, 3, 4} {
-		cfg := DefaultConfig()
-		cfg.Trace = filepath.Join("..", "..", "..", DefaultTrace)
-		cfg.RateScale, cfg.Seed = 2, seed
-		cfg.StartupDelay = 60 * time.Second
-		cfg.Policies = []string{"wva", "wva-v1", "hpa"}
-		c, err := Compare(context.Background(), cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
+	root := filepath.Join("..", "..", "..")
+	cfg := DefaultMatrixConfig()
+	cfg.Traces = []MatrixTrace{
+		{Path: filepath.Join(root, DefaultTrace), Format: workload.FormatAzure, RateScales: []float64{2}},
+		{Path: filepath.Join(root, DefaultMooncakeTrace), Format: workload.FormatMooncake, RateScales: []float64{0.5}, SLO: DefaultMooncakeSLO()},
+	}
+	cfg.StartupDelays = []time.Duration{60 * time.Second}
+	cfg.Seeds = []uint64{1, 2, 3}
+	cfg.Policies = []string{"wva", "wva-v1", "hpa"}
+	m, err := RunMatrix(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mean := map[string]map[string]float64{}
+	for _, c := range m.Cells {
+		cc := c.Comparison
 		runs := map[string]PolicyRun{}
-		for _, r := range c.Policies {
+		for _, r := range cc.Policies {
 			runs[r.Name] = r
-			t.Logf("seed %d %-6s attainment %.4f (feasible %.4f), %.2f GPU-hours, $%.2f (%.2f× oracle-warm), %d reversals",
-				seed, r.Name, r.Score.SLOAttainment, r.Score.FeasibleAttainment, r.Score.GPUHours, r.Score.Cost, r.CostRatioToOracleWarm, r.Score.Reversals)
+			t.Logf("%s seed %d %-6s feasible %.4f (SLO %.4f), %.2f GPU-hours, %.2f× oracle-warm, %d reversals",
+				cc.Name, cc.Config.Seed, r.Name, r.Score.FeasibleAttainment, r.Score.SLOAttainment, r.Score.GPUHours, r.CostRatioToOracleWarm, r.Score.Reversals)
+			if mean[c.TraceName] == nil {
+				mean[c.TraceName] = map[string]float64{}
+			}
+			mean[c.TraceName][r.Name] += r.Score.FeasibleAttainment / float64(len(cfg.Seeds))
 		}
 		wva := runs["wva"]
-		if wva.Score.SLOAttainment < 0.985 || wva.CostRatioToOracleWarm > 1.35 {
-			t.Errorf("seed %d: wva attainment %.4f at %.2f× oracle-warm, want >= 0.985 at <= 1.35×", seed, wva.Score.SLOAttainment, wva.CostRatioToOracleWarm)
-		}
-		for _, other := range []string{"wva-v1", "hpa"} {
-			if o := runs[other]; wva.Score.GPUHours >= o.Score.GPUHours {
-				t.Errorf("seed %d: wva uses %.2f GPU-hours, %s %.2f: want fewer", seed, wva.Score.GPUHours, other, o.Score.GPUHours)
+		cell := fmt.Sprintf("%s seed %d", cc.Name, cc.Config.Seed)
+		switch c.TraceName {
+		case cfg.Traces[0].Name():
+			if wva.Score.FeasibleAttainment < 0.985 || wva.CostRatioToOracleWarm > 1.30 {
+				t.Errorf("%s: wva feasible attainment %.4f at %.2f× oracle-warm, want >= 0.985 at <= 1.30×", cell, wva.Score.FeasibleAttainment, wva.CostRatioToOracleWarm)
+			}
+			for _, other := range []string{"wva-v1", "hpa"} {
+				if o := runs[other]; wva.Score.GPUHours >= o.Score.GPUHours {
+					t.Errorf("%s: wva uses %.2f GPU-hours, %s %.2f: want fewer", cell, wva.Score.GPUHours, other, o.Score.GPUHours)
+				}
+			}
+		case cfg.Traces[1].Name():
+			if wva.Score.FeasibleAttainment < 0.78 || wva.CostRatioToOracleWarm > 1.30 {
+				t.Errorf("%s: wva feasible attainment %.4f at %.2f× oracle-warm, want >= 0.78 at <= 1.30×", cell, wva.Score.FeasibleAttainment, wva.CostRatioToOracleWarm)
 			}
 		}
+	}
+	// Over the Mooncake seeds, wva keeps the SLO for more requests than the reference analyzer
+	// and the HPA (measured means 0.847, 0.749 and 0.742).
+	mc := mean[cfg.Traces[1].Name()]
+	for _, other := range []string{"wva-v1", "hpa"} {
+		if mc["wva"] <= mc[other] {
+			t.Errorf("mooncake: wva's mean feasible attainment %.4f, %s %.4f: want higher", mc["wva"], other, mc[other])
+		}
+	}
+	if len(m.Cells) != 6 {
+		t.Errorf("%d cells, want 2 traces × 3 seeds", len(m.Cells))
 	}
 }

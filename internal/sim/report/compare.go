@@ -44,9 +44,11 @@ func DefaultProfiles() []string {
 
 // Config describes one comparison.
 type Config struct {
-	// Trace is the path of a trace in the Azure LLM inference format; it is read unless
-	// Requests is set.
+	// Trace is the path of a trace (Azure LLM inference CSV or Mooncake JSONL); it is read
+	// unless Requests is set.
 	Trace string
+	// TraceFormat is Trace's format (workload.Formats); "" or "auto" detects it from the content.
+	TraceFormat string
 	// Requests, when not nil, is the stream to scale instead of Trace's (tests, synthetic
 	// shapes).
 	Requests []workload.Request
@@ -63,7 +65,9 @@ type Config struct {
 	StartupDelay time.Duration
 	// SLO holds the targets the runs are scored against.
 	SLO sim.SLO
-	// Policies names the policies to run (AllPolicies), in report order.
+	// Policies names the policies to run (AllPolicies), in report order. wva, wva-v1 and hpa
+	// take knobs in their names ("wva:interval=30s,step=0.5"; KnobHelp lists them) and are
+	// reported under the full name.
 	Policies []string
 	// WVAActuation is how the wva policy's decisions reach the Deployments: ActuationDirect
 	// (the scale subresource, WVAActuationDelay after each decision) or ActuationHPA (the
@@ -137,14 +141,15 @@ func (c Config) Validate() error {
 	if len(c.Policies) == 0 {
 		errs = append(errs, errors.New("at least one policy is required"))
 	}
-	all := AllPolicies()
 	for i, name := range c.Policies {
-		switch {
-		case !slices.Contains(all, name):
-			errs = append(errs, fmt.Errorf("unknown policy %q: valid policies are %s", name, strings.Join(all, ", ")))
-		case slices.Index(c.Policies, name) < i:
+		if err := checkPolicyName(name); err != nil {
+			errs = append(errs, err)
+		} else if slices.Index(c.Policies, name) < i {
 			errs = append(errs, fmt.Errorf("policy %q is listed twice", name))
 		}
+	}
+	if c.TraceFormat != "" && !slices.Contains(workload.Formats(), c.TraceFormat) {
+		errs = append(errs, fmt.Errorf("unknown trace format %q: valid formats are %s", c.TraceFormat, strings.Join(workload.Formats(), ", ")))
 	}
 	if c.TimelineEvery <= 0 {
 		errs = append(errs, fmt.Errorf("timeline interval must be positive, got %s", c.TimelineEvery))
@@ -307,7 +312,7 @@ func scenario(cfg Config) (sim.Scenario, error) {
 	base := cfg.Requests
 	if base == nil {
 		var err error
-		if base, err = workload.LoadAzureCSV(cfg.Trace); err != nil {
+		if base, err = workload.Load(cfg.Trace, cfg.TraceFormat); err != nil {
 			return sim.Scenario{}, err
 		}
 	}
@@ -351,22 +356,24 @@ const (
 // HPA chain; the static fleet is the oracle's peak fleet, ready from time zero; oracle-warm
 // starts with its plan's first fleet.
 func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.OracleWarm, cfg Config) (sim.Scenario, sim.Policy, []sim.RunOption, error) {
-	switch name {
+	spec, err := parsePolicyName(name)
+	if err != nil {
+		return sc, nil, nil, err
+	}
+	switch spec.Base {
 	case policy.NameWVA, policy.NameWVAV1:
-		wcfg := policy.DefaultWVAConfig()
+		wcfg, err := wvaConfig(name, spec, float64(sc.SLO.ITL)/float64(time.Millisecond))
+		if err != nil {
+			return sc, nil, nil, err
+		}
 		var opts []sim.RunOption
-		if name == policy.NameWVAV1 {
-			wcfg = policy.ReferenceWVAConfig()
-		} else if cfg.WVAActuation == ActuationHPA {
+		if spec.Base == policy.NameWVA && cfg.WVAActuation == ActuationHPA {
 			// The HPA of config/samples/hpa.yaml: Kubernetes' default behaviour (scale up at
 			// once, scale down after 300 s), at least one replica per variant.
 			hpa := policy.DefaultExternalHPAConfig()
 			hpa.Behavior = policy.DefaultBehavior()
 			wcfg.HPA = &hpa
 		}
-		// Operators state their latency target in the saturation ConfigMap (itlTargetMs); the
-		// reference analyzer ignores it.
-		wcfg.Saturation.ITLTargetMs = float64(sc.SLO.ITL) / float64(time.Millisecond)
 		clk := testingclock.NewFakeClock(sc.Start)
 		p, err := policy.NewWVA(wcfg, clk)
 		if err != nil {
@@ -378,7 +385,11 @@ func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.Ora
 		}
 		return sc, p, opts, nil
 	case policy.NameHPA:
-		p, err := policy.NewHPA(policy.DefaultHPAConfig())
+		hcfg, err := hpaConfig(name, spec)
+		if err != nil {
+			return sc, nil, nil, err
+		}
+		p, err := policy.NewHPA(hcfg)
 		return sc, p, nil, err
 	case policy.NameStatic:
 		peak := oracle.PeakReplicas()

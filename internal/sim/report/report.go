@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/workload"
 )
 
 // ReportFile is the name of the Markdown report WriteReport writes.
@@ -110,6 +112,9 @@ func command(c Comparison) string {
 	args := []string{"wva simulate"}
 	if cfg.Trace != "" {
 		args = append(args, "--trace "+cfg.Trace)
+		if cfg.TraceFormat != "" && cfg.TraceFormat != workload.FormatAuto {
+			args = append(args, "--trace-format "+cfg.TraceFormat)
+		}
 	}
 	args = append(args,
 		"--rate-scale "+strconv.FormatFloat(cfg.RateScale, 'g', -1, 64),

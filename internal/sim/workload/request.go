@@ -13,6 +13,11 @@ type Request struct {
 	InputTokens int
 	// OutputTokens is the number of tokens the request generates; at least 1.
 	OutputTokens int
+	// PrefixBlocks identifies the prompt's blocks of MooncakeBlockTokens tokens, in order, when
+	// the trace records them (Mooncake's hash_ids): two requests whose first k ids are equal
+	// share their first k blocks, a cacheable prefix. Nil when unknown. Copies made by Scale
+	// share the original's slice; treat it as read-only.
+	PrefixBlocks []uint64
 }
 
 // Summary describes a stream in a few numbers.

@@ -51,6 +51,33 @@ func Burst(base, peak float64, period, length, total time.Duration) []Phase {
 	return ps
 }
 
+// IdleBursts returns count bursts of length at rate, each after idle with no arrivals at all: the
+// shape that catches a policy which scaled to its minimum while the traffic was away.
+func IdleBursts(idle, length time.Duration, rate float64, count int) []Phase {
+	ps := make([]Phase, 0, 2*max(count, 0))
+	for range count {
+		ps = append(ps, Phase{Duration: idle}, Phase{Duration: length, Rate: rate})
+	}
+	return ps
+}
+
+// Diurnal returns a daily-cycle ramp compressed to period: the rate follows
+// low + (high-low)·(1-cos(2π·t/period))/2, from low at t = 0 up to high at period/2 and back,
+// repeated until total, as phases of length step (each at the curve's value in its middle; the
+// last may be cut short). step must be positive.
+func Diurnal(low, high float64, period, step, total time.Duration) []Phase {
+	if step <= 0 || period <= 0 {
+		return nil
+	}
+	var ps []Phase
+	for start := time.Duration(0); start < total; start += step {
+		d := min(step, total-start)
+		mid := float64(start+d/2) / float64(period)
+		ps = append(ps, Phase{Duration: d, Rate: low + (high-low)*(1-math.Cos(2*math.Pi*mid))/2})
+	}
+	return ps
+}
+
 // Tokens draws the token counts of one synthetic request.
 type Tokens interface {
 	// Draw returns the prompt and output lengths of the next request.
@@ -80,6 +107,64 @@ func (s sampledTokens) Draw(r *rand.Rand) (int, int) {
 // be empty.
 func SampledTokens(from []Request) Tokens {
 	return sampledTokens(append([]Request(nil), from...))
+}
+
+type uniformTokens struct{ inLo, inHi, outLo, outHi int }
+
+// Draw implements Tokens.
+func (u uniformTokens) Draw(r *rand.Rand) (int, int) {
+	return u.inLo + r.IntN(u.inHi-u.inLo+1), u.outLo + r.IntN(u.outHi-u.outLo+1)
+}
+
+// UniformTokens draws the prompt length uniformly from [inLo, inHi] and the output length from
+// [outLo, outHi] (bounds are clamped to be non-negative, outputs to at least 1, and swapped when
+// reversed).
+func UniformTokens(inLo, inHi, outLo, outHi int) Tokens {
+	inLo, inHi = max(inLo, 0), max(inHi, 0)
+	outLo, outHi = max(outLo, 1), max(outHi, 1)
+	return uniformTokens{inLo: min(inLo, inHi), inHi: max(inLo, inHi), outLo: min(outLo, outHi), outHi: max(outLo, outHi)}
+}
+
+type mixedTokens struct {
+	cum   []float64
+	parts []Tokens
+}
+
+// Draw implements Tokens.
+func (m mixedTokens) Draw(r *rand.Rand) (int, int) {
+	x := r.Float64() * m.cum[len(m.cum)-1]
+	for i, c := range m.cum {
+		if x < c {
+			return m.parts[i].Draw(r)
+		}
+	}
+	return m.parts[len(m.parts)-1].Draw(r)
+}
+
+// Mix draws each request from one of parts, chosen with probability proportional to its weight.
+// It needs as many positive, finite weights as parts.
+func Mix(weights []float64, parts ...Tokens) (Tokens, error) {
+	if len(parts) == 0 || len(weights) != len(parts) {
+		return nil, fmt.Errorf("a mix needs one weight per part, got %d weights for %d parts", len(weights), len(parts))
+	}
+	m := mixedTokens{parts: append([]Tokens(nil), parts...)}
+	var sum float64
+	for i, w := range weights {
+		if !(w > 0) || math.IsInf(w, 0) {
+			return nil, fmt.Errorf("weight %d must be a positive number, got %g", i, w)
+		}
+		sum += w
+		m.cum = append(m.cum, sum)
+	}
+	return m, nil
+}
+
+// PrefillHeavyTokens is a mix dominated by prefill, as in summarisation or retrieval-augmented
+// serving: 80 % of requests have long prompts (4k–16k tokens) and short answers (8–64 tokens),
+// 20 % are chat-like (200–1,000 prompt, 100–300 output tokens).
+func PrefillHeavyTokens() Tokens {
+	t, _ := Mix([]float64{0.8, 0.2}, UniformTokens(4000, 16000, 8, 64), UniformTokens(200, 1000, 100, 300))
+	return t
 }
 
 // Poisson generates a stream whose arrivals form a Poisson process with the phases' rates and

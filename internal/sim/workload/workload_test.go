@@ -122,7 +122,7 @@ func TestScaleJitterAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 4 || got[0] != reqs[0] {
+	if len(got) != 4 || !cmp.Equal(got[0], reqs[0]) {
 		t.Fatalf("got %+v, want the original first and three copies", got)
 	}
 	for _, r := range got[1:] {
