@@ -35,7 +35,7 @@ type Request struct {
 	queuedAt   time.Duration // when the request reached its replica
 	admittedAt time.Duration // first admission into the running batch, or -1
 	lastToken  time.Duration // when its last output token before a preemption was produced
-	prev, next *Request // running list, in admission order
+	prev, next *Request      // running list, in admission order
 }
 
 func newRequest(id int, w workload.Request) Request {
