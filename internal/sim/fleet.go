@@ -548,12 +548,9 @@ type Pod struct {
 	// Created and ReadyAt are when the pod was created and when it became (or becomes) ready,
 	// from the scenario's start.
 	Created, ReadyAt time.Duration
-
-	r *replica
+	// Read returns the pod's current vLLM metrics.
+	Read func() ReplicaMetrics
 }
-
-// Metrics returns the pod's current vLLM metrics.
-func (p Pod) Metrics() ReplicaMetrics { return p.r.metrics() }
 
 // Pods returns the live pods of every variant (starting, serving and draining), variants in
 // scenario order and pods in creation order.
@@ -561,7 +558,7 @@ func (f *Fleet) Pods() []Pod {
 	var out []Pod
 	for _, v := range f.variants {
 		for _, r := range v.live {
-			out = append(out, Pod{Name: r.name, Variant: v.spec, State: r.state, Created: r.created, ReadyAt: r.readyAt, r: r})
+			out = append(out, Pod{Name: r.name, Variant: v.spec, State: r.state, Created: r.created, ReadyAt: r.readyAt, Read: r.metrics})
 		}
 	}
 	return out

@@ -78,7 +78,7 @@ func New(modelName string, kvCacheTokens int, read func() sim.ReplicaMetrics) *C
 
 // ForPod returns the Collector of a simulated pod.
 func ForPod(p sim.Pod) *Collector {
-	return New(p.Variant.ModelID, p.Variant.Profile.KVCacheTokens, p.Metrics)
+	return New(p.Variant.ModelID, p.Variant.Profile.KVCacheTokens, p.Read)
 }
 
 // Describe implements prometheus.Collector.
