@@ -100,7 +100,7 @@ func (k *KubeStore) Sync(ctx context.Context, variants []sim.VariantSpec, pods [
 				return fmt.Errorf("getting pod %s: %w", key, err)
 			}
 			pod.Status = podObject(byKey[key], ready).Status
-			if err := k.c.Update(ctx, pod); err != nil {
+			if err := k.c.Status().Update(ctx, pod); err != nil {
 				return fmt.Errorf("updating pod %s: %w", key, err)
 			}
 		}

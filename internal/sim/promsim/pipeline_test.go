@@ -195,3 +195,34 @@ func TestPipelineFailedScrapesLeaveNoCurrentSample(t *testing.T) {
 		t.Errorf("up = %v, want 0", vec)
 	}
 }
+
+// A starting pod is not ready and is not scraped successfully; once it serves, its pod turns
+// Ready in the store the collector reads, and its metrics are read from its next scrape.
+func TestPipelinePodTurnsReadyWhenItServes(t *testing.T) {
+	a100, err := sim.LookupProfile(sim.ProfileA100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := sim.NewVariant("v", a100)
+	p := newTestPipeline(t, DefaultScrapeConfig())
+	c := &testCluster{variant: v, states: map[string]sim.ReplicaState{"v-a": sim.Starting}, order: []string{"v-a"},
+		pods: map[string]program{"v-a": func(time.Duration) sim.Gauges { return sim.Gauges{Waiting: 2, Running: 1} }}}
+	collect := func(at time.Duration) collector.VariantObservation {
+		t.Helper()
+		runUntil(t, p, c, at)
+		snap, err := p.Collect(context.Background(), []collector.Target{v.Target()}, t0.Add(at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snap.Variants[v.Key()]
+	}
+	if obs := collect(time.Minute); obs.ReadyReplicas != 0 || obs.CurrentReplicas != 1 || obs.Metrics.Reason != "MetricsMissing" {
+		t.Fatalf("while starting: %+v, want 1 replica, none ready, MetricsMissing", obs)
+	}
+	c.states["v-a"] = sim.Serving
+	obs := collect(time.Minute + 16*time.Second) // at least one scrape since
+	want := []analysis.PodMetrics{{Name: "v-a", QueueLength: 2, RunningRequests: 1}}
+	if obs.ReadyReplicas != 1 || !obs.Metrics.Available || !cmp.Equal(want, obs.Pods) {
+		t.Fatalf("once serving: %+v, want 1 ready pod with metrics %v", obs, want)
+	}
+}

@@ -153,17 +153,29 @@ func (s *Scraper) Observe(ctx context.Context, at time.Duration, c sim.Cluster) 
 }
 
 func (s *Scraper) observe(app storage.Appender, at time.Duration, c sim.Cluster) error {
+	pods := c.Pods()
 	if at == s.nextSD {
-		if err := s.discover(app, at, c.Pods()); err != nil {
+		if err := s.discover(app, at, pods); err != nil {
 			return err
 		}
 		s.nextSD += DefaultDiscoveryInterval
+	}
+	// A scrape reaches the pod as it is now, whatever discovery last saw: a pod that has gone
+	// since refuses the connection.
+	current := make(map[string]sim.ReplicaState, len(pods))
+	for _, p := range pods {
+		current[p.Name] = p.State
 	}
 	for _, name := range s.order {
 		t := s.targets[name]
 		if t.next != at {
 			continue
 		}
+		state, ok := current[name]
+		if !ok {
+			state = sim.Gone
+		}
+		t.pod.State = state
 		if err := s.scrape(app, t, at); err != nil {
 			return err
 		}
@@ -260,7 +272,7 @@ func (s *Scraper) slotTime(t *target) time.Duration {
 func (s *Scraper) scrape(app storage.Appender, t *target, at time.Duration) error {
 	s.scrapes++
 	ts := s.start.Add(at).UnixMilli()
-	fail := t.pod.State == sim.Starting
+	fail := t.pod.State != sim.Serving && t.pod.State != sim.Draining
 	if s.cfg.FailureRate > 0 && t.rng.Float64() < s.cfg.FailureRate {
 		fail = true
 	}

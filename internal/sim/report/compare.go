@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"path/filepath"
 	"slices"
@@ -15,8 +16,10 @@ import (
 
 	testingclock "k8s.io/utils/clock/testing"
 
+	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/policy"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/promsim"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/workload"
 )
 
@@ -73,6 +76,16 @@ type Config struct {
 	WVAActuationDelay time.Duration
 	// TimelineEvery is how often each run's state is recorded for the plots.
 	TimelineEvery time.Duration
+	// Metrics is how the wva policies observe the replicas: MetricsPrometheus (the production
+	// collector's PromQL over scrapes of the pods' vLLM exposition) or MetricsIdeal (the fleet's
+	// own peak readings, for comparison). Empty means MetricsPrometheus.
+	Metrics string
+	// ScrapeInterval is how often the pods are scraped (both sources); 0 means 15 s.
+	ScrapeInterval time.Duration
+	// ScrapeJitter and ScrapeFailureRate perturb the scrapes of MetricsPrometheus (see
+	// promsim.ScrapeConfig).
+	ScrapeJitter      time.Duration
+	ScrapeFailureRate float64
 	// Progress, when set, is called as Compare advances (from the calling goroutine).
 	Progress func(Progress)
 }
@@ -90,6 +103,8 @@ func DefaultConfig() Config {
 		SLO:               sim.DefaultSLO(),
 		Policies:          AllPolicies(),
 		TimelineEvery:     DefaultTimelineEvery,
+		Metrics:           MetricsPrometheus,
+		ScrapeInterval:    promsim.DefaultScrapeInterval,
 		WVAActuation:      ActuationDirect,
 		WVAActuationDelay: sim.DefaultTick,
 	}
@@ -124,6 +139,16 @@ func (c Config) Validate() error {
 	case "", ActuationDirect, ActuationHPA:
 	default:
 		errs = append(errs, fmt.Errorf("wva actuation must be %s or %s, got %q", ActuationDirect, ActuationHPA, c.WVAActuation))
+	}
+	switch c.Metrics {
+	case "", MetricsPrometheus, MetricsIdeal:
+	default:
+		errs = append(errs, fmt.Errorf("metrics must be %s or %s, got %q", MetricsPrometheus, MetricsIdeal, c.Metrics))
+	}
+	if c.ScrapeInterval < 0 {
+		errs = append(errs, fmt.Errorf("scrape interval must not be negative, got %s", c.ScrapeInterval))
+	} else if err := c.scrapeConfig().Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.WVAActuationDelay < 0 {
 		errs = append(errs, fmt.Errorf("wva actuation delay must not be negative, got %s", c.WVAActuationDelay))
@@ -266,7 +291,7 @@ func Compare(ctx context.Context, cfg Config) (Comparison, error) {
 	for i, name := range cfg.Policies {
 		step := i + 1
 		progress(Progress{Step: step, Steps: steps, Name: name})
-		rsc, p, opts, err := build(name, sc, oracle, cfg)
+		rsc, p, opts, closer, err := build(name, sc, oracle, cfg)
 		if err != nil {
 			return Comparison{}, err
 		}
@@ -274,6 +299,9 @@ func Compare(ctx context.Context, cfg Config) (Comparison, error) {
 		tracked := &tracking{Policy: p, start: sc.Start, duration: sc.Duration,
 			report: func(f float64) { progress(Progress{Step: step, Steps: steps, Name: name, Fraction: f}) }}
 		res, err := sim.Run(ctx, rsc, tracked, opts...)
+		if closer != nil {
+			err = errors.Join(err, closer.Close())
+		}
 		if err != nil {
 			return Comparison{}, fmt.Errorf("running policy %s: %w", name, err)
 		}
@@ -322,7 +350,24 @@ func scenario(cfg Config) (sim.Scenario, error) {
 	}
 	sc := sim.NewScenario(name, reqs, variants...)
 	sc.SLO = cfg.SLO
+	sc.ScrapeInterval = cmp.Or(cfg.ScrapeInterval, sc.ScrapeInterval)
 	return sc, nil
+}
+
+// Metrics sources of the wva policies.
+const (
+	// MetricsPrometheus is the production collector over the simulated Prometheus.
+	MetricsPrometheus = "prometheus"
+	// MetricsIdeal is the fleet's idealised source.
+	MetricsIdeal = "ideal"
+)
+
+// scrapeConfig is the scrape model of c.
+func (c Config) scrapeConfig() promsim.ScrapeConfig {
+	sc := promsim.DefaultScrapeConfig()
+	sc.Interval = cmp.Or(c.ScrapeInterval, sc.Interval)
+	sc.Jitter, sc.FailureRate, sc.Seed = c.ScrapeJitter, c.ScrapeFailureRate, c.Seed
+	return sc
 }
 
 // Actuation modes of the wva policy.
@@ -336,7 +381,7 @@ const (
 // build returns the scenario, policy and run options of the named policy: the production engine
 // actuates as cfg says (by default Direct mode, one tick after deciding); wva-v1 goes through its
 // HPA chain; the static fleet is the oracle's peak fleet, ready from time zero.
-func build(name string, sc sim.Scenario, oracle *policy.Oracle, cfg Config) (sim.Scenario, sim.Policy, []sim.RunOption, error) {
+func build(name string, sc sim.Scenario, oracle *policy.Oracle, cfg Config) (sim.Scenario, sim.Policy, []sim.RunOption, io.Closer, error) {
 	switch name {
 	case policy.NameWVA, policy.NameWVAV1:
 		wcfg := policy.DefaultWVAConfig()
@@ -353,32 +398,44 @@ func build(name string, sc sim.Scenario, oracle *policy.Oracle, cfg Config) (sim
 		// Operators state their latency target in the saturation ConfigMap (itlTargetMs); the
 		// reference analyzer ignores it.
 		wcfg.Saturation.ITLTargetMs = float64(sc.SLO.ITL) / float64(time.Millisecond)
+		var closer io.Closer
+		if cfg.Metrics != MetricsIdeal {
+			pipe, err := promsim.NewPipeline(cfg.scrapeConfig(), sc.Start, promsource.WithWindow(sc.PeakWindow))
+			if err != nil {
+				return sc, nil, nil, nil, err
+			}
+			wcfg.Source, closer = pipe, pipe
+			opts = append(opts, sim.WithObserver(pipe))
+		}
 		clk := testingclock.NewFakeClock(sc.Start)
 		p, err := policy.NewWVA(wcfg, clk)
 		if err != nil {
-			return sc, nil, nil, err
+			if closer != nil {
+				err = errors.Join(err, closer.Close())
+			}
+			return sc, nil, nil, nil, err
 		}
 		opts = append(opts, sim.WithClock(clk))
 		if wcfg.HPA == nil {
 			opts = append(opts, sim.WithActuationDelay(cmp.Or(cfg.WVAActuationDelay, sim.DefaultTick)))
 		}
-		return sc, p, opts, nil
+		return sc, p, opts, closer, nil
 	case policy.NameHPA:
 		p, err := policy.NewHPA(policy.DefaultHPAConfig())
-		return sc, p, nil, err
+		return sc, p, nil, nil, err
 	case policy.NameStatic:
 		peak := oracle.PeakReplicas()
 		sc.Variants = slices.Clone(sc.Variants)
 		for i := range sc.Variants {
 			sc.Variants[i].InitialReplicas = peak[sc.Variants[i].Name]
 		}
-		return sc, policy.NewStatic(peak), nil, nil
+		return sc, policy.NewStatic(peak), nil, nil, nil
 	case policy.NameOracle:
-		return sc, oracle, nil, nil
+		return sc, oracle, nil, nil, nil
 	case policy.NameReactiveOracle:
-		return sc, oracle.Reactive(), nil, nil
+		return sc, oracle.Reactive(), nil, nil, nil
 	}
-	return sc, nil, nil, fmt.Errorf("unknown policy %q: valid policies are %s", name, strings.Join(AllPolicies(), ", "))
+	return sc, nil, nil, nil, fmt.Errorf("unknown policy %q: valid policies are %s", name, strings.Join(AllPolicies(), ", "))
 }
 
 // tracking wraps a policy to report the virtual time of its decisions as a fraction of the run,
