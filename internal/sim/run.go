@@ -168,6 +168,9 @@ func Run(ctx context.Context, sc Scenario, p Policy, opts ...RunOption) (Result,
 		obsAt := time.Duration(-1)
 		if cfg.observer != nil {
 			if obsAt = cfg.observer.NextObservation(); obsAt >= 0 {
+				if obsAt < f.now {
+					return Result{}, fmt.Errorf("the observer asks to observe at %s, before the current time %s", obsAt, f.now)
+				}
 				t = min(t, obsAt)
 			}
 		}
