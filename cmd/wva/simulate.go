@@ -53,6 +53,11 @@ func parseSimulate(args []string, stderr io.Writer) (report.Config, simulateOpti
 		"how wva's decisions reach the Deployments: `MODE` direct (scale subresource) or hpa (published gauge, 15s scrape, HPA sync)")
 	fs.DurationVar(&cfg.WVAActuationDelay, "wva-actuation-delay", cfg.WVAActuationDelay,
 		"in direct mode, time `D` from a wva decision to the new replica count")
+	fs.StringVar(&cfg.Metrics, "metrics", cfg.Metrics,
+		"how wva observes the replicas: `SOURCE` prometheus (the production collector's PromQL over scrapes of each pod's vLLM /metrics) or ideal (the simulator's exact peaks, for comparison)")
+	fs.DurationVar(&cfg.ScrapeInterval, "scrape-interval", cfg.ScrapeInterval, "scrape interval `D` of the pods' metrics")
+	fs.DurationVar(&cfg.ScrapeJitter, "scrape-jitter", cfg.ScrapeJitter, "with --metrics prometheus, largest deviation `D` of a scrape from its slot")
+	fs.Float64Var(&cfg.ScrapeFailureRate, "scrape-failure-rate", cfg.ScrapeFailureRate, "with --metrics prometheus, probability `P` that a scrape fails")
 	fs.DurationVar(&cfg.SLO.TTFT, "slo-ttft", cfg.SLO.TTFT, "SLO target `D` of the time to first token")
 	fs.DurationVar(&cfg.SLO.ITL, "slo-itl", cfg.SLO.ITL, "SLO target `D` of the mean inter-token latency")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed `N` of the rate scaling (which copies of the requests are added, and when)")

@@ -167,6 +167,8 @@ func TestParseSimulateDefaults(t *testing.T) {
 		TimelineEvery:     report.DefaultTimelineEvery,
 		WVAActuation:      report.ActuationDirect,
 		WVAActuationDelay: time.Second,
+		Metrics:           report.MetricsPrometheus,
+		ScrapeInterval:    15 * time.Second,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -177,13 +179,15 @@ func TestParseSimulateDefaults(t *testing.T) {
 
 	cfg, opts, err = parseSimulate([]string{"--trace=t.csv", "--rate-scale", "2.5", "--startup-delay", "90s", "--policies", "oracle,hpa",
 		"--variants", "l4", "--slo-ttft", "3s", "--slo-itl", "150ms", "--seed", "9", "--json", "--report", "out/x", "--progress",
-		"--wva-actuation", "hpa", "--wva-actuation-delay", "20s"}, &bytes.Buffer{})
+		"--wva-actuation", "hpa", "--wva-actuation-delay", "20s", "--metrics", "ideal", "--scrape-interval", "30s",
+		"--scrape-jitter", "2s", "--scrape-failure-rate", "0.1"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want = report.Config{Trace: "t.csv", TraceFormat: "auto", RateScale: 2.5, Seed: 9, Profiles: []string{"l4"}, StartupDelay: 90 * time.Second,
 		SLO: sim.SLO{TTFT: 3 * time.Second, ITL: 150 * time.Millisecond}, Policies: []string{"oracle", "hpa"}, TimelineEvery: report.DefaultTimelineEvery,
-		WVAActuation: report.ActuationHPA, WVAActuationDelay: 20 * time.Second}
+		WVAActuation: report.ActuationHPA, WVAActuationDelay: 20 * time.Second, Metrics: report.MetricsIdeal,
+		ScrapeInterval: 30 * time.Second, ScrapeJitter: 2 * time.Second, ScrapeFailureRate: 0.1}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("parsed config (-want +got):\n%s", diff)
 	}
@@ -254,5 +258,27 @@ func TestSimulateHelp(t *testing.T) {
 	stdout.Reset()
 	if code := run([]string{"help"}, nil, &stdout, &stderr, testNow); code != exitOK || !strings.Contains(stdout.String(), "simulate [FLAGS]") {
 		t.Errorf("wva help = %d:\n%s\nwant the simulate command listed", code, stdout.String())
+	}
+}
+
+// With the production collector over the simulated Prometheus (the default), jittered and
+// failing scrapes included, the same seed gives byte-identical JSON.
+func TestSimulatePrometheusMetricsAreDeterministic(t *testing.T) {
+	trace := shortTrace(t)
+	args := []string{"simulate", "--trace", trace, "--rate-scale", "3", "--seed", "5", "--json", "--policies", "wva,wva-v1",
+		"--metrics", "prometheus", "--scrape-jitter", "2s", "--scrape-failure-rate", "0.1"}
+	out := make([]string, 2)
+	for i := range out {
+		var stdout, stderr bytes.Buffer
+		if code := run(args, nil, &stdout, &stderr, testNow); code != exitOK {
+			t.Fatalf("run(%v) = %d, stderr:\n%s", args, code, stderr.String())
+		}
+		out[i] = stdout.String()
+	}
+	if out[0] != out[1] {
+		t.Errorf("two runs with the same seed differ:\n%s", cmp.Diff(out[0], out[1]))
+	}
+	if !strings.Contains(out[0], `"metrics": "prometheus"`) {
+		t.Errorf("the JSON does not say which metrics source ran:\n%s", out[0])
 	}
 }

@@ -12,6 +12,9 @@
 //     replica holds its GPUs from creation but serves only after its variant's start-up delay; a
 //     removed replica drains (takes no new request, finishes what it has). Fleet implements
 //     collector.Source, so the production engine can observe it like a Prometheus-backed source.
+//   - An Observer (WithObserver) watches the cluster at times of its own choosing: package promsim
+//     scrapes the pods' vLLM exposition into a PromQL-queryable TSDB so that the production
+//     collector can observe the fleet as it observes a cluster.
 //   - Policy decides replica counts per variant; Run replays a Scenario against one Policy on a
 //     virtual clock and returns a Score (SLO attainment, latency percentiles, GPU-hours, cost,
 //     scale events) and a per-tick Timeline.

@@ -510,6 +510,8 @@ type ReplicaMetrics struct {
 	Gauges Gauges
 	// Counters are the replica's cumulative counters.
 	Counters Counters
+	// Histograms are the replica's request histograms.
+	Histograms Histograms
 }
 
 // Metrics returns the current vLLM metrics of every live replica of the named variant, in
@@ -521,11 +523,45 @@ func (f *Fleet) Metrics(variant string) []ReplicaMetrics {
 		}
 		out := make([]ReplicaMetrics, 0, len(v.live))
 		for _, r := range v.live {
-			out = append(out, ReplicaMetrics{Name: r.name, State: r.state, Gauges: r.srv.Gauges(), Counters: r.srv.Counters()})
+			out = append(out, r.metrics())
 		}
 		return out
 	}
 	return nil
+}
+
+// metrics returns the replica's current vLLM metrics.
+func (r *replica) metrics() ReplicaMetrics {
+	return ReplicaMetrics{Name: r.name, State: r.state, Gauges: r.srv.Gauges(), Counters: r.srv.Counters(), Histograms: r.srv.Histograms()}
+}
+
+// Pod is one live replica as the cluster shows it: a pod of its variant's Deployment whose vLLM
+// server exposes metrics.
+type Pod struct {
+	// Name is the pod name.
+	Name string
+	// Variant is the variant whose Deployment owns the pod.
+	Variant VariantSpec
+	// State is the replica's lifecycle stage: Starting pods are not ready yet, Draining pods are
+	// terminating (and still serve what they have).
+	State ReplicaState
+	// Created and ReadyAt are when the pod was created and when it became (or becomes) ready,
+	// from the scenario's start.
+	Created, ReadyAt time.Duration
+	// Read returns the pod's current vLLM metrics.
+	Read func() ReplicaMetrics
+}
+
+// Pods returns the live pods of every variant (starting, serving and draining), variants in
+// scenario order and pods in creation order.
+func (f *Fleet) Pods() []Pod {
+	var out []Pod
+	for _, v := range f.variants {
+		for _, r := range v.live {
+			out = append(out, Pod{Name: r.name, Variant: v.spec, State: r.state, Created: r.created, ReadyAt: r.readyAt, Read: r.metrics})
+		}
+	}
+	return out
 }
 
 var (

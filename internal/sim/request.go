@@ -32,11 +32,14 @@ type Request struct {
 	doneAt     int64 // decode counter value at which the request finishes
 	heapIdx    int
 	prefilling bool
-	prev, next *Request // running list, in admission order
+	queuedAt   time.Duration // when the request reached its replica
+	admittedAt time.Duration // first admission into the running batch, or -1
+	lastToken  time.Duration // when its last output token before a preemption was produced
+	prev, next *Request      // running list, in admission order
 }
 
 func newRequest(id int, w workload.Request) Request {
-	return Request{Request: w, ID: id, FirstToken: -1, Finished: -1}
+	return Request{Request: w, ID: id, FirstToken: -1, Finished: -1, admittedAt: -1}
 }
 
 // TTFT is the time to first token, or -1 when no token was produced.

@@ -25,6 +25,21 @@ type Cluster interface {
 	Variants() []VariantSpec
 	// Window returns a Source with another peak window (0: latest scrape).
 	Window(w time.Duration) collector.Source
+	// Pods returns the live pods of every variant (the Deployments' spec replicas are their
+	// starting and serving pods).
+	Pods() []Pod
+}
+
+// Observer watches the cluster at times of its own choosing, as a Prometheus server scrapes the
+// pods on its own schedule. Run advances the fleet to each time the observer asks for and calls
+// Observe there, before the arrivals and the policy decision of that instant.
+type Observer interface {
+	// NextObservation returns the virtual time (from the scenario's start) of the next
+	// observation the observer wants, or a negative value for none.
+	NextObservation() time.Duration
+	// Observe is called at the time NextObservation returned, with the cluster advanced to it.
+	// An error ends the run.
+	Observe(ctx context.Context, at time.Duration, c Cluster) error
 }
 
 // Policy decides how many replicas each variant should have.
@@ -52,6 +67,7 @@ type runConfig struct {
 	delay    time.Duration
 	clock    *testingclock.FakeClock
 	timeline bool
+	observer Observer
 }
 
 // RunOption configures Run.
@@ -73,6 +89,9 @@ func WithActuationDelay(d time.Duration) RunOption { return func(c *runConfig) {
 // WithClock sets clk to the virtual time before every decision, so that a policy built on
 // components that read an injected clock sees simulated time.
 func WithClock(clk *testingclock.FakeClock) RunOption { return func(c *runConfig) { c.clock = clk } }
+
+// WithObserver has o observe the cluster at the times it asks for (see Observer).
+func WithObserver(o Observer) RunOption { return func(c *runConfig) { c.observer = o } }
 
 // Result is the outcome of one run.
 type Result struct {
@@ -146,10 +165,24 @@ func Run(ctx context.Context, sc Scenario, p Policy, opts ...RunOption) (Result,
 		if len(queue) > 0 {
 			t = min(t, queue[0].due)
 		}
+		obsAt := time.Duration(-1)
+		if cfg.observer != nil {
+			if obsAt = cfg.observer.NextObservation(); obsAt >= 0 {
+				if obsAt < f.now {
+					return Result{}, fmt.Errorf("the observer asks to observe at %s, before the current time %s", obsAt, f.now)
+				}
+				t = min(t, obsAt)
+			}
+		}
 		if t > end {
 			break
 		}
 		f.advanceTo(t)
+		if t == obsAt {
+			if err := cfg.observer.Observe(ctx, t, f); err != nil {
+				return Result{}, fmt.Errorf("observing the cluster at %s: %w", t, err)
+			}
+		}
 		for next < len(reqs) && reqs[next].Arrival <= t {
 			f.dispatch(&reqs[next])
 			next++

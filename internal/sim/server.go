@@ -49,6 +49,7 @@ type Server struct {
 	kv            int   // KV tokens in use
 
 	counters Counters
+	hist     Histograms
 }
 
 // NewServer returns an idle replica with profile p whose clock starts at start.
@@ -58,6 +59,7 @@ func NewServer(p Profile, start time.Duration) *Server {
 		watermark: int(math.Ceil(admissionWatermark * float64(p.KVCacheTokens))),
 		clock:     start,
 		lastBusy:  start,
+		hist:      newHistograms(),
 	}
 }
 
@@ -81,6 +83,7 @@ func (s *Server) Enqueue(r *Request, now time.Duration) {
 	if s.Idle() && s.clock < now {
 		s.clock = now
 	}
+	r.queuedAt = now
 	s.waiting.pushBack(r)
 	s.waitingTokens += r.InputTokens + r.generated
 }
@@ -102,6 +105,9 @@ func (s *Server) Gauges() Gauges {
 
 // Counters returns the server's cumulative vLLM counters.
 func (s *Server) Counters() Counters { return s.counters }
+
+// Histograms returns a copy of the server's vLLM request histograms.
+func (s *Server) Histograms() Histograms { return s.hist.clone() }
 
 // Load is the share of the server's capacity that its requests use or wait for: the larger of
 // the batch-slot share (running + waiting) / MaxBatchSize and the KV share (KV in use + KV the
@@ -160,6 +166,8 @@ func (s *Server) fastForward(t time.Duration) bool {
 	}
 	s.clock += time.Duration(k) * d
 	s.lastBusy = s.clock
+	s.hist.ITL.Observe(d.Seconds(), uint64(k)*uint64(n))
+	s.counters.GenerationTokensTotal += k * int64(n)
 	s.dc += k
 	s.kv += int(k) * n
 	s.completeDecodes()
@@ -202,9 +210,14 @@ func (s *Server) step() {
 		}
 	}
 
+	stepStart := s.clock
 	s.clock += s.p.PrefillTime(prompt)
 	if ndec > 0 {
 		s.clock += s.p.DecodeTime(ndec)
+		// Every decoding sequence produced its previous token when the previous step ended,
+		// which is when this one started.
+		s.hist.ITL.Observe((s.clock - stepStart).Seconds(), uint64(ndec))
+		s.counters.GenerationTokensTotal += int64(ndec)
 		s.dc++
 		s.kv += ndec
 		s.completeDecodes()
@@ -220,10 +233,16 @@ func (s *Server) step() {
 		r.prefilling = false
 		r.generated++
 		r.dcStart = s.dc
+		s.counters.GenerationTokensTotal++
 		if r.FirstToken < 0 {
 			r.FirstToken = s.clock
 			s.counters.TTFTSeconds += (r.FirstToken - r.Arrival).Seconds()
 			s.counters.TTFTCount++
+			s.counters.PromptTokensTotal += int64(r.InputTokens)
+			s.hist.TTFT.Observe((r.FirstToken - r.Arrival).Seconds(), 1)
+		} else {
+			// The first token after a preemption's recompute.
+			s.hist.ITL.Observe((s.clock - r.lastToken).Seconds(), 1)
 		}
 		if r.generated >= r.OutputTokens {
 			s.finish(r)
@@ -241,6 +260,10 @@ func (s *Server) step() {
 func (s *Server) admit(r *Request, need int) {
 	r.kvBase = need
 	r.promptLeft = max(need, 1)
+	if r.admittedAt < 0 {
+		r.admittedAt = s.clock
+	}
+	s.counters.PrefixCacheQueries += int64(r.InputTokens)
 	r.prefilling = true
 	s.kv += need
 	s.running++
@@ -295,6 +318,7 @@ func (s *Server) preemptNewest() {
 	} else {
 		s.decoding.remove(r.heapIdx)
 		r.generated += int(s.dc - r.dcStart)
+		r.lastToken = s.lastBusy
 	}
 	r.promptLeft = 0
 	r.Preemptions++
@@ -325,4 +349,9 @@ func (s *Server) finish(r *Request) {
 		c.TPOTSeconds += (r.Finished - r.FirstToken).Seconds()
 		c.TPOTCount += int64(r.OutputTokens - 1)
 	}
+	h := &s.hist
+	h.E2E.Observe((r.Finished - r.Arrival).Seconds(), 1)
+	h.QueueTime.Observe((r.admittedAt - r.queuedAt).Seconds(), 1)
+	h.PromptTokens.Observe(float64(r.InputTokens), 1)
+	h.GenerationTokens.Observe(float64(r.OutputTokens), 1)
 }

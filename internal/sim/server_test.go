@@ -267,3 +267,73 @@ func BenchmarkServer(b *testing.B) {
 		s.AdvanceTo(time.Hour)
 	}
 }
+
+// The request histograms hold one observation per token gap, request and first token, with the
+// values the requests themselves report, also across a preemption's recompute.
+func TestServerHistogramsMatchTheRequests(t *testing.T) {
+	p := tinyProfile(500, 8) // the preemption scenario above
+	s := NewServer(p, 0)
+	rs := requests(4, 0, 100, 200)
+	rs = append(rs, requests(1, 3*time.Second, 10, 1)...) // a one-token request: no gap
+	rs[4].ID = 4
+	for _, r := range rs[:4] {
+		s.Enqueue(r, 0)
+	}
+	s.AdvanceTo(3 * time.Second)
+	s.Enqueue(rs[4], 3*time.Second)
+	s.AdvanceTo(time.Hour)
+	if !allFinished(rs) || s.Counters().Preemptions == 0 {
+		t.Fatalf("want every request finished and a preemption, got %+v", s.Counters())
+	}
+	h := s.Histograms()
+	var gaps, gapSeconds, ttft, e2e, queue float64
+	for _, r := range rs {
+		gaps += float64(r.OutputTokens - 1)
+		gapSeconds += (r.Finished - r.FirstToken).Seconds()
+		ttft += r.TTFT().Seconds()
+		e2e += (r.Finished - r.Arrival).Seconds()
+		queue += (r.admittedAt - r.queuedAt).Seconds()
+	}
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(1, math.Abs(b)) }
+	if h.ITL.Count != uint64(gaps) || !near(h.ITL.Sum, gapSeconds) {
+		t.Errorf("ITL histogram count %d sum %g, want %g gaps summing to %g s", h.ITL.Count, h.ITL.Sum, gaps, gapSeconds)
+	}
+	if h.TTFT.Count != 5 || !near(h.TTFT.Sum, ttft) || h.E2E.Count != 5 || !near(h.E2E.Sum, e2e) {
+		t.Errorf("TTFT %d/%g (want 5/%g), E2E %d/%g (want 5/%g)", h.TTFT.Count, h.TTFT.Sum, ttft, h.E2E.Count, h.E2E.Sum, e2e)
+	}
+	if h.QueueTime.Count != 5 || !near(h.QueueTime.Sum, queue) || h.PromptTokens.Sum != 410 || h.GenerationTokens.Sum != 801 {
+		t.Errorf("queue %d/%g (want 5/%g), prompt sum %g (want 410), generation sum %g (want 801)",
+			h.QueueTime.Count, h.QueueTime.Sum, queue, h.PromptTokens.Sum, h.GenerationTokens.Sum)
+	}
+	c := s.Counters()
+	if c.GenerationTokensTotal != 801 || c.PromptTokensTotal != 410 {
+		t.Errorf("generation tokens total %d (want 801), prompt tokens total %d (want 410)", c.GenerationTokensTotal, c.PromptTokensTotal)
+	}
+	// The one-token request: prompt 10 is in bucket le=10, output 1 in le=1.
+	if cum := h.PromptTokens.Cumulative(); cum[5] != 0 || cum[10] != 1 {
+		t.Errorf("prompt-token buckets le=5: %d, le=10: %d; want 0 and 1", cum[5], cum[10])
+	}
+	if cum := h.GenerationTokens.Cumulative(); cum[1] != 1 || cum[100] != 1 || cum[200] != 5 {
+		t.Errorf("generation-token buckets le=1: %d, le=100: %d, le=200: %d; want 1, 1, 5", cum[1], cum[100], cum[200])
+	}
+}
+
+func TestTokenBuckets(t *testing.T) {
+	if diff := cmp.Diff([]float64{1, 2, 5, 10, 20, 50, 100}, TokenBuckets(100)); diff != "" {
+		t.Errorf("TokenBuckets(100) (-want +got):\n%s", diff)
+	}
+	b := TokenBuckets(MaxModelLen)
+	if b[len(b)-1] != 100000 {
+		t.Errorf("last bucket up to %d is %g, want 100000", MaxModelLen, b[len(b)-1])
+	}
+}
+
+func TestHistogramBucketsAreLessOrEqual(t *testing.T) {
+	h := NewHistogram([]float64{1, 2})
+	h.Observe(1, 2)
+	h.Observe(1.5, 1)
+	h.Observe(3, 1)
+	if diff := cmp.Diff(map[float64]uint64{1: 2, 2: 3}, h.Cumulative()); diff != "" || h.Count != 4 || h.Sum != 6.5 {
+		t.Errorf("cumulative (-want +got):\n%s count %d sum %g", diff, h.Count, h.Sum)
+	}
+}

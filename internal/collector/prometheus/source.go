@@ -33,7 +33,7 @@ const (
 // targets' ready pods, which it reads from a (cached) Kubernetes reader. It implements
 // collector.Source and is safe for concurrent use.
 type Source struct {
-	api          promv1.API
+	api          QueryAPI
 	reader       client.Reader
 	window       time.Duration
 	staleAfter   time.Duration
@@ -42,6 +42,15 @@ type Source struct {
 }
 
 var _ collector.Source = (*Source)(nil)
+
+// QueryAPI is the one call the Source makes to Prometheus: an instant query evaluated at ts.
+// client_golang's promv1.API satisfies it in production; the simulator's in-process PromQL
+// engine satisfies it too, so both run the same query building, parsing and pod join.
+type QueryAPI interface {
+	Query(ctx context.Context, query string, ts time.Time, opts ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error)
+}
+
+var _ QueryAPI = promv1.API(nil)
 
 // Option configures a Source.
 type Option func(*Source)
@@ -87,9 +96,9 @@ func WithMetrics(m *Metrics) Option {
 	}
 }
 
-// New returns a Source querying api and reading Deployments and Pods from reader, normally the
-// manager's cached client.
-func New(api promv1.API, reader client.Reader, opts ...Option) *Source {
+// New returns a Source querying api (normally a promv1.API) and reading Deployments and Pods
+// from reader, normally the manager's cached client.
+func New(api QueryAPI, reader client.Reader, opts ...Option) *Source {
 	s := &Source{api: api, reader: reader, window: DefaultWindow, staleAfter: DefaultStalenessLimit, queryTimeout: DefaultQueryTimeout,
 		metrics: unregisteredMetrics()}
 	for _, o := range opts {

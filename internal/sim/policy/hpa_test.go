@@ -137,6 +137,7 @@ func (f *fakeCluster) Collect(_ context.Context, targets []collector.Target, now
 
 func (f *fakeCluster) Variants() []sim.VariantSpec           { return f.variants }
 func (f *fakeCluster) Window(time.Duration) collector.Source { return f }
+func (f *fakeCluster) Pods() []sim.Pod                       { return nil }
 
 func pods(kv ...float64) []analysis.PodMetrics {
 	out := make([]analysis.PodMetrics, len(kv))

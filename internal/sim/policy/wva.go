@@ -48,6 +48,9 @@ type WVAConfig struct {
 	// replicas (Metrics mode); when nil, decisions are applied to the Deployments directly
 	// (Direct mode) after Run's actuation delay.
 	HPA *ExternalHPAConfig
+	// Source, when set, is the engine's collector.Source instead of the cluster's idealised one,
+	// e.g. the production collector over the simulated Prometheus (promsim.Pipeline).
+	Source collector.Source
 }
 
 // DefaultWVAConfig is WVA as it ships: the capacity analyzer every 15 s, Direct actuation.
@@ -174,7 +177,11 @@ func (w *WVA) build(c sim.Cluster) error {
 	w.decisions = common.NewInternalDecisionCache()
 	// Nobody reconciles in the simulator: with a nil trigger channel every reconcile request is
 	// a non-blocking drop, which the engine tolerates by design.
-	engine, err := saturation.New(c, vas, cfg, w.decisions, nil, saturation.WithClock(w.clock), saturation.WithAnalyzer(a),
+	var src collector.Source = c
+	if w.cfg.Source != nil {
+		src = w.cfg.Source
+	}
+	engine, err := saturation.New(src, vas, cfg, w.decisions, nil, saturation.WithClock(w.clock), saturation.WithAnalyzer(a),
 		saturation.WithScaleDownStabilization(w.cfg.ScaleDownStabilization, w.cfg.ScaleDownStepFraction))
 	if err != nil {
 		return err

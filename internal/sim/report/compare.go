@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"path/filepath"
 	"slices"
@@ -15,8 +16,10 @@ import (
 
 	testingclock "k8s.io/utils/clock/testing"
 
+	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/policy"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/promsim"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/workload"
 )
 
@@ -77,6 +80,16 @@ type Config struct {
 	WVAActuationDelay time.Duration
 	// TimelineEvery is how often each run's state is recorded for the plots.
 	TimelineEvery time.Duration
+	// Metrics is how the wva policies observe the replicas: MetricsPrometheus (the production
+	// collector's PromQL over scrapes of the pods' vLLM exposition) or MetricsIdeal (the fleet's
+	// own peak readings, for comparison). Empty means MetricsPrometheus.
+	Metrics string
+	// ScrapeInterval is how often the pods are scraped (both sources); 0 means 15 s.
+	ScrapeInterval time.Duration
+	// ScrapeJitter and ScrapeFailureRate perturb the scrapes of MetricsPrometheus (see
+	// promsim.ScrapeConfig).
+	ScrapeJitter      time.Duration
+	ScrapeFailureRate float64
 	// Progress, when set, is called as Compare advances (from the calling goroutine).
 	Progress func(Progress)
 }
@@ -94,6 +107,8 @@ func DefaultConfig() Config {
 		SLO:               sim.DefaultSLO(),
 		Policies:          AllPolicies(),
 		TimelineEvery:     DefaultTimelineEvery,
+		Metrics:           MetricsPrometheus,
+		ScrapeInterval:    promsim.DefaultScrapeInterval,
 		WVAActuation:      ActuationDirect,
 		WVAActuationDelay: sim.DefaultTick,
 	}
@@ -128,6 +143,16 @@ func (c Config) Validate() error {
 	case "", ActuationDirect, ActuationHPA:
 	default:
 		errs = append(errs, fmt.Errorf("wva actuation must be %s or %s, got %q", ActuationDirect, ActuationHPA, c.WVAActuation))
+	}
+	switch c.Metrics {
+	case "", MetricsPrometheus, MetricsIdeal:
+	default:
+		errs = append(errs, fmt.Errorf("metrics must be %s or %s, got %q", MetricsPrometheus, MetricsIdeal, c.Metrics))
+	}
+	if c.ScrapeInterval < 0 {
+		errs = append(errs, fmt.Errorf("scrape interval must not be negative, got %s", c.ScrapeInterval))
+	} else if err := c.scrapeConfig().Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.WVAActuationDelay < 0 {
 		errs = append(errs, fmt.Errorf("wva actuation delay must not be negative, got %s", c.WVAActuationDelay))
@@ -274,7 +299,7 @@ func Compare(ctx context.Context, cfg Config) (Comparison, error) {
 	for i, name := range cfg.Policies {
 		step := i + 1
 		progress(Progress{Step: step, Steps: steps, Name: name})
-		rsc, p, opts, err := build(name, sc, oracle, warm, cfg)
+		rsc, p, opts, closer, err := build(name, sc, oracle, warm, cfg)
 		if err != nil {
 			return Comparison{}, err
 		}
@@ -282,6 +307,9 @@ func Compare(ctx context.Context, cfg Config) (Comparison, error) {
 		tracked := &tracking{Policy: p, start: sc.Start, duration: sc.Duration,
 			report: func(f float64) { progress(Progress{Step: step, Steps: steps, Name: name, Fraction: f}) }}
 		res, err := sim.Run(ctx, rsc, tracked, opts...)
+		if closer != nil {
+			err = errors.Join(err, closer.Close())
+		}
 		if err != nil {
 			return Comparison{}, fmt.Errorf("running policy %s: %w", name, err)
 		}
@@ -340,7 +368,24 @@ func scenario(cfg Config) (sim.Scenario, error) {
 	}
 	sc := sim.NewScenario(name, reqs, variants...)
 	sc.SLO = cfg.SLO
+	sc.ScrapeInterval = cmp.Or(cfg.ScrapeInterval, sc.ScrapeInterval)
 	return sc, nil
+}
+
+// Metrics sources of the wva policies.
+const (
+	// MetricsPrometheus is the production collector over the simulated Prometheus.
+	MetricsPrometheus = "prometheus"
+	// MetricsIdeal is the fleet's idealised source.
+	MetricsIdeal = "ideal"
+)
+
+// scrapeConfig is the scrape model of c.
+func (c Config) scrapeConfig() promsim.ScrapeConfig {
+	sc := promsim.DefaultScrapeConfig()
+	sc.Interval = cmp.Or(c.ScrapeInterval, sc.Interval)
+	sc.Jitter, sc.FailureRate, sc.Seed = c.ScrapeJitter, c.ScrapeFailureRate, c.Seed
+	return sc
 }
 
 // Actuation modes of the wva policy.
@@ -355,16 +400,16 @@ const (
 // actuates as cfg says (by default Direct mode, one tick after deciding); wva-v1 goes through its
 // HPA chain; the static fleet is the oracle's peak fleet, ready from time zero; oracle-warm
 // starts with its plan's first fleet.
-func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.OracleWarm, cfg Config) (sim.Scenario, sim.Policy, []sim.RunOption, error) {
+func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.OracleWarm, cfg Config) (sim.Scenario, sim.Policy, []sim.RunOption, io.Closer, error) {
 	spec, err := parsePolicyName(name)
 	if err != nil {
-		return sc, nil, nil, err
+		return sc, nil, nil, nil, err
 	}
 	switch spec.Base {
 	case policy.NameWVA, policy.NameWVAV1:
 		wcfg, err := wvaConfig(name, spec, float64(sc.SLO.ITL)/float64(time.Millisecond))
 		if err != nil {
-			return sc, nil, nil, err
+			return sc, nil, nil, nil, err
 		}
 		var opts []sim.RunOption
 		if spec.Base == policy.NameWVA && cfg.WVAActuation == ActuationHPA {
@@ -374,32 +419,44 @@ func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.Ora
 			hpa.Behavior = policy.DefaultBehavior()
 			wcfg.HPA = &hpa
 		}
+		var closer io.Closer
+		if cfg.Metrics != MetricsIdeal {
+			pipe, err := promsim.NewPipeline(cfg.scrapeConfig(), sc.Start, promsource.WithWindow(sc.PeakWindow))
+			if err != nil {
+				return sc, nil, nil, nil, err
+			}
+			wcfg.Source, closer = pipe, pipe
+			opts = append(opts, sim.WithObserver(pipe))
+		}
 		clk := testingclock.NewFakeClock(sc.Start)
 		p, err := policy.NewWVA(wcfg, clk)
 		if err != nil {
-			return sc, nil, nil, err
+			if closer != nil {
+				err = errors.Join(err, closer.Close())
+			}
+			return sc, nil, nil, nil, err
 		}
 		opts = append(opts, sim.WithClock(clk))
 		if wcfg.HPA == nil {
 			opts = append(opts, sim.WithActuationDelay(cmp.Or(cfg.WVAActuationDelay, sim.DefaultTick)))
 		}
-		return sc, p, opts, nil
+		return sc, p, opts, closer, nil
 	case policy.NameHPA:
 		hcfg, err := hpaConfig(name, spec)
 		if err != nil {
-			return sc, nil, nil, err
+			return sc, nil, nil, nil, err
 		}
 		p, err := policy.NewHPA(hcfg)
-		return sc, p, nil, err
+		return sc, p, nil, nil, err
 	case policy.NameStatic:
 		peak := oracle.PeakReplicas()
-		return withInitial(sc, peak), policy.NewStatic(peak), nil, nil
+		return withInitial(sc, peak), policy.NewStatic(peak), nil, nil, nil
 	case policy.NameOracle:
-		return sc, oracle, nil, nil
+		return sc, oracle, nil, nil, nil
 	case policy.NameOracleWarm:
-		return withInitial(sc, warm.InitialReplicas()), warm, nil, nil
+		return withInitial(sc, warm.InitialReplicas()), warm, nil, nil, nil
 	}
-	return sc, nil, nil, fmt.Errorf("unknown policy %q: valid policies are %s", name, strings.Join(AllPolicies(), ", "))
+	return sc, nil, nil, nil, fmt.Errorf("unknown policy %q: valid policies are %s", name, strings.Join(AllPolicies(), ", "))
 }
 
 // withInitial returns sc with each variant starting with replicas[name] ready replicas.

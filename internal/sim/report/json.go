@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/json"
 	"io"
 )
@@ -22,6 +23,7 @@ type jsonScenario struct {
 	Requests            int           `json:"requests"`
 	DurationSeconds     float64       `json:"durationSeconds"`
 	StartupDelaySeconds float64       `json:"startupDelaySeconds"`
+	Metrics             string        `json:"metrics"`
 	SLO                 jsonSLO       `json:"slo"`
 	Variants            []jsonVariant `json:"variants"`
 }
@@ -93,6 +95,7 @@ func newJSONReport(c Comparison) jsonReport {
 			Requests:            c.Requests,
 			DurationSeconds:     c.Duration.Seconds(),
 			StartupDelaySeconds: c.Config.StartupDelay.Seconds(),
+			Metrics:             cmp.Or(c.Config.Metrics, MetricsPrometheus),
 			SLO:                 jsonSLO{TTFTSeconds: c.Config.SLO.TTFT.Seconds(), ITLSeconds: c.Config.SLO.ITL.Seconds()},
 		},
 		Oracle:     jsonPlan{Cost: c.Oracle.Cost, GPUHours: c.Oracle.GPUHours},

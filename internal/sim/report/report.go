@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -124,6 +125,7 @@ func command(c Comparison) string {
 		"--slo-ttft "+cfg.SLO.TTFT.String(),
 		"--slo-itl "+cfg.SLO.ITL.String(),
 		"--seed "+strconv.FormatUint(cfg.Seed, 10),
+		"--metrics "+cmp.Or(cfg.Metrics, MetricsPrometheus),
 		"--report DIR")
 	return strings.Join(args, " ")
 }
