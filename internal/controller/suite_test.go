@@ -144,16 +144,16 @@ type recordingActuator struct {
 	failing   map[types.NamespacedName]int // keys whose Actuate fails, with the number of calls
 }
 
-func (a *recordingActuator) Actuate(_ context.Context, va *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) error {
+func (a *recordingActuator) Actuate(_ context.Context, va *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) (*interfaces.ScaleConflict, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	key := client.ObjectKeyFromObject(va)
 	if n, ok := a.failing[key]; ok {
 		a.failing[key] = n + 1
-		return errors.New("scale subresource refused")
+		return nil, errors.New("scale subresource refused")
 	}
 	a.applied[key] = d.TargetReplicas
-	return nil
+	return nil, nil
 }
 
 func (a *recordingActuator) Forget(key types.NamespacedName) {

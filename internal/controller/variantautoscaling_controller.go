@@ -35,8 +35,9 @@ const ScaleTargetNameIndex = "spec.scaleTargetRef.name"
 // Actuator applies a decision to the world: the wva_* gauges and, in Direct mode, the scale
 // target's replicas. The controller calls it after writing the decision to status.
 type Actuator interface {
-	// Actuate applies d for va and reports whether it was applied.
-	Actuate(ctx context.Context, va *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) error
+	// Actuate applies d for va. In Direct mode it reports another writer of the scale
+	// target's replicas, if it found one (nil otherwise).
+	Actuate(ctx context.Context, va *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) (*interfaces.ScaleConflict, error)
 	// Forget removes everything published for the VariantAutoscaling with the given key.
 	Forget(key types.NamespacedName)
 }
@@ -191,7 +192,8 @@ func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.R
 	if r.actuator != nil && deploy != nil {
 		mode := va.ActuationMode()
 		va.Status.Actuation = &wvav1alpha1.ActuationStatus{Mode: mode}
-		if err := r.actuator.Actuate(ctx, va, d); err != nil {
+		conflict, err := r.actuator.Actuate(ctx, va, d)
+		if err != nil {
 			// Retried with backoff by returning the error (which controller-runtime logs); the
 			// event marks the transition only, not every retry.
 			if prev := original.Status.Actuation; prev == nil || prev.Applied {
@@ -199,9 +201,52 @@ func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.R
 			}
 			return ctrl.Result{}, fmt.Errorf("applying decision for %s (%s mode): %w", req.NamespacedName, mode, err)
 		}
-		va.Status.Actuation.Applied = true
+		va.Status.Actuation.Applied = conflict == nil || conflict.Kind != interfaces.ScaleConflictHPA
+		r.recordScaleConflict(va, original, conflict)
 	}
 	return ctrl.Result{}, nil
+}
+
+// recordScaleConflict sets the ActuationConflict condition from what the actuator found, in
+// Direct mode only, with an event when the reason changes. HPAConflict lasts while the HPA
+// exists; ForeignScaleWrite lasts until the decision changes, so that it outlives the
+// reconcile that WVA's own write back triggers.
+func (r *VariantAutoscalingReconciler) recordScaleConflict(va, original *wvav1alpha1.VariantAutoscaling, c *interfaces.ScaleConflict) {
+	if va.ActuationMode() != wvav1alpha1.ActuationDirect {
+		meta.RemoveStatusCondition(&va.Status.Conditions, wvav1alpha1.ConditionActuationConflict)
+		return
+	}
+	target := va.Spec.ScaleTargetRef.Name
+	prevReason := ""
+	if prev := meta.FindStatusCondition(original.Status.Conditions, wvav1alpha1.ConditionActuationConflict); prev != nil {
+		prevReason = prev.Reason
+	}
+	switch {
+	case c == nil && prevReason == wvav1alpha1.ReasonForeignScaleWrite &&
+		va.Status.OptimizedAlloc.Replicas == original.Status.OptimizedAlloc.Replicas:
+		// WVA's own write back would clear the condition at once; it reports the foreign
+		// write until WVA writes a new decision of its own.
+	case c == nil:
+		r.setCondition(va, wvav1alpha1.ConditionActuationConflict, metav1.ConditionFalse, wvav1alpha1.ReasonNoConflict,
+			fmt.Sprintf("WVA is the only writer of the replicas of Deployment %s.", target))
+		if prevReason == wvav1alpha1.ReasonHPAConflict {
+			directActuationResumedEvent(r.recorder, va, target)
+		}
+	case c.Kind == interfaces.ScaleConflictHPA:
+		r.setCondition(va, wvav1alpha1.ConditionActuationConflict, metav1.ConditionTrue, wvav1alpha1.ReasonHPAConflict,
+			fmt.Sprintf("HorizontalPodAutoscaler %s targets Deployment %s, so WVA leaves its replicas (%d) to the HPA and only publishes the wva_* gauges; "+
+				"delete the HPA or set spec.actuation.mode to Metrics.", c.Writer, target, c.Replicas))
+		if prevReason != wvav1alpha1.ReasonHPAConflict {
+			hpaConflictEvent(r.recorder, va, target, c.Writer)
+		}
+	default:
+		r.setCondition(va, wvav1alpha1.ConditionActuationConflict, metav1.ConditionTrue, wvav1alpha1.ReasonForeignScaleWrite,
+			fmt.Sprintf("Field manager %q set the replicas of Deployment %s to %d after WVA had written %d; in Direct mode WVA owns them and wrote its decision again.",
+				c.Writer, target, c.Replicas, c.Written))
+		if prevReason != wvav1alpha1.ReasonForeignScaleWrite {
+			foreignScaleWriteEvent(r.recorder, va, target, c)
+		}
+	}
 }
 
 // resolveTarget reads the scale target and records the TargetResolved condition. It returns
