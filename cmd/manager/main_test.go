@@ -17,7 +17,7 @@ import (
 // selects, and everything, at every level, to the capture a test opens with captureLogs.
 func TestMain(m *testing.M) {
 	capture := zapcore.NewCore(zapcore.NewConsoleEncoder(uberzap.NewDevelopmentEncoderConfig()),
-		zapcore.AddSync(captured), zapcore.Level(-10))
+		zapcore.AddSync(captured), zapcore.Level(-5))
 	logger := zap.New(zap.UseDevMode(true), zap.Level(zapLevelFromEnv()),
 		zap.RawZapOpts(uberzap.WrapCore(func(c zapcore.Core) zapcore.Core { return zapcore.NewTee(c, capture) })))
 	ctrl.SetLogger(logger)
