@@ -4,17 +4,18 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
@@ -25,6 +26,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -34,11 +37,12 @@ import (
 )
 
 // TestShippedRBACSuffices installs config/default as `kubectl apply -k` would and runs the
-// manager, with the options of the rendered Deployment (leader election on), authenticated as
-// the rendered ServiceAccount, so that it holds only the shipped RBAC. Over a run that elects
-// a leader, actuates a Direct-mode VariantAutoscaling next to an HPA, records events of both
-// kinds (core v1 from leader election, events.k8s.io from the controller) and serves an
-// authorized scrape, nothing the manager logs may say "forbidden".
+// manager's main() as its own process, with the rendered Deployment's arguments (leader election
+// on) and environment, authenticated as the rendered ServiceAccount, so that it holds only the
+// shipped RBAC. Over a run that elects a leader, actuates a Direct-mode VariantAutoscaling next
+// to an HPA, records events of both APIs (core v1 from leader election, events.k8s.io from the
+// controller), serves an authorized scrape and releases the lease, nothing the manager logs may
+// say "forbidden".
 func TestShippedRBACSuffices(t *testing.T) {
 	const ns, prefix = "workload-variant-autoscaler-system", "workload-variant-autoscaler-"
 	objs := renderInstall(t)
@@ -55,8 +59,7 @@ func TestShippedRBACSuffices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
+	ctx := context.Background()
 
 	slices.SortStableFunc(objs, func(a, b *unstructured.Unstructured) int { return rank(a) - rank(b) })
 	var manager *unstructured.Unstructured
@@ -72,43 +75,6 @@ func TestShippedRBACSuffices(t *testing.T) {
 		return admin.List(ctx, &wvav1alpha1.VariantAutoscalingList{})
 	})
 
-	// The manager's options and environment, as the rendered Deployment gives them.
-	containers, _, _ := unstructured.NestedSlice(manager.Object, "spec", "template", "spec", "containers")
-	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
-	opts := DefaultOptions()
-	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
-	opts.BindFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		t.Fatalf("manager rejects the manifest's args: %v", err)
-	}
-	vars := map[string]string{"POD_NAMESPACE": ns}
-	envVars, _, _ := unstructured.NestedSlice(containers[0].(map[string]any), "env")
-	for _, e := range envVars {
-		if v, ok := e.(map[string]any)["value"].(string); ok {
-			vars[e.(map[string]any)["name"].(string)] = v
-		}
-	}
-	// No Prometheus runs (queries fail on a closed local port) and no token file is mounted.
-	vars["PROMETHEUS_BASE_URL"] = "http://" + freeAddr(t)
-	delete(vars, "PROMETHEUS_TOKEN_PATH")
-	getenv := func(k string) string { return vars[k] }
-	opts.ApplyEnv(getenv)
-	if !opts.LeaderElect {
-		t.Fatalf("the rendered manager does not elect a leader: args %v", args)
-	}
-	metricsAddr := freeAddr(t)
-	opts.MetricsBindAddress, opts.HealthProbeBindAddress = metricsAddr, "0"
-	opts.PrometheusAllowHTTP = true
-
-	// The manager authenticates as the installed ServiceAccount, nothing more.
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: prefix + "controller-manager", Namespace: ns}}
-	tr := &authenticationv1.TokenRequest{}
-	if err := admin.SubResource("token").Create(ctx, sa, tr); err != nil {
-		t.Fatalf("requesting a token for %s: %v", sa.Name, err)
-	}
-	saCfg := rest.AnonymousClientConfig(cfg)
-	saCfg.BearerToken = tr.Status.Token
-
 	// A workload: a Direct-mode variant whose Deployment an HPA also scales, and a variant
 	// whose Deployment is missing (a TargetNotFound event, through events.k8s.io).
 	const app = "llm"
@@ -117,38 +83,76 @@ func TestShippedRBACSuffices(t *testing.T) {
 	create(t, admin, dep)
 	direct := testutil.VariantAutoscaling("llama").Namespace(app).Accelerator("L4").Direct().Obj()
 	create(t, admin, direct)
-	create(t, admin, &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "llama", Namespace: app},
-		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MaxReplicas: 4,
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: dep.Name}}})
+	create(t, admin, testutil.HPA(app, "llama", dep.Name))
 	orphan := testutil.VariantAutoscaling("orphan").Namespace(app).Target("missing").Accelerator("L4").Obj()
 	create(t, admin, orphan)
+	scraper := scraperToken(t, admin, ns, prefix+"metrics-reader")
 
-	logs := captureLogs(t)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, opts, saCfg, getenv) }()
+	// The manager's process: the rendered arguments and environment, and a kubeconfig holding
+	// a token of the installed ServiceAccount, nothing more.
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: prefix + "controller-manager", Namespace: ns}}
+	tr := &authenticationv1.TokenRequest{}
+	if err := admin.SubResource("token").Create(ctx, sa, tr); err != nil {
+		t.Fatalf("requesting a token for %s: %v", sa.Name, err)
+	}
+	kubeconfig := writeKubeconfig(t, cfg, tr.Status.Token)
+	containers, _, _ := unstructured.NestedSlice(manager.Object, "spec", "template", "spec", "containers")
+	args, _, _ := unstructured.NestedStringSlice(containers[0].(map[string]any), "args")
+	if !slices.Contains(args, "--leader-elect=true") {
+		t.Fatalf("the rendered manager does not elect a leader: args %v", args)
+	}
+	metricsAddr := freeAddr(t)
+	// Local addresses instead of the manifest's ports on every interface (later flags win);
+	// no Prometheus runs (queries fail on a closed local port).
+	args = append(args, "--metrics-bind-address="+metricsAddr, "--health-probe-bind-address="+freeAddr(t), "--prometheus-allow-http")
+	environ := []string{envManagerProcess + "=1", "KUBECONFIG=" + kubeconfig, "POD_NAMESPACE=" + ns,
+		"PROMETHEUS_BASE_URL=http://" + freeAddr(t), "HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}
+	envVars, _, _ := unstructured.NestedSlice(containers[0].(map[string]any), "env")
+	for _, e := range envVars {
+		name := e.(map[string]any)["name"].(string)
+		if v, ok := e.(map[string]any)["value"].(string); ok && name != "PROMETHEUS_TOKEN_PATH" { // no token file is mounted
+			environ = append(environ, name+"="+v)
+		}
+	}
+	logs := &logCapture{}
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Env, cmd.Stdout, cmd.Stderr = environ, logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	stopped := false
 	stop := func() {
 		if stopped {
 			return
 		}
 		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		if err := <-exited; err != nil {
+			t.Errorf("manager process: %v", err)
+		}
+		if testing.Verbose() {
+			t.Logf("manager log:\n%s", logs.String())
 		}
 	}
 	t.Cleanup(stop)
 
-	scraper := scraperToken(t, admin, ns, prefix+"metrics-reader")
 	// Actuation comes with the second engine cycle (the first finds no replica count in
-	// status yet), which starts after the default interval of 30 s: the engine's first wait
-	// is chosen before the ConfigMap controller has loaded GLOBAL_OPT_INTERVAL.
+	// status yet), which starts after the default interval of 30 s: the engine chose its
+	// first wait before the ConfigMap controller loaded GLOBAL_OPT_INTERVAL.
 	testutil.Eventually(t, 90*time.Second, func() error {
+		select {
+		case err := <-exited:
+			exited <- err
+			return nil // fails in stop, with the log
+		default:
+		}
 		if logs.contains("forbidden") {
 			return nil // fails below, with the lines
 		}
 		lease := &coordinationv1.Lease{}
-		if err := admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: opts.LeaderElectionID}, lease); err != nil {
+		if err := admin.Get(ctx, client.ObjectKey{Namespace: ns, Name: LeaderElectionID}, lease); err != nil {
 			return fmt.Errorf("lease: %w", err)
 		}
 		if lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
@@ -178,6 +182,21 @@ func TestShippedRBACSuffices(t *testing.T) {
 	if lines := logs.linesWith("forbidden"); len(lines) > 0 {
 		t.Errorf("the manager, holding only the shipped RBAC, was forbidden something:\n%s", strings.Join(lines, "\n"))
 	}
+}
+
+// writeKubeconfig writes a kubeconfig for cfg's API server that authenticates with token only.
+func writeKubeconfig(t *testing.T, cfg *rest.Config, token string) string {
+	t.Helper()
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["envtest"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["manager"] = &clientcmdapi.AuthInfo{Token: token}
+	kc.Contexts["manager"] = &clientcmdapi.Context{Cluster: "envtest", AuthInfo: "manager"}
+	kc.CurrentContext = "manager"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // renderInstall renders config/default as `kubectl apply -k` would.
@@ -236,7 +255,7 @@ func scraperToken(t *testing.T, c client.Client, ns, role string) string {
 	return tr.Status.Token
 }
 
-// logCapture collects what the process logs while a test runs.
+// logCapture collects what a process logs.
 type logCapture struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -246,6 +265,12 @@ func (l *logCapture) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.Write(p)
+}
+
+func (l *logCapture) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 func (l *logCapture) contains(s string) bool {

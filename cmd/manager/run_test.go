@@ -22,7 +22,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/testutil"
@@ -35,6 +37,7 @@ import (
 // the Deployment's replicas; idle pods must scale down; a stopped Prometheus must hold the
 // decision and turn MetricsAvailable False.
 func TestEndToEnd(t *testing.T) {
+	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(zapLevelFromEnv())))
 	env, cfg, err := testutil.StartEnv(filepath.Join("..", "..", "config", "crd", "bases"))
 	if err != nil {
 		t.Fatal(err)

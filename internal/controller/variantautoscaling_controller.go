@@ -53,6 +53,7 @@ type VariantAutoscalingReconciler struct {
 	trigger   <-chan event.GenericEvent
 	actuator  Actuator
 	clock     clock.PassiveClock
+	conflicts conflictMemory
 }
 
 // Option configures optional dependencies of the VariantAutoscalingReconciler.
@@ -207,48 +208,6 @@ func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.R
 	return ctrl.Result{}, nil
 }
 
-// recordScaleConflict sets the ActuationConflict condition from what the actuator found, in
-// Direct mode only, with an event when the reason changes. HPAConflict lasts while the HPA
-// exists; ForeignScaleWrite lasts until the decision changes, so that it outlives the
-// reconcile that WVA's own write back triggers.
-func (r *VariantAutoscalingReconciler) recordScaleConflict(va, original *wvav1alpha1.VariantAutoscaling, c *interfaces.ScaleConflict) {
-	if va.ActuationMode() != wvav1alpha1.ActuationDirect {
-		meta.RemoveStatusCondition(&va.Status.Conditions, wvav1alpha1.ConditionActuationConflict)
-		return
-	}
-	target := va.Spec.ScaleTargetRef.Name
-	prevReason := ""
-	if prev := meta.FindStatusCondition(original.Status.Conditions, wvav1alpha1.ConditionActuationConflict); prev != nil {
-		prevReason = prev.Reason
-	}
-	switch {
-	case c == nil && prevReason == wvav1alpha1.ReasonForeignScaleWrite &&
-		va.Status.OptimizedAlloc.Replicas == original.Status.OptimizedAlloc.Replicas:
-		// WVA's own write back would clear the condition at once; it reports the foreign
-		// write until WVA writes a new decision of its own.
-	case c == nil:
-		r.setCondition(va, wvav1alpha1.ConditionActuationConflict, metav1.ConditionFalse, wvav1alpha1.ReasonNoConflict,
-			fmt.Sprintf("WVA is the only writer of the replicas of Deployment %s.", target))
-		if prevReason == wvav1alpha1.ReasonHPAConflict {
-			directActuationResumedEvent(r.recorder, va, target)
-		}
-	case c.Kind == interfaces.ScaleConflictHPA:
-		r.setCondition(va, wvav1alpha1.ConditionActuationConflict, metav1.ConditionTrue, wvav1alpha1.ReasonHPAConflict,
-			fmt.Sprintf("HorizontalPodAutoscaler %s targets Deployment %s, so WVA leaves its replicas (%d) to the HPA and only publishes the wva_* gauges; "+
-				"delete the HPA or set spec.actuation.mode to Metrics.", c.Writer, target, c.Replicas))
-		if prevReason != wvav1alpha1.ReasonHPAConflict {
-			hpaConflictEvent(r.recorder, va, target, c.Writer)
-		}
-	default:
-		r.setCondition(va, wvav1alpha1.ConditionActuationConflict, metav1.ConditionTrue, wvav1alpha1.ReasonForeignScaleWrite,
-			fmt.Sprintf("Field manager %q set the replicas of Deployment %s to %d after WVA had written %d; in Direct mode WVA owns them and wrote its decision again.",
-				c.Writer, target, c.Replicas, c.Written))
-		if prevReason != wvav1alpha1.ReasonForeignScaleWrite {
-			foreignScaleWriteEvent(r.recorder, va, target, c)
-		}
-	}
-}
-
 // resolveTarget reads the scale target and records the TargetResolved condition. It returns
 // nil when the target is missing, being deleted or unreadable.
 func (r *VariantAutoscalingReconciler) resolveTarget(ctx context.Context, va *wvav1alpha1.VariantAutoscaling) *appsv1.Deployment {
@@ -364,6 +323,7 @@ func (r *VariantAutoscalingReconciler) patchStatus(ctx context.Context, original
 func (r *VariantAutoscalingReconciler) forget(ctx context.Context, key types.NamespacedName) {
 	r.vas.Remove(key)
 	r.decisions.Delete(key.Name, key.Namespace)
+	r.conflicts.forget(key)
 	if r.actuator != nil {
 		r.actuator.Forget(key)
 	}
