@@ -8,6 +8,9 @@ const (
 	ConditionMetricsAvailable = "MetricsAvailable"
 	// ConditionOptimizationReady is True when a decision for the variant is in status.
 	ConditionOptimizationReady = "OptimizationReady"
+	// ConditionActuationConflict is True when, in Direct mode, something other than WVA writes
+	// the scale target's replicas. It is set only in Direct mode.
+	ConditionActuationConflict = "ActuationConflict"
 )
 
 // Reasons of the TargetResolved condition.
@@ -47,4 +50,16 @@ const (
 	ReasonAwaitingDecision = "AwaitingDecision"
 	// ReasonInvalidConfiguration: the variant cannot be optimized as configured.
 	ReasonInvalidConfiguration = "InvalidConfiguration"
+)
+
+// Reasons of the ActuationConflict condition.
+const (
+	// ReasonNoConflict: WVA is the only writer of the scale target's replicas.
+	ReasonNoConflict = "NoConflict"
+	// ReasonHPAConflict: a HorizontalPodAutoscaler (or KEDA, through its HPA) targets the
+	// Deployment. The HPA wins: WVA does not write the replicas and only publishes the gauges.
+	ReasonHPAConflict = "HPAConflict"
+	// ReasonForeignScaleWrite: another field manager changed spec.replicas since WVA last
+	// wrote them. WVA wins: it wrote its decision again.
+	ReasonForeignScaleWrite = "ForeignScaleWrite"
 )

@@ -167,7 +167,8 @@ type VariantAutoscalingStatus struct {
 	// +optional
 	Actuation *ActuationStatus `json:"actuation,omitempty"`
 
-	// Conditions: TargetResolved, MetricsAvailable, OptimizationReady.
+	// Conditions: TargetResolved, MetricsAvailable, OptimizationReady and, in Direct mode,
+	// ActuationConflict.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -206,7 +207,8 @@ type OptimizedAlloc struct {
 // ActuationStatus reports how the latest decision was applied.
 type ActuationStatus struct {
 	// Applied is true when the latest decision was published (Metrics) or written to the
-	// scale subresource (Direct).
+	// scale subresource (Direct). In Direct mode it is false while a HorizontalPodAutoscaler
+	// targets the Deployment (condition ActuationConflict, reason HPAConflict).
 	Applied bool `json:"applied"`
 	// Mode is the actuation mode used.
 	// +optional

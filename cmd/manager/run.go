@@ -79,7 +79,8 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 		return fmt.Errorf("adding the saturation engine: %w", err)
 	}
 
-	act, err := actuator.New(metrics.Registry, mgr.GetClient())
+	// Direct mode reads past the cache (see actuator.DirectClient) and writes through the client.
+	act, err := actuator.New(metrics.Registry, directClient{Reader: mgr.GetAPIReader(), SubResourceClientConstructor: mgr.GetClient()})
 	if err != nil {
 		return fmt.Errorf("creating the actuator: %w", err)
 	}
@@ -100,6 +101,13 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 	logger.Info("Starting manager", "analyzer", a.Name(), "leaderElection", opts.LeaderElect,
 		"watchNamespace", opts.WatchNamespace, "configNamespace", opts.ConfigMaps.Namespace)
 	return mgr.Start(ctx)
+}
+
+// directClient is the actuator's client: uncached reads, and the manager's client for writes
+// of the scale subresource.
+type directClient struct {
+	client.Reader
+	client.SubResourceClientConstructor
 }
 
 // managerOptions maps Options onto the controller-runtime manager's options.

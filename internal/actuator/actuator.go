@@ -2,15 +2,19 @@ package actuator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
@@ -30,11 +34,25 @@ var ErrTargetClaimed = errors.New("the Deployment's metrics are already publishe
 // Actuator was built without a client for the scale subresource.
 var ErrNoScaleClient = errors.New("no client for the scale subresource was configured")
 
+// FieldManager is the field manager of WVA's writes of spec.replicas (through the scale
+// subresource). Another manager owning spec.replicas in a Deployment's managedFields is how a
+// foreign writer is recognised.
+const FieldManager = "workload-variant-autoscaler"
+
+// DirectClient is what Direct mode needs of the API server: reading Deployments and listing
+// HorizontalPodAutoscalers, and writing the scale subresource. Its reads should not come from
+// an informer cache: a Deployment read from a cache that has not yet seen WVA's own last write
+// would look like someone else's write (cmd/manager passes the manager's API reader).
+type DirectClient interface {
+	client.Reader
+	client.SubResourceClientConstructor
+}
+
 // Actuator publishes decisions as the wva_* gauges and, in Direct mode, writes them to the
 // scale target's scale subresource. It is safe for concurrent use.
 type Actuator struct {
 	metrics *metrics
-	scales  client.SubResourceClientConstructor
+	direct  DirectClient
 
 	mu sync.Mutex
 	// records holds, per VariantAutoscaling Actuate has seen, what was published for it.
@@ -53,20 +71,24 @@ type record struct {
 	// hasLast; the scaling counter compares against it.
 	lastDesired int
 	hasLast     bool
+	// written is the replica count Direct mode last wrote to series.target(), valid when
+	// hasWritten.
+	written    int32
+	hasWritten bool
 }
 
 // New returns an Actuator whose metrics are registered on reg (cmd/manager passes
-// controller-runtime's metrics.Registry). scales reads and writes the scale subresource in
-// Direct mode; a client.Client will do. With a nil scales, Direct-mode decisions fail with
-// ErrNoScaleClient and only the gauges are published.
-func New(reg prometheus.Registerer, scales client.SubResourceClientConstructor) (*Actuator, error) {
+// controller-runtime's metrics.Registry). direct reads the scale target and its
+// HorizontalPodAutoscalers and writes the scale subresource in Direct mode. With a nil direct,
+// Direct-mode decisions fail with ErrNoScaleClient and only the gauges are published.
+func New(reg prometheus.Registerer, direct DirectClient) (*Actuator, error) {
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, err
 	}
 	return &Actuator{
 		metrics: m,
-		scales:  scales,
+		direct:  direct,
 		records: map[types.NamespacedName]*record{},
 		owners:  map[target]types.NamespacedName{},
 	}, nil
@@ -76,11 +98,15 @@ func New(reg prometheus.Registerer, scales client.SubResourceClientConstructor) 
 // d.CurrentReplicas and their ratio, labelled with va's scale target, namespace and d's
 // accelerator (va's when d names none). Series published earlier for va under other labels
 // are deleted first. In Direct mode it then sets the scale target's replicas to
-// d.TargetReplicas, clamped to va's bounds and never below 1, when they differ.
-func (a *Actuator) Actuate(ctx context.Context, va *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) error {
+// d.TargetReplicas, clamped to va's bounds and never below 1, when they differ, and reports
+// any other writer of those replicas it found:
+//   - a HorizontalPodAutoscaler targeting the Deployment wins: the replicas are not written;
+//   - another field manager that changed spec.replicas since WVA's last write, to a value
+//     other than the decision, loses: the decision is written again.
+func (a *Actuator) Actuate(ctx context.Context, va *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) (*interfaces.ScaleConflict, error) {
 	key := client.ObjectKeyFromObject(va)
 	if d.TargetReplicas < 0 || d.CurrentReplicas < 0 {
-		return fmt.Errorf("actuating decision for %s: negative replicas (current %d, target %d)",
+		return nil, fmt.Errorf("actuating decision for %s: negative replicas (current %d, target %d)",
 			key, d.CurrentReplicas, d.TargetReplicas)
 	}
 	acc := d.AcceleratorName
@@ -89,20 +115,22 @@ func (a *Actuator) Actuate(ctx context.Context, va *wvav1alpha1.VariantAutoscali
 	}
 	s := series{variant: va.Spec.ScaleTargetRef.Name, namespace: va.Namespace, accelerator: acc}
 	if err := a.publish(key, s, d.CurrentReplicas, d.TargetReplicas); err != nil {
-		return err
+		return nil, err
 	}
 	log.FromContext(ctx).V(4).Info("Published decision", "variantAutoscaling", klog.KObj(va),
 		"deployment", klog.KRef(s.namespace, s.variant), "accelerator", acc,
 		"current", d.CurrentReplicas, "desired", d.TargetReplicas)
 
 	if va.ActuationMode() != wvav1alpha1.ActuationDirect {
-		return nil
+		a.setWritten(key, 0, false)
+		return nil, nil
 	}
-	if err := a.scale(ctx, va, DirectReplicas(va, d.TargetReplicas)); err != nil {
+	conflict, err := a.scale(ctx, va, DirectReplicas(va, d.TargetReplicas))
+	if err != nil {
 		a.metrics.failed(s.target(), OperationScale)
-		return err
+		return nil, err
 	}
-	return nil
+	return conflict, nil
 }
 
 // publish sets the gauges of s for the VariantAutoscaling key, after deleting the series key
@@ -143,7 +171,7 @@ func (a *Actuator) relabel(key types.NamespacedName, rec *record, s series) {
 	a.unpublish(key, rec)
 	rec.series = s
 	if old.target() != s.target() {
-		rec.hasLast = false
+		rec.hasLast, rec.hasWritten = false, false
 		a.dropCountersIfUnused(old.target())
 	}
 }
@@ -202,38 +230,146 @@ func DirectReplicas(va *wvav1alpha1.VariantAutoscaling, target int) int32 {
 }
 
 // scale sets the replicas of va's scale target to want through the scale subresource, unless
-// they already are want. It retries on conflicts.
-func (a *Actuator) scale(ctx context.Context, va *wvav1alpha1.VariantAutoscaling, want int32) error {
+// they already are want or a HorizontalPodAutoscaler targets the Deployment. It reports
+// another writer of the replicas, and retries on conflicts.
+func (a *Actuator) scale(ctx context.Context, va *wvav1alpha1.VariantAutoscaling, want int32) (*interfaces.ScaleConflict, error) {
 	key := types.NamespacedName{Namespace: va.Namespace, Name: va.Spec.ScaleTargetRef.Name}
-	if a.scales == nil {
-		return fmt.Errorf("scaling Deployment %s to %d replicas: %w", key, want, ErrNoScaleClient)
+	vaKey := client.ObjectKeyFromObject(va)
+	if a.direct == nil {
+		return nil, fmt.Errorf("scaling Deployment %s to %d replicas: %w", key, want, ErrNoScaleClient)
 	}
-	deploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	hpa, err := a.hpaFor(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	written, hasWritten := a.lastWritten(vaKey)
+	var conflict *interfaces.ScaleConflict
 	var from int32
 	updated := false
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		sc := &autoscalingv1.Scale{}
-		if err := a.scales.SubResource("scale").Get(ctx, deploy, sc); err != nil {
-			return fmt.Errorf("getting scale of Deployment %s: %w", key, err)
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		deploy := &appsv1.Deployment{}
+		if err := a.direct.Get(ctx, key, deploy); err != nil {
+			return fmt.Errorf("getting Deployment %s: %w", key, err)
 		}
-		if sc.Spec.Replicas == want {
+		from = replicasOf(deploy)
+		conflict = nil
+		if hpa != "" {
+			conflict = &interfaces.ScaleConflict{Kind: interfaces.ScaleConflictHPA, Writer: hpa, Replicas: from}
+			return nil
+		}
+		if from == want {
 			updated = false
 			return nil
 		}
-		from = sc.Spec.Replicas
-		sc.Spec.Replicas = want
-		if err := a.scales.SubResource("scale").Update(ctx, deploy, client.WithSubResourceBody(sc)); err != nil {
+		// Someone else changed the replicas since WVA wrote them, and WVA is about to undo it.
+		if owner := replicasOwner(deploy); hasWritten && from != written && owner != "" && owner != FieldManager {
+			conflict = &interfaces.ScaleConflict{Kind: interfaces.ScaleConflictForeignWrite, Writer: owner, Replicas: from, Written: written}
+		}
+		sc := &autoscalingv1.Scale{
+			ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name, ResourceVersion: deploy.ResourceVersion},
+			Spec:       autoscalingv1.ScaleSpec{Replicas: want},
+		}
+		if err := a.direct.SubResource("scale").Update(ctx, deploy, client.WithSubResourceBody(sc), client.FieldOwner(FieldManager)); err != nil {
 			return fmt.Errorf("updating scale of Deployment %s from %d to %d replicas: %w", key, from, want, err)
 		}
 		updated = true
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
+	logger := log.FromContext(ctx)
+	switch {
+	case conflict != nil && conflict.Kind == interfaces.ScaleConflictHPA:
+		// WVA gave the replicas up: a later write of WVA's starts from scratch.
+		a.setWritten(vaKey, 0, false)
+		logger.V(2).Info("HorizontalPodAutoscaler targets the Deployment; not scaling it", "variantAutoscaling", klog.KObj(va),
+			"deployment", klog.KRef(key.Namespace, key.Name), "hpa", klog.KRef(key.Namespace, conflict.Writer))
+		return conflict, nil
+	case conflict != nil:
+		logger.V(1).Info("Another field manager set the replicas; setting them back", "variantAutoscaling", klog.KObj(va),
+			"deployment", klog.KRef(key.Namespace, key.Name), "fieldManager", conflict.Writer, "found", from, "written", written)
+	}
+	a.setWritten(vaKey, want, true)
 	if updated {
-		log.FromContext(ctx).V(1).Info("Scaled Deployment", "variantAutoscaling", klog.KObj(va),
+		logger.V(1).Info("Scaled Deployment", "variantAutoscaling", klog.KObj(va),
 			"deployment", klog.KRef(key.Namespace, key.Name), "from", from, "to", want)
 	}
-	return nil
+	return conflict, nil
+}
+
+// hpaFor returns the name of a HorizontalPodAutoscaler that targets the Deployment key, or ""
+// when none does. KEDA's ScaledObjects count: KEDA scales through an HPA of its own.
+func (a *Actuator) hpaFor(ctx context.Context, key types.NamespacedName) (string, error) {
+	var hpas autoscalingv2.HorizontalPodAutoscalerList
+	if err := a.direct.List(ctx, &hpas, client.InNamespace(key.Namespace)); err != nil {
+		return "", fmt.Errorf("listing HorizontalPodAutoscalers in %s for Deployment %s: %w", key.Namespace, key, err)
+	}
+	var names []string
+	for _, h := range hpas.Items {
+		ref := h.Spec.ScaleTargetRef
+		gv, err := schema.ParseGroupVersion(ref.APIVersion)
+		if err != nil || ref.Kind != "Deployment" || ref.Name != key.Name || (gv.Group != "" && gv.Group != appsv1.GroupName) {
+			continue
+		}
+		names = append(names, h.Name)
+	}
+	if len(names) == 0 {
+		return "", nil
+	}
+	slices.Sort(names) // the same name every cycle
+	return names[0], nil
+}
+
+// replicasOwner returns the field manager that owns spec.replicas of deploy, other than WVA's
+// when another shares it, or "" when managedFields name none.
+func replicasOwner(deploy *appsv1.Deployment) string {
+	owner := ""
+	for _, mf := range deploy.ManagedFields {
+		if mf.FieldsV1 == nil {
+			continue
+		}
+		var fields struct {
+			Spec map[string]json.RawMessage `json:"f:spec"`
+		}
+		if err := json.Unmarshal(mf.FieldsV1.Raw, &fields); err != nil {
+			continue
+		}
+		if _, ok := fields.Spec["f:replicas"]; !ok {
+			continue
+		}
+		if mf.Manager != FieldManager {
+			return mf.Manager
+		}
+		owner = mf.Manager
+	}
+	return owner
+}
+
+func replicasOf(d *appsv1.Deployment) int32 {
+	if d.Spec.Replicas == nil {
+		return 1 // the API server's default
+	}
+	return *d.Spec.Replicas
+}
+
+// lastWritten returns what Direct mode last wrote for the VariantAutoscaling key.
+func (a *Actuator) lastWritten(key types.NamespacedName) (int32, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if rec := a.records[key]; rec != nil {
+		return rec.written, rec.hasWritten
+	}
+	return 0, false
+}
+
+// setWritten records what Direct mode wrote for the VariantAutoscaling key (ok false: WVA
+// does not own the replicas, as in Metrics mode or while an HPA targets the Deployment).
+// Reconciles of one key never run concurrently, so this cannot race with a relabel of key.
+func (a *Actuator) setWritten(key types.NamespacedName, n int32, ok bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if rec := a.records[key]; rec != nil {
+		rec.written, rec.hasWritten = n, ok
+	}
 }

@@ -21,7 +21,7 @@ import (
 )
 
 // newDirectActuator returns an Actuator on a fresh registry that scales through c.
-func newDirectActuator(t *testing.T, c client.SubResourceClientConstructor) *Actuator {
+func newDirectActuator(t *testing.T, c DirectClient) *Actuator {
 	t.Helper()
 	a, err := New(prometheus.NewRegistry(), c)
 	if err != nil {
@@ -100,7 +100,7 @@ func TestDirectModeScalesTheDeployment(t *testing.T) {
 			before := getDeployment(t, ns, "llama")
 
 			a := newDirectActuator(t, k8sClient)
-			if err := a.Actuate(context.Background(), va, decision("", int(tc.replicas), tc.target)); err != nil {
+			if _, err := a.Actuate(context.Background(), va, decision("", int(tc.replicas), tc.target)); err != nil {
 				t.Fatalf("Actuate: %v", err)
 			}
 
@@ -125,11 +125,11 @@ func TestDirectModeMissingDeployment(t *testing.T) {
 	va := testutil.VariantAutoscaling("llama").Namespace(ns).Target("absent").Direct().Obj()
 	a := newDirectActuator(t, k8sClient)
 
-	err := a.Actuate(context.Background(), va, decision("", 1, 3))
+	_, err := a.Actuate(context.Background(), va, decision("", 1, 3))
 	if !apierrors.IsNotFound(err) {
 		t.Fatalf("Actuate for a missing Deployment: err = %v, want NotFound", err)
 	}
-	if want := "getting scale of Deployment " + ns + "/absent"; !strings.Contains(err.Error(), want) {
+	if want := "getting Deployment " + ns + "/absent"; !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q does not say what was attempted (%q)", err, want)
 	}
 	if got := promtestutil.ToFloat64(a.metrics.errors.WithLabelValues("absent", ns, OperationScale)); got != 1 {
@@ -157,7 +157,7 @@ func TestDirectModeRetriesConflicts(t *testing.T) {
 		},
 	})
 	a := newDirectActuator(t, c)
-	if err := a.Actuate(context.Background(), va, decision("", 2, 4)); err != nil {
+	if _, err := a.Actuate(context.Background(), va, decision("", 2, 4)); err != nil {
 		t.Fatalf("Actuate: %v", err)
 	}
 	if got := *getDeployment(t, ns, "llama").Spec.Replicas; got != 4 {
@@ -180,7 +180,7 @@ func TestDirectModeUpdateFails(t *testing.T) {
 	})
 	a := newDirectActuator(t, c)
 
-	err := a.Actuate(context.Background(), va, decision("", 2, 4))
+	_, err := a.Actuate(context.Background(), va, decision("", 2, 4))
 	if !apierrors.IsForbidden(err) {
 		t.Fatalf("Actuate: err = %v, want Forbidden", err)
 	}

@@ -40,7 +40,7 @@ func decision(acc string, current, target int) interfaces.VariantDecision {
 
 func mustActuate(t *testing.T, a *Actuator, va *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) {
 	t.Helper()
-	if err := a.Actuate(context.Background(), va, d); err != nil {
+	if _, err := a.Actuate(context.Background(), va, d); err != nil {
 		t.Fatalf("Actuate(%s, current %d, target %d): %v", client.ObjectKeyFromObject(va), d.CurrentReplicas, d.TargetReplicas, err)
 	}
 }
@@ -290,7 +290,7 @@ func TestTwoVariantAutoscalingsForOneDeployment(t *testing.T) {
 	second := testutil.VariantAutoscaling("second").Namespace("ns").Target("dep").Accelerator("H100").Obj()
 	mustActuate(t, a, first, decision("", 1, 2))
 
-	err := a.Actuate(context.Background(), second, decision("", 1, 7))
+	_, err := a.Actuate(context.Background(), second, decision("", 1, 7))
 	if !errors.Is(err, ErrTargetClaimed) {
 		t.Fatalf("Actuate for a second VariantAutoscaling of the same Deployment: err = %v, want ErrTargetClaimed", err)
 	}
@@ -320,7 +320,7 @@ func TestTwoVariantAutoscalingsForOneDeployment(t *testing.T) {
 func TestActuateRejectsNegativeReplicas(t *testing.T) {
 	a, reg := newTestActuator(t)
 	va := testutil.VariantAutoscaling("v").Obj()
-	if err := a.Actuate(context.Background(), va, decision("L4", 1, -1)); err == nil {
+	if _, err := a.Actuate(context.Background(), va, decision("L4", 1, -1)); err == nil {
 		t.Fatal("Actuate with target -1 succeeded, want an error")
 	}
 	if got := seriesOf(t, reg, DesiredReplicasMetric); len(got) != 0 {
@@ -331,7 +331,7 @@ func TestActuateRejectsNegativeReplicas(t *testing.T) {
 func TestDirectWithoutScaleClient(t *testing.T) {
 	a, reg := newTestActuator(t)
 	va := testutil.VariantAutoscaling("v").Namespace("ns").Direct().Obj()
-	err := a.Actuate(context.Background(), va, decision("L4", 1, 3))
+	_, err := a.Actuate(context.Background(), va, decision("L4", 1, 3))
 	if !errors.Is(err, ErrNoScaleClient) {
 		t.Fatalf("Actuate in Direct mode without a scale client: err = %v, want ErrNoScaleClient", err)
 	}

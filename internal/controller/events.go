@@ -20,6 +20,9 @@ const (
 	EventReasonActuationFailed        = "ActuationFailed"
 	EventReasonInvalidConfiguration   = "InvalidConfiguration"
 	EventReasonConfigurationApplied   = "ConfigurationApplied"
+	EventReasonHPAConflict            = "HPAConflict"
+	EventReasonForeignScaleWrite      = "ForeignScaleWrite"
+	EventReasonDirectActuationResumed = "DirectActuationResumed"
 )
 
 // Event actions (the events.k8s.io "action" field).
@@ -58,6 +61,22 @@ func metricsAvailableEvent(r events.EventRecorder, obj runtime.Object) {
 func actuationFailedEvent(r events.EventRecorder, obj runtime.Object, err error) {
 	r.Eventf(obj, nil, corev1.EventTypeWarning, EventReasonActuationFailed, actionActuate,
 		"Applying the decision failed: %v", err)
+}
+
+func hpaConflictEvent(r events.EventRecorder, obj runtime.Object, target, hpa string) {
+	r.Eventf(obj, nil, corev1.EventTypeWarning, EventReasonHPAConflict, actionActuate,
+		"HorizontalPodAutoscaler %s targets Deployment %s: Direct mode stops writing its replicas and leaves them to the HPA", hpa, target)
+}
+
+func foreignScaleWriteEvent(r events.EventRecorder, obj runtime.Object, target string, c *interfaces.ScaleConflict) {
+	r.Eventf(obj, nil, corev1.EventTypeWarning, EventReasonForeignScaleWrite, actionActuate,
+		"Field manager %q set Deployment %s to %d replicas after WVA had written %d; Direct mode owns the replicas and writes its decision again",
+		c.Writer, target, c.Replicas, c.Written)
+}
+
+func directActuationResumedEvent(r events.EventRecorder, obj runtime.Object, target string) {
+	r.Eventf(obj, nil, corev1.EventTypeNormal, EventReasonDirectActuationResumed, actionActuate,
+		"No HorizontalPodAutoscaler targets Deployment %s any more: Direct mode writes its replicas again", target)
 }
 
 func invalidConfigurationEvent(r events.EventRecorder, obj runtime.Object, err error) {

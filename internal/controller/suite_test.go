@@ -36,7 +36,7 @@ var (
 	sharedCfg *common.GlobalConfig
 	trigger   chan event.GenericEvent
 	actuated  = &recordingActuator{applied: map[types.NamespacedName]int{}, forgotten: map[types.NamespacedName]int{},
-		failing: map[types.NamespacedName]int{}}
+		failing: map[types.NamespacedName]int{}, delegates: map[types.NamespacedName]Actuator{}}
 	cmReconciler *ConfigMapReconciler
 	cmNames      = ConfigMapNames{Namespace: "wva-system", Main: "wva-config", Saturation: "saturation-scaling-config"}
 	suiteCancel  context.CancelFunc
@@ -144,23 +144,38 @@ type recordingActuator struct {
 	applied   map[types.NamespacedName]int // latest target actuated
 	forgotten map[types.NamespacedName]int // number of Forget calls
 	failing   map[types.NamespacedName]int // keys whose Actuate fails, with the number of calls
+	delegates map[types.NamespacedName]Actuator
 }
 
-func (a *recordingActuator) Actuate(_ context.Context, va *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) error {
+// delegate makes the actuator pass the VariantAutoscaling key's calls to a (a real Actuator).
+func (a *recordingActuator) delegate(key types.NamespacedName, to Actuator) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.delegates[key] = to
+}
+
+func (a *recordingActuator) Actuate(ctx context.Context, va *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) (*interfaces.ScaleConflict, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	key := client.ObjectKeyFromObject(va)
+	if to, ok := a.delegates[key]; ok {
+		a.applied[key] = d.TargetReplicas
+		return to.Actuate(ctx, va, d)
+	}
 	if n, ok := a.failing[key]; ok {
 		a.failing[key] = n + 1
-		return errors.New("scale subresource refused")
+		return nil, errors.New("scale subresource refused")
 	}
 	a.applied[key] = d.TargetReplicas
-	return nil
+	return nil, nil
 }
 
 func (a *recordingActuator) Forget(key types.NamespacedName) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if to, ok := a.delegates[key]; ok {
+		to.Forget(key)
+	}
 	delete(a.applied, key)
 	a.forgotten[key]++
 }

@@ -35,8 +35,9 @@ const ScaleTargetNameIndex = "spec.scaleTargetRef.name"
 // Actuator applies a decision to the world: the wva_* gauges and, in Direct mode, the scale
 // target's replicas. The controller calls it after writing the decision to status.
 type Actuator interface {
-	// Actuate applies d for va and reports whether it was applied.
-	Actuate(ctx context.Context, va *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) error
+	// Actuate applies d for va. In Direct mode it reports another writer of the scale
+	// target's replicas, if it found one (nil otherwise).
+	Actuate(ctx context.Context, va *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) (*interfaces.ScaleConflict, error)
 	// Forget removes everything published for the VariantAutoscaling with the given key.
 	Forget(key types.NamespacedName)
 }
@@ -52,6 +53,7 @@ type VariantAutoscalingReconciler struct {
 	trigger   <-chan event.GenericEvent
 	actuator  Actuator
 	clock     clock.PassiveClock
+	conflicts conflictMemory
 }
 
 // Option configures optional dependencies of the VariantAutoscalingReconciler.
@@ -191,7 +193,8 @@ func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.R
 	if r.actuator != nil && deploy != nil {
 		mode := va.ActuationMode()
 		va.Status.Actuation = &wvav1alpha1.ActuationStatus{Mode: mode}
-		if err := r.actuator.Actuate(ctx, va, d); err != nil {
+		conflict, err := r.actuator.Actuate(ctx, va, d)
+		if err != nil {
 			// Retried with backoff by returning the error (which controller-runtime logs); the
 			// event marks the transition only, not every retry.
 			if prev := original.Status.Actuation; prev == nil || prev.Applied {
@@ -199,7 +202,8 @@ func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.R
 			}
 			return ctrl.Result{}, fmt.Errorf("applying decision for %s (%s mode): %w", req.NamespacedName, mode, err)
 		}
-		va.Status.Actuation.Applied = true
+		va.Status.Actuation.Applied = conflict == nil || conflict.Kind != interfaces.ScaleConflictHPA
+		r.recordScaleConflict(va, original, conflict)
 	}
 	return ctrl.Result{}, nil
 }
@@ -319,6 +323,7 @@ func (r *VariantAutoscalingReconciler) patchStatus(ctx context.Context, original
 func (r *VariantAutoscalingReconciler) forget(ctx context.Context, key types.NamespacedName) {
 	r.vas.Remove(key)
 	r.decisions.Delete(key.Name, key.Namespace)
+	r.conflicts.forget(key)
 	if r.actuator != nil {
 		r.actuator.Forget(key)
 	}

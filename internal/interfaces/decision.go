@@ -72,3 +72,28 @@ type VariantDecision struct {
 	// LastRunTime is when the engine computed the decision.
 	LastRunTime time.Time
 }
+
+// ScaleConflictKind says who, besides WVA, writes the replicas of a Direct-mode scale target.
+type ScaleConflictKind int
+
+const (
+	// ScaleConflictHPA: a HorizontalPodAutoscaler targets the Deployment. WVA leaves its
+	// replicas to the HPA and only publishes the gauges.
+	ScaleConflictHPA ScaleConflictKind = iota + 1
+	// ScaleConflictForeignWrite: another field manager changed spec.replicas since WVA last
+	// wrote them. WVA writes its decision again: in Direct mode it owns spec.replicas.
+	ScaleConflictForeignWrite
+)
+
+// ScaleConflict describes a writer of a Direct-mode scale target's replicas other than WVA,
+// as the actuator found it before writing the scale.
+type ScaleConflict struct {
+	Kind ScaleConflictKind
+	// Writer is the HPA's name (ScaleConflictHPA) or the field manager that last set
+	// spec.replicas (ScaleConflictForeignWrite).
+	Writer string
+	// Replicas is the Deployment's spec.replicas as the actuator found it.
+	Replicas int32
+	// Written is the replica count WVA had written before (ScaleConflictForeignWrite).
+	Written int32
+}
