@@ -28,6 +28,7 @@ type Request struct {
 	generated  int   // output tokens produced, up to the decode counter dcStart
 	promptLeft int   // prompt (or recompute) tokens still to prefill
 	kvBase     int   // KV tokens reserved at admission
+	pinned     int   // leading PrefixBlocks pinned in the replica's prefix cache
 	dcStart    int64 // the server's decode counter when the request started decoding
 	doneAt     int64 // decode counter value at which the request finishes
 	heapIdx    int

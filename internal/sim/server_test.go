@@ -26,9 +26,21 @@ func within(got, want time.Duration) bool {
 	return math.Abs(float64(got-want)) <= 0.05*float64(want)
 }
 
-// The model against the closed form of SPEC.md §4.8.3 at a fixed batch size n: a batch of n
-// requests with I prompt tokens arriving together is prefilled in one step, so
-// TTFT = prefill(n) = γ + δ·I·n, and then decodes at ITL = decode(n) = α + β·n.
+// decodeRun is the closed form of out-1 decode steps of a batch of n sequences that start with
+// in KV tokens each: step i lasts Overhead + α + β·n + ε·n·(in+i).
+func decodeRun(p Profile, n, in, out int) time.Duration {
+	var d time.Duration
+	for i := range out - 1 {
+		d += p.DecodeTime(n, n*(in+i))
+	}
+	return d
+}
+
+// The model against the closed form at a fixed batch size n: a batch of n requests with I
+// prompt tokens arriving together is prefilled in one step, so
+// TTFT = Overhead + γ + δ·I·n + ζ·n·I²/2 (each prompt attends to itself), and then decodes at
+// mean ITL = the mean of Overhead + α + β·n + ε·n·(I+i) over the out-1 steps. With ε = ζ = 0
+// this is SPEC.md §4.8.3.
 func TestServerMatchesClosedFormAtFixedBatch(t *testing.T) {
 	const in, out = 128, 64
 	for _, p := range DefaultProfiles() {
@@ -41,8 +53,8 @@ func TestServerMatchesClosedFormAtFixedBatch(t *testing.T) {
 					s.Enqueue(r, 0)
 				}
 				s.AdvanceTo(time.Hour)
-				wantTTFT := msToDuration(p.Gamma + p.Delta*in*float64(n))
-				wantITL := msToDuration(p.Alpha + p.Beta*float64(n))
+				wantTTFT := msToDuration(p.Overhead + p.Gamma + p.Delta*in*float64(n) + p.Zeta*float64(n)*in*in/2)
+				wantITL := decodeRun(p, n, in, out) / (out - 1)
 				for _, r := range rs {
 					if !within(r.TTFT(), wantTTFT) {
 						t.Fatalf("request %d: TTFT %s, want %s (±5%%)", r.ID, r.TTFT(), wantTTFT)
@@ -57,7 +69,7 @@ func TestServerMatchesClosedFormAtFixedBatch(t *testing.T) {
 }
 
 // With 2n requests and a batch of n, the second wave waits exactly the service time of the
-// first, S = prefill(n) + (O-1)·decode(n), so its TTFT is W + prefill(n) with W = S.
+// first, S = prefill(n) + the out-1 decode steps, so its TTFT is W + prefill(n) with W = S.
 func TestServerSecondWaveWaitsOneServiceTime(t *testing.T) {
 	const n, in, out = 16, 200, 50
 	p, err := LookupProfile(ProfileA100)
@@ -71,23 +83,53 @@ func TestServerSecondWaveWaitsOneServiceTime(t *testing.T) {
 		s.Enqueue(r, 0)
 	}
 	s.AdvanceTo(time.Hour)
-	prefill := msToDuration(p.Gamma + p.Delta*in*n)
-	decode := msToDuration(p.Alpha + p.Beta*n)
-	service := prefill + (out-1)*decode
+	prefill := msToDuration(p.Overhead + p.Gamma + p.Delta*in*n + p.Zeta*n*in*in/2)
+	service := prefill + decodeRun(p, n, in, out)
+	itl := decodeRun(p, n, in, out) / (out - 1)
 	for i, r := range rs {
 		wantTTFT, wantDone := prefill, service
 		if i >= n {
 			wantTTFT, wantDone = service+prefill, 2*service
 		}
-		if !within(r.TTFT(), wantTTFT) || !within(r.Finished, wantDone) || !within(r.ITL(), decode) {
-			t.Fatalf("request %d: TTFT %s finished %s ITL %s; want %s, %s, %s", i, r.TTFT(), r.Finished, r.ITL(), wantTTFT, wantDone, decode)
+		if !within(r.TTFT(), wantTTFT) || !within(r.Finished, wantDone) || !within(r.ITL(), itl) {
+			t.Fatalf("request %d: TTFT %s finished %s ITL %s; want %s, %s, %s", i, r.TTFT(), r.Finished, r.ITL(), wantTTFT, wantDone, itl)
 		}
+	}
+}
+
+// Decode steps grow with the KV of the batch: one sequence decoding from a long context takes
+// longer per token than from a short one, by ε per context token, and a long prompt's prefill
+// takes more than proportionally longer (attention over the prefix).
+func TestServerStepTimeGrowsWithContext(t *testing.T) {
+	p, _ := LookupProfile(ProfileH100)
+	p.MaxBatchedTokens = 0
+	run := func(in int) *Request {
+		s := NewServer(p, 0)
+		r := requests(1, 0, in, 101)[0]
+		s.Enqueue(r, 0)
+		s.AdvanceTo(time.Hour)
+		return r
+	}
+	short, long := run(1000), run(32000)
+	wantGap := msToDuration(p.Epsilon * 31000)
+	if got := long.ITL() - short.ITL(); !within(got, wantGap) {
+		t.Errorf("ITL at 32k context minus ITL at 1k: %s, want ε·31000 = %s", got, wantGap)
+	}
+	if ratio := float64(long.TTFT()) / float64(short.TTFT()); ratio <= 32 {
+		t.Errorf("TTFT of a 32k prompt is %.1f times that of a 1k prompt, want more than 32 (attention)", ratio)
 	}
 }
 
 // tinyProfile is a small replica whose numbers are easy to follow.
 func tinyProfile(kv, batch int) Profile {
 	return Profile{Name: "tiny", Alpha: 10, Beta: 0, Gamma: 1, Delta: 0.01, KVCacheTokens: kv, MaxBatchSize: batch, GPUsPerReplica: 1, CostPerGPUHour: 1}
+}
+
+// contextProfile is tinyProfile with the context terms: an overhead, ε and ζ.
+func contextProfile(kv, batch int) Profile {
+	p := tinyProfile(kv, batch)
+	p.Overhead, p.Epsilon, p.Zeta = 0.25, 0.001, 1e-6
+	return p
 }
 
 func TestServerPreemptsNewestWhenKVIsFull(t *testing.T) {
@@ -192,12 +234,12 @@ func TestServerChunkedPrefill(t *testing.T) {
 	r := requests(1, 0, 5000, 2)[0]
 	s.Enqueue(r, 0)
 	s.AdvanceTo(time.Hour)
-	want := p.PrefillTime(2048) + p.PrefillTime(2048) + p.PrefillTime(904)
+	want := p.PrefillTime(2048, 0) + p.PrefillTime(2048, 2048) + p.PrefillTime(904, 4096)
 	if r.TTFT() != want {
 		t.Errorf("TTFT %s, want %s (three chunks)", r.TTFT(), want)
 	}
-	if r.Finished != want+p.DecodeTime(1) {
-		t.Errorf("finished at %s, want %s", r.Finished, want+p.DecodeTime(1))
+	if r.Finished != want+p.DecodeTime(1, 5000) {
+		t.Errorf("finished at %s, want %s", r.Finished, want+p.DecodeTime(1, 5000))
 	}
 }
 
