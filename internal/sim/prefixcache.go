@@ -65,9 +65,11 @@ func (c *prefixCache) match(hashes []uint64) int {
 }
 
 // unpin releases the blocks of hashes; blocks no sequence uses any more become the most
-// recently used evictable ones.
+// recently used evictable ones, the last block first, so that a prefix is evicted from its tail
+// (as vLLM frees a request's blocks in reverse order).
 func (c *prefixCache) unpin(hashes []uint64) {
-	for _, h := range hashes {
+	for i := len(hashes) - 1; i >= 0; i-- {
+		h := hashes[i]
 		e := c.entries[h]
 		if e == nil || e.refs == 0 {
 			continue

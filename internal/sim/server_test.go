@@ -379,3 +379,168 @@ func TestHistogramBucketsAreLessOrEqual(t *testing.T) {
 		t.Errorf("cumulative (-want +got):\n%s count %d sum %g", diff, h.Count, h.Sum)
 	}
 }
+
+// blocks returns n prefix-block hashes starting at first.
+func blocks(first uint64, n int) []uint64 {
+	out := make([]uint64, n)
+	for i := range out {
+		out[i] = first + uint64(i)
+	}
+	return out
+}
+
+// A request whose prompt starts with blocks an earlier request computed skips their prefill:
+// its TTFT is shorter than on a replica without them, and the prefix-cache counters count the
+// hit tokens. A request without PrefixBlocks (the Azure trace) never hits.
+func TestServerPrefixCacheCutsPrefillOfSharedPrefixes(t *testing.T) {
+	p, _ := LookupProfile(ProfileA100)
+	const shared = 20 // blocks: 10,240 tokens
+	first := newRequest(0, workload.Request{InputTokens: shared * PrefixBlockTokens, OutputTokens: 10, PrefixBlocks: blocks(1, shared)})
+	second := func(id int) *Request {
+		r := newRequest(id, workload.Request{Arrival: 10 * time.Second, InputTokens: shared*PrefixBlockTokens + 300, OutputTokens: 10,
+			PrefixBlocks: append(blocks(1, shared), 999)})
+		return &r
+	}
+	warm := NewServer(p, 0)
+	warm.Enqueue(&first, 0)
+	warm.AdvanceTo(10 * time.Second)
+	hit := second(1)
+	warm.Enqueue(hit, 10*time.Second)
+	warm.AdvanceTo(time.Hour)
+
+	cold := NewServer(p, 10*time.Second)
+	miss := second(2)
+	cold.Enqueue(miss, 10*time.Second)
+	cold.AdvanceTo(time.Hour)
+
+	if hit.TTFT() >= miss.TTFT()/10 {
+		t.Errorf("TTFT with the cached prefix %s, without %s; want less than a tenth (300 of 10,540 tokens to prefill)", hit.TTFT(), miss.TTFT())
+	}
+	c := warm.Counters()
+	wantQueries := int64(first.InputTokens + hit.InputTokens)
+	if c.PrefixCacheHits != shared*PrefixBlockTokens || c.PrefixCacheQueries != wantQueries {
+		t.Errorf("prefix cache hits %d queries %d, want %d and %d", c.PrefixCacheHits, c.PrefixCacheQueries, shared*PrefixBlockTokens, wantQueries)
+	}
+	if c := cold.Counters(); c.PrefixCacheHits != 0 {
+		t.Errorf("a cold replica hit %d tokens", c.PrefixCacheHits)
+	}
+
+	// Without PrefixBlocks the same prompts never hit.
+	plain := NewServer(p, 0)
+	for i, at := range []time.Duration{0, 10 * time.Second} {
+		r := newRequest(i, workload.Request{Arrival: at, InputTokens: 10240, OutputTokens: 10})
+		plain.AdvanceTo(at)
+		plain.Enqueue(&r, at)
+	}
+	plain.AdvanceTo(time.Hour)
+	if c := plain.Counters(); c.PrefixCacheHits != 0 || c.PrefixCacheQueries != 20480 {
+		t.Errorf("requests without prefix blocks: hits %d queries %d, want 0 and 20480", c.PrefixCacheHits, c.PrefixCacheQueries)
+	}
+}
+
+// Cached blocks no running sequence uses live only in free KV: at every step the evictable
+// blocks fit the free KV tokens and all blocks fit the cache, and the least recently used go
+// first.
+func TestServerPrefixCacheEvictionBound(t *testing.T) {
+	p := contextProfile(16*PrefixBlockTokens, 8) // room for 16 blocks
+	s := NewServer(p, 0)
+	var rs []*Request
+	for i := range 12 {
+		// Requests of 4 blocks each, each with its own prefix.
+		r := newRequest(i, workload.Request{Arrival: time.Duration(i) * 100 * time.Millisecond, InputTokens: 4 * PrefixBlockTokens, OutputTokens: 20,
+			PrefixBlocks: blocks(uint64(100*i), 4)})
+		rs = append(rs, &r)
+	}
+	next := 0
+	for now := time.Duration(0); now < time.Minute; now += time.Millisecond {
+		s.AdvanceTo(now)
+		for next < len(rs) && rs[next].Arrival <= now {
+			s.Enqueue(rs[next], now)
+			next++
+		}
+		if c := s.cache; c != nil {
+			if free := p.KVCacheTokens - s.kv; c.evictable*PrefixBlockTokens > free {
+				t.Fatalf("at %s: %d evictable blocks exceed the free KV (%d tokens)", now, c.evictable, free)
+			}
+			if c.blocks() > c.capacity {
+				t.Fatalf("at %s: %d cached blocks exceed the capacity %d", now, c.blocks(), c.capacity)
+			}
+		}
+	}
+	if !allFinished(rs) {
+		t.Fatal("requests unfinished")
+	}
+	// Idle: the last request's blocks and the most recent ones that fitted beside it while it
+	// ran are cached (15 blocks: 16 less the last request's decode tokens); prefixes lose their
+	// tail first.
+	c := s.cache
+	if c.blocks() != 15 || c.evictable != 15 {
+		t.Errorf("idle cache holds %d blocks (%d evictable), want 15", c.blocks(), c.evictable)
+	}
+	for first, want := range map[uint64]int{1100: 4, 1000: 4, 900: 4, 800: 3, 700: 0, 0: 0} {
+		if got := c.match(blocks(first, 4)); got != want {
+			t.Errorf("prefix %d.. matches %d blocks, want %d", first, got, want)
+		}
+	}
+	// Touching a prefix makes it the most recently used: it survives the next eviction.
+	c.pin(blocks(800, 3))
+	c.unpin(blocks(800, 3))
+	c.trim(12 * PrefixBlockTokens)
+	if c.match(blocks(800, 4)) != 3 || c.match(blocks(900, 4)) != 1 {
+		t.Errorf("after touching 800.. and evicting 3 blocks: 800 matches %d, 900 matches %d; want 3 and 1",
+			c.match(blocks(800, 4)), c.match(blocks(900, 4)))
+	}
+}
+
+// Exact fast-forward with the context terms and the prefix cache: advancing in one jump or
+// millisecond by millisecond gives the same outcomes to the nanosecond.
+func TestServerAdvanceIsIndependentOfSteppingWithPrefixes(t *testing.T) {
+	base, err := workload.Poisson(workload.Steady(10, time.Minute), workload.UniformTokens(200, 3000, 20, 300), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range base {
+		n := (base[i].InputTokens + PrefixBlockTokens - 1) / PrefixBlockTokens
+		base[i].PrefixBlocks = blocks(uint64(1000*(i%7)), n) // seven shared prefixes
+	}
+	p := contextProfile(30000, 64)
+	p.MaxBatchedTokens = 1024
+	run := func(step time.Duration) ([]Request, Counters) {
+		s := NewServer(p, 0)
+		rs := make([]Request, len(base))
+		now := time.Duration(0)
+		for i, w := range base {
+			rs[i] = newRequest(i, w)
+			for now < w.Arrival {
+				now = min(now+step, w.Arrival)
+				s.AdvanceTo(now)
+			}
+			s.Enqueue(&rs[i], w.Arrival)
+		}
+		s.AdvanceTo(time.Hour)
+		return rs, s.Counters()
+	}
+	coarse, cc := run(time.Hour)
+	fine, fc := run(time.Millisecond)
+	opt := cmp.Comparer(func(a, b Request) bool {
+		return a.FirstToken == b.FirstToken && a.Finished == b.Finished && a.Preemptions == b.Preemptions
+	})
+	if d := cmp.Diff(coarse, fine, opt); d != "" {
+		t.Errorf("outcomes depend on how time is advanced (-coarse +fine):\n%s", d)
+	}
+	if cc.PrefixCacheHits == 0 || cc.PrefixCacheHits != fc.PrefixCacheHits || cc.Preemptions == 0 {
+		t.Errorf("prefix hits %d and %d, preemptions %d; want equal positive hits and some preemptions", cc.PrefixCacheHits, fc.PrefixCacheHits, cc.Preemptions)
+	}
+}
+
+// A run of k decode steps recorded at once puts each step's duration in its bucket.
+func TestHistogramObserveRamp(t *testing.T) {
+	a, b := NewHistogram([]float64{0.01, 0.02, 0.05}), NewHistogram([]float64{0.01, 0.02, 0.05})
+	a.ObserveRamp(0.008, 0.003, 10, 3) // 0.008, 0.011, ..., 0.035
+	for i := range 10 {
+		b.Observe(0.008+0.003*float64(i), 3)
+	}
+	if d := cmp.Diff(b.Counts, a.Counts); d != "" || a.Count != b.Count || math.Abs(a.Sum-b.Sum) > 1e-12 {
+		t.Errorf("ramp counts (-one by one +ramp):\n%s count %d/%d sum %g/%g", d, a.Count, b.Count, a.Sum, b.Sum)
+	}
+}
