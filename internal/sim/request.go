@@ -23,6 +23,9 @@ type Request struct {
 	Preemptions int
 	// Rejected is true when the request needs more KV cache than a replica has; it is never served.
 	Rejected bool
+	// Failed is true when the replica serving the request was stopped before it finished: it
+	// was draining and its drain timeout passed.
+	Failed bool
 
 	// Server state.
 	generated  int   // output tokens produced, up to the decode counter dcStart

@@ -457,6 +457,27 @@ func (s *Server) trimCache() {
 	}
 }
 
+// Abort stops every request the server holds, running or waiting, and marks it Failed (a pod
+// stopped at the end of its termination grace period); the server is idle afterwards.
+func (s *Server) Abort() {
+	for r := s.head; r != nil; {
+		next := r.next
+		r.prev, r.next, r.prefilling, r.heapIdx = nil, nil, false, -1
+		r.Failed = true
+		r = next
+	}
+	for s.waiting.len() > 0 {
+		s.waiting.popFront().Failed = true
+	}
+	s.head, s.tail, s.running = nil, nil, 0
+	clear(s.prefilling)
+	s.prefilling = s.prefilling[:0]
+	clear(s.decoding)
+	s.decoding = s.decoding[:0]
+	s.kv, s.prefillKV, s.waitingTokens = 0, 0, 0
+	s.cache = nil
+}
+
 // finish records r as finished at s.clock and frees its KV.
 func (s *Server) finish(r *Request) {
 	s.kv -= s.kvOf(r)
