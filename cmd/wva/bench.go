@@ -54,7 +54,7 @@ func parseBench(args []string, stderr io.Writer) (report.MatrixConfig, benchOpti
 	traces := fs.String("traces", traceList(cfg.Traces), "comma-separated `LIST` of traces (Azure CSV or Mooncake JSONL), each FILE[@rates=R/R/...][@ttft=D][@itl=D][@format=F]")
 	format := fs.String("trace-format", workload.FormatAuto, "`FORMAT` of traces without @format: "+strings.Join(workload.Formats(), ", "))
 	rates := fs.String("rate-scales", joinFloats(cfg.RateScales, ","), "comma-separated `LIST` of rate scales for traces without @rates")
-	delays := fs.String("startup-delays", joinDurations(cfg.StartupDelays), "comma-separated `LIST` of start-up delays")
+	delays := fs.String("startup-delays", joinDurations(cfg.StartupDelays), "comma-separated `LIST` of start-up delays, each D or D±S (uniform in [D-S, D+S])")
 	seeds := fs.String("seeds", joinSeeds(cfg.Seeds), "comma-separated `LIST` of seeds")
 	policies := fs.String("policies", strings.Join(cfg.Policies, ","), "comma-separated `LIST` of policies: "+strings.Join(report.AllPolicies(), ", ")+"; wva, wva-v1 and hpa take knobs, e.g. wva:interval=30s,step=0.5")
 	variants := fs.String("variants", strings.Join(cfg.Profiles, ","), "comma-separated `LIST` of accelerator profiles, one variant each: "+profileNames())
@@ -86,7 +86,7 @@ func parseBench(args []string, stderr io.Writer) (report.MatrixConfig, benchOpti
 	if cfg.RateScales, err = parseFloats(*rates); err != nil {
 		errs = append(errs, fmt.Errorf("--rate-scales: %w", err))
 	}
-	if cfg.StartupDelays, err = parseDurations(*delays); err != nil {
+	if cfg.StartupDelays, cfg.StartupJitters, err = parseStartups(*delays); err != nil {
 		errs = append(errs, fmt.Errorf("--startup-delays: %w", err))
 	}
 	if cfg.Seeds, err = parseSeeds(*seeds); err != nil {
@@ -267,16 +267,22 @@ func parseFloats(s string) ([]float64, error) {
 	return out, nil
 }
 
-func parseDurations(s string) ([]time.Duration, error) {
-	var out []time.Duration
+// parseStartups parses a list of start-up delays, each D or D±S; jitters is nil when none has
+// a spread.
+func parseStartups(s string) (delays, jitters []time.Duration, err error) {
+	spread := false
 	for _, item := range splitList(s) {
-		d, err := time.ParseDuration(item)
+		d, j, err := report.ParseStartup(item)
 		if err != nil {
-			return nil, fmt.Errorf("%q is not a duration such as 60s", item)
+			return nil, nil, err
 		}
-		out = append(out, d)
+		delays, jitters = append(delays, d), append(jitters, j)
+		spread = spread || j > 0
 	}
-	return out, nil
+	if !spread {
+		jitters = nil
+	}
+	return delays, jitters, nil
 }
 
 func parseSeeds(s string) ([]uint64, error) {

@@ -189,7 +189,7 @@ func TestBenchErrors(t *testing.T) {
 		"static knobs":   {[]string{"--policies", "static:x=1"}, exitUsage, "static takes no knobs"},
 		"bad rates":      {[]string{"--rate-scales", "2,x"}, exitUsage, `--rate-scales: "x" is not a number`},
 		"zero rate":      {[]string{"--traces", "a.csv@rates=0"}, exitUsage, "rate scale must be a positive number, got 0"},
-		"bad delays":     {[]string{"--startup-delays", "1 min"}, exitUsage, `--startup-delays: "1 min" is not a duration`},
+		"bad delays":     {[]string{"--startup-delays", "1 min"}, exitUsage, `--startup-delays: "1 min" is not a start-up delay such as 120s`},
 		"bad seeds":      {[]string{"--seeds", "-1"}, exitUsage, `--seeds: "-1" is not a non-negative integer`},
 		"twice seed":     {[]string{"--seeds", "1,1"}, exitUsage, "seed 1 is listed twice"},
 		"trace option":   {[]string{"--traces", "a.csv@speed=2"}, exitUsage, "trace a.csv: speed=2: unknown option"},

@@ -45,7 +45,8 @@ func parseSimulate(args []string, stderr io.Writer) (report.Config, simulateOpti
 	fs.StringVar(&cfg.Trace, "trace", cfg.Trace, "read the requests from `FILE`, an Azure LLM inference trace (CSV) or a Mooncake trace (JSONL)")
 	fs.StringVar(&cfg.TraceFormat, "trace-format", workload.FormatAuto, "`FORMAT` of the trace: "+strings.Join(workload.Formats(), ", ")+" (auto: '{' first is Mooncake, else Azure)")
 	fs.Float64Var(&cfg.RateScale, "rate-scale", cfg.RateScale, "multiply the trace's arrival rate by `K`")
-	fs.DurationVar(&cfg.StartupDelay, "startup-delay", cfg.StartupDelay, "time `D` a new replica takes to serve (model load)")
+	startup := fs.String("startup-delay", report.FormatStartup(cfg.StartupDelay, cfg.StartupJitter),
+		"time `D` a new replica takes to serve (model load); D±S draws each replica's delay uniformly from [D-S, D+S], e.g. 120s±30s")
 	policies := fs.String("policies", strings.Join(cfg.Policies, ","), "comma-separated `LIST` of policies to compare: "+strings.Join(report.AllPolicies(), ", ")+
 		"; wva, wva-v1 and hpa take knobs, e.g. wva:interval=30s,step=0.5 (wva bench --help lists them)")
 	variants := fs.String("variants", strings.Join(cfg.Profiles, ","), "comma-separated `LIST` of accelerator profiles, one variant each: "+profileNames())
@@ -78,6 +79,10 @@ func parseSimulate(args []string, stderr io.Writer) (report.Config, simulateOpti
 		return cfg, opts, fmt.Errorf("unexpected argument %q: all inputs are flags", fs.Arg(0))
 	}
 	cfg.Policies, cfg.Profiles = report.SplitPolicies(*policies), splitList(*variants)
+	var err error
+	if cfg.StartupDelay, cfg.StartupJitter, err = report.ParseStartup(*startup); err != nil {
+		return cfg, opts, fmt.Errorf("--startup-delay: %w", err)
+	}
 	return cfg, opts, cfg.Validate()
 }
 

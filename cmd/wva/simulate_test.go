@@ -206,8 +206,8 @@ func TestSimulateErrors(t *testing.T) {
 		"empty policies":  {[]string{"--policies", ","}, exitUsage, "at least one policy is required"},
 		"bad rate scale":  {[]string{"--rate-scale", "-2"}, exitUsage, "rate scale must be a positive number, got -2"},
 		"not a number":    {[]string{"--rate-scale", "four"}, exitUsage, `invalid value "four" for flag -rate-scale`},
-		"bad duration":    {[]string{"--startup-delay", "2 minutes"}, exitUsage, `invalid value "2 minutes" for flag -startup-delay`},
-		"negative delay":  {[]string{"--startup-delay", "-1s"}, exitUsage, "start-up delay must not be negative"},
+		"bad duration":    {[]string{"--startup-delay", "2 minutes"}, exitUsage, `--startup-delay: "2 minutes" is not a start-up delay such as 120s`},
+		"negative delay":  {[]string{"--startup-delay", "-1s"}, exitUsage, `--startup-delay: "-1s" is not a start-up delay`},
 		"zero SLO":        {[]string{"--slo-itl", "0s"}, exitUsage, "SLO targets must be positive"},
 		"unknown variant": {[]string{"--variants", "A100-40GB,TPU"}, exitUsage, `unknown profile "TPU": valid names are`},
 		"unknown flag":    {[]string{"--rate", "4"}, exitUsage, "flag provided but not defined: -rate"},
@@ -280,5 +280,37 @@ func TestSimulatePrometheusMetricsAreDeterministic(t *testing.T) {
 	}
 	if !strings.Contains(out[0], `"metrics": "prometheus"`) {
 		t.Errorf("the JSON does not say which metrics source ran:\n%s", out[0])
+	}
+}
+
+// The 70B profile runs in a scenario of its own, and --startup-delay takes a spread.
+func TestSimulateLlama70BWithStartupSpread(t *testing.T) {
+	trace := shortTrace(t)
+	var stdout, stderr bytes.Buffer
+	args := []string{"simulate", "--trace", trace, "--rate-scale", "2", "--variants", sim.ProfileH100TP4Llama70B,
+		"--startup-delay", "120s±30s", "--policies", "hpa,static,oracle-warm", "--json"}
+	if code := run(args, nil, &stdout, &stderr, testNow); code != exitOK {
+		t.Fatalf("run(%v) = %d, stderr:\n%s", args, code, stderr.String())
+	}
+	var got simulateJSON
+	if err := json.Unmarshal(stdout.Bytes(), &got); err != nil {
+		t.Fatalf("decoding output: %v\n%s", err, stdout.String())
+	}
+	if len(got.Policies) != 3 || got.Scenario.Requests == 0 {
+		t.Fatalf("got %d policies over %d requests, want 3 over some", len(got.Policies), got.Scenario.Requests)
+	}
+	for _, p := range got.Policies {
+		// The fleets sized with hindsight serve the traffic; the HPA, starting from one replica
+		// two minutes from help, need not.
+		if p.Name != "hpa" && *p.SLOAttainment < 0.9 {
+			t.Errorf("policy %s: SLO attainment %g on the 70B profile, want >= 0.9", p.Name, *p.SLOAttainment)
+		}
+	}
+	cfg, _, err := parseSimulate([]string{"--startup-delay", "120s±30s"}, &stderr)
+	if err != nil || cfg.StartupDelay != 120*time.Second || cfg.StartupJitter != 30*time.Second {
+		t.Errorf("--startup-delay 120s±30s: delay %s jitter %s, err %v", cfg.StartupDelay, cfg.StartupJitter, err)
+	}
+	if _, _, err := parseSimulate([]string{"--startup-delay", "120s±x"}, &stderr); err == nil {
+		t.Error("--startup-delay 120s±x was accepted")
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"math"
 	"slices"
 	"sort"
 	"time"
@@ -20,6 +22,9 @@ const (
 	DefaultNamespace = "sim"
 	// DefaultStartupDelay is how long a new replica takes to serve (model load).
 	DefaultStartupDelay = 120 * time.Second
+	// DefaultDrainTimeout is how long a removed replica may take to finish its requests before
+	// it is stopped and they fail (the pod's termination grace period).
+	DefaultDrainTimeout = 10 * time.Minute
 	// DefaultScrapeInterval is how often the replicas' gauges are sampled, like a Prometheus
 	// scrape (the e2e ServiceMonitors scrape every 15 s).
 	DefaultScrapeInterval = 15 * time.Second
@@ -48,6 +53,14 @@ type VariantSpec struct {
 	Profile Profile
 	// StartupDelay is how long a new replica holds its GPUs before it serves; 0 means at once.
 	StartupDelay time.Duration
+	// StartupJitter spreads the start-up delay: each new replica's delay is drawn uniformly from
+	// [StartupDelay - StartupJitter, StartupDelay + StartupJitter] (at least 0), seeded by the
+	// scenario's Seed, the variant's name and the replica's index, so that the n-th replica of
+	// a variant starts in the same time in every run of the scenario.
+	StartupJitter time.Duration
+	// DrainTimeout is how long a removed replica may drain: requests it still holds after it
+	// are stopped and count as failed. 0 means no limit; NewVariant sets DefaultDrainTimeout.
+	DrainTimeout time.Duration
 	// InitialReplicas is the number of replicas, ready, at time zero.
 	InitialReplicas int
 	// MaxReplicas caps the replicas a policy can ask for; 0 means no cap.
@@ -63,8 +76,36 @@ func NewVariant(name string, p Profile) VariantSpec {
 		ModelID:         p.Model,
 		Profile:         p,
 		StartupDelay:    DefaultStartupDelay,
+		DrainTimeout:    DefaultDrainTimeout,
 		InitialReplicas: 1,
 	}
+}
+
+// MinStartupDelay is the shortest start-up delay a new replica of v can have.
+func (v VariantSpec) MinStartupDelay() time.Duration {
+	return max(v.StartupDelay-v.StartupJitter, 0)
+}
+
+// startupDelay is the start-up delay of the replica of v with index id in a scenario seeded
+// with seed.
+func (v VariantSpec) startupDelay(seed uint64, id int) time.Duration {
+	if v.StartupJitter <= 0 {
+		return v.StartupDelay
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(v.Name))
+	x := splitmix64(seed ^ splitmix64(h.Sum64()^uint64(id)))
+	u := float64(x>>11) / (1 << 53) // uniform in [0, 1)
+	d := float64(v.StartupDelay) + (2*u-1)*float64(v.StartupJitter)
+	return max(time.Duration(math.Round(d)), 0)
+}
+
+// splitmix64 is a bijective 64-bit mixer (SplitMix64's finaliser).
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
 }
 
 // Key is the NamespacedName of the variant's VariantAutoscaling.
@@ -86,8 +127,8 @@ func (v VariantSpec) Validate() error {
 	if err := v.Profile.Validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if v.StartupDelay < 0 {
-		errs = append(errs, fmt.Errorf("startup delay must be >= 0, got %s", v.StartupDelay))
+	if v.StartupDelay < 0 || v.StartupJitter < 0 || v.DrainTimeout < 0 {
+		errs = append(errs, fmt.Errorf("startup delay, startup jitter and drain timeout must be >= 0, got %s, %s and %s", v.StartupDelay, v.StartupJitter, v.DrainTimeout))
 	}
 	if v.InitialReplicas < 0 || v.MaxReplicas < 0 {
 		errs = append(errs, fmt.Errorf("initial and max replicas must be >= 0, got %d and %d", v.InitialReplicas, v.MaxReplicas))
@@ -151,6 +192,7 @@ type variantState struct {
 // collector.Source. A Fleet is driven by one goroutine (Run); it is not safe for concurrent use.
 type Fleet struct {
 	start    time.Time
+	seed     uint64
 	now      time.Duration
 	window   time.Duration
 	instant  bool
@@ -161,7 +203,7 @@ type Fleet struct {
 // newFleet creates the fleet of sc with each variant's initial replicas ready at time zero.
 // instant makes every replica created later ready at once.
 func newFleet(sc Scenario, instant bool) *Fleet {
-	f := &Fleet{start: sc.Start, window: sc.PeakWindow, instant: instant}
+	f := &Fleet{start: sc.Start, seed: sc.Seed, window: sc.PeakWindow, instant: instant}
 	for _, spec := range sc.Variants {
 		v := &variantState{spec: spec}
 		f.variants = append(f.variants, v)
@@ -182,7 +224,7 @@ func (f *Fleet) newReplica(v *variantState, ready bool) *replica {
 		name:    fmt.Sprintf("%s-%05d", v.spec.Name, v.nextID),
 		state:   Starting,
 		created: f.now,
-		readyAt: f.now + v.spec.StartupDelay,
+		readyAt: f.now + v.spec.startupDelay(f.seed, v.nextID),
 		removed: -1,
 	}
 	if f.instant || ready {
@@ -236,6 +278,17 @@ func (f *Fleet) advanceTo(t time.Duration) {
 				}
 				r.state = Serving
 				ready = true
+			}
+			if r.state == Draining && v.spec.DrainTimeout > 0 && r.drained+v.spec.DrainTimeout <= t {
+				// The termination grace period ends: what the replica still holds fails.
+				deadline := r.drained + v.spec.DrainTimeout
+				r.srv.AdvanceTo(deadline)
+				if !r.srv.Idle() {
+					r.srv.Abort()
+					r.state = Gone
+					r.removed = deadline
+					continue
+				}
 			}
 			r.srv.AdvanceTo(t)
 			if r.state == Draining && r.srv.Idle() {

@@ -276,3 +276,94 @@ func TestScaleDownRemovesStartingReplicasFirst(t *testing.T) {
 		t.Errorf("events %d reversals %d peak %d, want 3, 1, 4", v.events, v.reverses, v.peak)
 	}
 }
+
+// A spread start-up delay is drawn per replica, uniformly within [d-s, d+s], the same for the
+// same seed, variant and replica index, and differently for another seed.
+func TestStartupJitterIsSeededAndWithinRange(t *testing.T) {
+	v := fixedVariant("v", 120*time.Second, 0)
+	v.StartupJitter = 30 * time.Second
+	draws := func(seed uint64) []time.Duration {
+		out := make([]time.Duration, 200)
+		for i := range out {
+			out[i] = v.startupDelay(seed, i+1)
+		}
+		return out
+	}
+	a, b, c := draws(1), draws(1), draws(2)
+	if d := cmp.Diff(a, b); d != "" {
+		t.Errorf("same seed, different delays (-first +second):\n%s", d)
+	}
+	if cmp.Equal(a, c) {
+		t.Error("seeds 1 and 2 drew the same delays")
+	}
+	lo, hi := a[0], a[0]
+	for _, d := range a {
+		if d < 90*time.Second || d > 150*time.Second {
+			t.Fatalf("delay %s outside [90s, 150s]", d)
+		}
+		lo, hi = min(lo, d), max(hi, d)
+	}
+	if lo > 95*time.Second || hi < 145*time.Second {
+		t.Errorf("200 draws span [%s, %s], want nearly [90s, 150s]", lo, hi)
+	}
+	if v.MinStartupDelay() != 90*time.Second {
+		t.Errorf("MinStartupDelay = %s, want 90s", v.MinStartupDelay())
+	}
+	v.StartupJitter = 200 * time.Second
+	for i := range 100 {
+		if d := v.startupDelay(1, i); d < 0 {
+			t.Fatalf("delay %s below zero", d)
+		}
+	}
+	if v.MinStartupDelay() != 0 {
+		t.Errorf("MinStartupDelay = %s, want 0 (clamped)", v.MinStartupDelay())
+	}
+
+	// In a run, replicas become ready at their drawn delays.
+	v.StartupJitter = 30 * time.Second
+	sc := NewScenario("jitter", nil, v)
+	sc.Duration, sc.Seed = time.Hour, 7
+	f := newFleet(sc, false)
+	if _, err := f.scale("v", 3); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range f.variants[0].live {
+		if want := v.startupDelay(7, i+1); r.readyAt != want {
+			t.Errorf("replica %s ready at %s, want %s", r.name, r.readyAt, want)
+		}
+	}
+}
+
+// A draining replica that still holds requests when its drain timeout passes is stopped: its
+// requests fail (they are not unfinished) and its GPUs are released at the deadline.
+func TestDrainTimeoutFailsWhatIsLeft(t *testing.T) {
+	// Two replicas serve very long requests; at 20 s the policy scales to one. With a 1-minute
+	// drain timeout the removed replica is stopped at 80 s.
+	v := fixedVariant("v", 0, 2)
+	v.DrainTimeout = time.Minute
+	sc := NewScenario("drain-timeout", paced(t, 1, 10*time.Second, 200, 20000), v)
+	res, err := Run(context.Background(), sc, scripted{20 * time.Second: {"v": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Score
+	if s.Failed == 0 || s.Failed+s.Finished+s.Unfinished != s.Requests {
+		t.Fatalf("failed %d finished %d unfinished %d of %d; want some failed and every request counted once", s.Failed, s.Finished, s.Unfinished, s.Requests)
+	}
+	failedOn := map[string]int{}
+	for _, r := range res.Requests {
+		if r.Failed {
+			failedOn[r.Replica]++
+			if r.Finished >= 0 || sc.SLO.Met(&r) {
+				t.Errorf("failed request %d finished at %s", r.ID, r.Finished)
+			}
+		}
+	}
+	if len(failedOn) != 1 || failedOn["v-00002"] == 0 {
+		t.Errorf("failed requests per replica %v, want them all on the removed v-00002", failedOn)
+	}
+	// GPU-hours: one replica all run, the removed one from 0 s to 80 s.
+	if want := (sc.Duration + 80*time.Second).Hours(); !near(s.GPUHours, want) {
+		t.Errorf("GPU-hours %g, want %g", s.GPUHours, want)
+	}
+}

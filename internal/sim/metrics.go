@@ -1,5 +1,7 @@
 package sim
 
+import "math"
+
 // Names of the vLLM metrics a Server reports. The gauges are what the saturation collector reads
 // (SPEC.md §5.4); the counters are the histogram sums and counts of the allocation metrics
 // (SPEC.md §5.3).
@@ -55,10 +57,13 @@ type Counters struct {
 	// GenerationTokensTotal counts output tokens as they are produced
 	// (vllm:generation_tokens_total).
 	GenerationTokensTotal int64
-	// PrefixCacheQueries counts the prompt tokens looked up in the prefix cache at each
-	// admission (vllm:prefix_cache_queries_total). The model has no prefix cache, so
-	// vllm:prefix_cache_hits_total stays 0.
+	// PrefixCacheQueries counts the tokens looked up in the prefix cache at each admission
+	// (vllm:prefix_cache_queries_total): the prompt, plus the tokens generated before a
+	// preemption.
 	PrefixCacheQueries int64
+	// PrefixCacheHits counts the tokens of those found in the cache and not prefilled again
+	// (vllm:prefix_cache_hits_total); only requests with PrefixBlocks can hit.
+	PrefixCacheHits int64
 }
 
 // Values returns the gauges and counters keyed by their vLLM metric names.
@@ -178,6 +183,38 @@ func (h *Histogram) Observe(v float64, n uint64) {
 	}
 	h.Count += n
 	h.Sum += v * float64(n)
+}
+
+// ObserveRamp records, for i from 0 to k-1, n observations of v0 + dv·i (dv >= 0): the
+// durations of k steps that each last dv longer than the one before.
+func (h *Histogram) ObserveRamp(v0, dv float64, k, n uint64) {
+	if k == 0 || n == 0 {
+		return
+	}
+	if dv <= 0 || k == 1 {
+		h.Observe(v0, k*n)
+		return
+	}
+	// below is how many of the k values are <= bound, so bucket j gets below(j) - below(j-1).
+	below := func(bound float64) uint64 {
+		if bound < v0 {
+			return 0
+		}
+		i := math.Floor((bound-v0)/dv) + 1
+		if i >= float64(k) {
+			return k
+		}
+		return uint64(i)
+	}
+	prev := uint64(0)
+	for j, b := range h.Bounds {
+		c := below(b)
+		h.Counts[j] += (c - prev) * n
+		prev = c
+	}
+	h.Count += k * n
+	kf := float64(k)
+	h.Sum += float64(n) * (kf*v0 + dv*kf*(kf-1)/2)
 }
 
 // Cumulative returns the cumulative count of each bound (the _bucket series without +Inf,

@@ -23,11 +23,15 @@ type Request struct {
 	Preemptions int
 	// Rejected is true when the request needs more KV cache than a replica has; it is never served.
 	Rejected bool
+	// Failed is true when the replica serving the request was stopped before it finished: it
+	// was draining and its drain timeout passed.
+	Failed bool
 
 	// Server state.
 	generated  int   // output tokens produced, up to the decode counter dcStart
 	promptLeft int   // prompt (or recompute) tokens still to prefill
 	kvBase     int   // KV tokens reserved at admission
+	pinned     int   // leading PrefixBlocks pinned in the replica's prefix cache
 	dcStart    int64 // the server's decode counter when the request started decoding
 	doneAt     int64 // decode counter value at which the request finishes
 	heapIdx    int

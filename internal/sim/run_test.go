@@ -232,3 +232,39 @@ func TestPercentiles(t *testing.T) {
 		t.Errorf("p50 %s p99 %s, want 100ms and 198ms", p50, p99)
 	}
 }
+
+// The Llama-3.1-70B profile serves in a scenario of its own: each replica holds four GPUs, so
+// GPU-hours are four times the replica-hours.
+func TestLlama70BProfileRuns(t *testing.T) {
+	p, err := LookupProfile(ProfileH100TP4Llama70B)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs, err := workload.Poisson(workload.Steady(2, 2*time.Minute), workload.UniformTokens(500, 4000, 50, 400), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := NewVariant("h100-70b", p)
+	sc := NewScenario("70b", reqs, v)
+	res, err := Run(context.Background(), sc, scripted{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Score
+	if s.Finished != s.Requests || s.SLOAttainment < 0.99 {
+		t.Errorf("finished %d of %d, SLO attainment %g; want all finished within the SLO", s.Finished, s.Requests, s.SLOAttainment)
+	}
+	if want := 4 * sc.Duration.Hours(); !near(s.GPUHours, want) || !near(s.Cost, want*p.CostPerGPUHour) {
+		t.Errorf("GPU-hours %g cost %g, want %g and %g (one replica of 4 GPUs)", s.GPUHours, s.Cost, want, want*p.CostPerGPUHour)
+	}
+	if s.ITLP50 < msToDuration(p.Overhead+p.Alpha) {
+		t.Errorf("ITL p50 %s below the batch-1 step %s", s.ITLP50, msToDuration(p.Overhead+p.Alpha))
+	}
+
+	// A scenario mixing the 70B and an 8B variant is refused: a scenario serves one model.
+	h100, _ := LookupProfile(ProfileH100)
+	mixed := NewScenario("mixed", reqs, v, NewVariant("h100", h100))
+	if err := mixed.Validate(); err == nil || !strings.Contains(err.Error(), "serve one model") {
+		t.Errorf("Validate() of a scenario of two models = %v, want an error", err)
+	}
+}

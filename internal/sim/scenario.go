@@ -58,6 +58,8 @@ type Scenario struct {
 	PeakWindow time.Duration
 	// SLO holds the targets the Score measures attainment of.
 	SLO SLO
+	// Seed seeds the variants' start-up jitter (VariantSpec.StartupJitter).
+	Seed uint64
 }
 
 // NewScenario returns a scenario with the given stream and variants, starting at DefaultStart,
@@ -88,6 +90,10 @@ func (s Scenario) Validate() error {
 	}
 	seen := map[string]bool{}
 	for _, v := range s.Variants {
+		if v.ModelID != s.Variants[0].ModelID {
+			errs = append(errs, fmt.Errorf("variant %q serves %q, variant %q serves %q: a scenario's variants serve one model",
+				v.Name, v.ModelID, s.Variants[0].Name, s.Variants[0].ModelID))
+		}
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}

@@ -19,6 +19,9 @@ type Score struct {
 	Unfinished int
 	// Rejected is the number of requests too large for any replica's KV cache.
 	Rejected int
+	// Failed is the number of requests stopped unfinished on a replica whose drain timed out
+	// (not counted in Unfinished); they are misses.
+	Failed int
 	// SLOMet is the number of requests that finished with TTFT and mean ITL within the SLO.
 	SLOMet int
 	// SLOAttainment is SLOMet / Requests (1 when no request arrived): unfinished and rejected
@@ -85,6 +88,8 @@ func scoreRun(policy string, slo SLO, reqs []Request, f *Fleet, end time.Duratio
 		case r.Rejected:
 			s.Rejected++
 			continue
+		case r.Failed:
+			s.Failed++
 		case r.Finished >= 0:
 			s.Finished++
 			if slo.Met(r) {
@@ -151,11 +156,11 @@ func nearestRank(sorted []time.Duration, p float64) time.Duration {
 // WriteScore writes s as a small readable block.
 func WriteScore(w io.Writer, s Score) error {
 	_, err := fmt.Fprintf(w,
-		"policy %s: requests %d finished %d unfinished %d rejected %d\n"+
+		"policy %s: requests %d finished %d unfinished %d rejected %d failed %d\n"+
 			"  SLO attainment %.4f (%d met), feasible %.4f (%d of %d)\n"+
 			"  TTFT p50 %s p99 %s, ITL p50 %s p99 %s\n"+
 			"  GPU-hours %.4f cost %.4f, scale events %d reversals %d preemptions %d\n",
-		s.Policy, s.Requests, s.Finished, s.Unfinished, s.Rejected,
+		s.Policy, s.Requests, s.Finished, s.Unfinished, s.Rejected, s.Failed,
 		s.SLOAttainment, s.SLOMet, s.FeasibleAttainment, s.FeasibleMet, s.Feasible,
 		s.TTFTP50.Round(time.Millisecond), s.TTFTP99.Round(time.Millisecond), s.ITLP50.Round(100*time.Microsecond), s.ITLP99.Round(100*time.Microsecond),
 		s.GPUHours, s.Cost, s.ScaleEvents, s.Reversals, s.Preemptions)

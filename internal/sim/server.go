@@ -21,7 +21,9 @@ const admissionWatermark = 0.01
 //     on prompt chunks: first of sequences already prefilling, then of waiting requests, which
 //     are admitted in order while a batch slot is free and their prompt fits the KV cache — no
 //     request is admitted in a step that preempted;
-//  3. runs the step for DecodeTime(decoding sequences) + PrefillTime(prompt tokens);
+//  3. runs the step for the profile's step time (see Profile): the overhead, the decode of the
+//     decoding sequences with their KV, and the prompt chunks with their attention over the
+//     tokens before them;
 //  4. at the end of the step, every decoding sequence has one more token (and one more KV token),
 //     a sequence whose prompt is complete has its first token (TTFT), and a sequence with all its
 //     tokens is finished and frees its KV.
@@ -29,15 +31,26 @@ const admissionWatermark = 0.01
 // A preempted request is recomputed on readmission: its prompt and the tokens it had generated
 // are prefilled again, then it continues decoding; its TTFT is not changed.
 //
-// Between events nothing changes but the decode progress, so runs of identical decode-only
-// steps are executed at once, up to the next completion, the next KV overflow or the requested
-// time; a simulation costs O(requests) work per replica rather than O(steps x batch).
+// With automatic prefix caching (requests with PrefixBlocks), an admitted request skips the
+// prefill of its longest cached prefix of blocks (see prefixCache).
+//
+// Between events nothing changes but the decode progress, so runs of decode-only steps are
+// executed at once, up to the next completion, the next KV overflow or the requested time; each
+// such step is longer than the one before by ε × the batch size (every sequence's KV grew by a
+// token), and the run's duration is summed in closed form in integer femtoseconds, so that
+// executing k steps at once or one at a time gives the same times to the femtosecond. A
+// simulation costs O(requests) work per replica rather than O(steps x batch).
 type Server struct {
 	p         Profile
 	watermark int
 
 	clock    time.Duration // time at which the next step starts
+	sub      int64         // femtoseconds past clock (0 <= sub < fsPerNs)
 	lastBusy time.Duration // end of the last step
+
+	// Step-time constants in femtoseconds.
+	overheadFs int64
+	epsFs      int64 // per KV token of the decoding sequences
 
 	waiting       reqDeque
 	waitingTokens int // KV tokens the waiting requests need on admission
@@ -47,6 +60,8 @@ type Server struct {
 	decoding      decodeHeap
 	dc            int64 // decode steps executed
 	kv            int   // KV tokens in use
+	prefillKV     int   // KV tokens reserved by the prefilling sequences (the rest is decodeKV)
+	cache         *prefixCache
 
 	counters Counters
 	hist     Histograms
@@ -55,13 +70,41 @@ type Server struct {
 // NewServer returns an idle replica with profile p whose clock starts at start.
 func NewServer(p Profile, start time.Duration) *Server {
 	return &Server{
-		p:         p,
-		watermark: int(math.Ceil(admissionWatermark * float64(p.KVCacheTokens))),
-		clock:     start,
-		lastBusy:  start,
-		hist:      newHistograms(),
+		p:          p,
+		watermark:  int(math.Ceil(admissionWatermark * float64(p.KVCacheTokens))),
+		clock:      start,
+		lastBusy:   start,
+		overheadFs: msToFs(p.Overhead),
+		epsFs:      msToFs(p.Epsilon),
+		hist:       newHistograms(),
 	}
 }
+
+// Femtoseconds: the unit of the step-time arithmetic.
+const (
+	fsPerNs     = 1_000_000
+	fsPerMs     = 1e12
+	fsPerSecond = 1e15
+	// maxRunFs bounds the femtoseconds one fast-forward adds up (1,000 s), far from int64's limit.
+	maxRunFs = int64(1e18)
+)
+
+func msToFs(ms float64) int64 { return int64(math.Round(ms * fsPerMs)) }
+
+// advance moves the clock fs femtoseconds on.
+func (s *Server) advance(fs int64) {
+	s.sub += fs
+	s.clock += time.Duration(s.sub / fsPerNs)
+	s.sub %= fsPerNs
+}
+
+// decodeFixedFs is the part of a step that decodes n sequences that does not depend on their KV.
+func (s *Server) decodeFixedFs(n int) int64 {
+	return msToFs(s.p.Overhead + s.p.Alpha + s.p.Beta*float64(n))
+}
+
+// decodeKV is the KV held by the decoding sequences.
+func (s *Server) decodeKV() int { return s.kv - s.prefillKV }
 
 // Profile returns the server's profile.
 func (s *Server) Profile() Profile { return s.p }
@@ -150,27 +193,50 @@ func (s *Server) canAdmit() bool {
 	return s.kv+r.InputTokens+r.generated <= s.p.KVCacheTokens-s.watermark
 }
 
-// fastForward executes identical decode-only steps up to the next completion, the last step
-// before the KV cache would overflow, or the first step ending at or after t. It returns false
-// when not even one step fits the KV cache.
+// fastForward executes decode-only steps up to the next completion, the last step before the KV
+// cache would overflow, or the first step ending at or after t. It returns false when not even
+// one step fits the KV cache.
+//
+// Step i (from 0) of the run lasts B + e·(K + n·i) femtoseconds, with B the fixed part, e the
+// time per KV token, n the batch and K its KV at the start; k steps last
+// S(k) = k·B + e·(k·K + n·k(k-1)/2), exactly additive over any split of the run.
 func (s *Server) fastForward(t time.Duration) bool {
 	n := len(s.decoding)
 	room := int64((s.p.KVCacheTokens - s.kv) / n)
 	if room == 0 {
 		return false
 	}
-	k := min(s.decoding[0].doneAt-s.dc, room)
-	d := s.p.DecodeTime(n)
-	if d > 0 {
-		k = min(k, int64((t-s.clock+d-1)/d))
+	kmax := min(s.decoding[0].doneAt-s.dc, room)
+	b, e, k0, n64 := s.decodeFixedFs(n), s.epsFs, int64(s.decodeKV()), int64(n)
+	span := func(k int64) int64 { return k*b + e*(k*k0+n64*k*(k-1)/2) }
+	// Femtoseconds until t, bounded so that the sums stay far from overflowing; a bounded run
+	// stops early and the caller continues it.
+	gap := maxRunFs
+	if ns := int64(t - s.clock); ns < maxRunFs/fsPerNs {
+		gap = min(ns*fsPerNs-s.sub, maxRunFs)
 	}
-	s.clock += time.Duration(k) * d
+	// The fewest steps reaching gap, from the quadratic, then corrected in integers.
+	a, lin := float64(e*n64)/2, float64(b+e*k0)-float64(e*n64)/2
+	est := float64(gap) / lin
+	if a > 0 {
+		est = (-lin + math.Sqrt(lin*lin+4*a*float64(gap))) / (2 * a)
+	}
+	k := min(kmax, int64(est)+2)
+	for k < kmax && span(k) < gap {
+		k++
+	}
+	for k > 1 && span(k-1) >= gap {
+		k--
+	}
+	d0 := b + e*k0
+	s.advance(span(k))
 	s.lastBusy = s.clock
-	s.hist.ITL.Observe(d.Seconds(), uint64(k)*uint64(n))
-	s.counters.GenerationTokensTotal += k * int64(n)
+	s.hist.ITL.ObserveRamp(float64(d0)/fsPerSecond, float64(e*n64)/fsPerSecond, uint64(k), uint64(n))
+	s.counters.GenerationTokensTotal += k * n64
 	s.dc += k
 	s.kv += int(k) * n
 	s.completeDecodes()
+	s.trimCache()
 	return true
 }
 
@@ -182,16 +248,22 @@ func (s *Server) step() {
 		preempted = true
 	}
 	ndec := len(s.decoding)
+	decKV := s.decodeKV()
 	budget := s.budget(ndec)
 	prompt := 0
+	pairs := 0.0 // attention pairs of the prompt chunks
+	chunk := func(r *Request) {
+		c := min(r.promptLeft, budget)
+		pairs += s.p.attentionPairs(c, r.kvBase-r.promptLeft)
+		r.promptLeft -= c
+		budget -= c
+		prompt += c
+	}
 	for _, r := range s.prefilling {
 		if budget == 0 {
 			break
 		}
-		c := min(r.promptLeft, budget)
-		r.promptLeft -= c
-		budget -= c
-		prompt += c
+		chunk(r)
 	}
 	if !preempted {
 		for s.waiting.len() > 0 && budget > 0 && s.running < s.p.MaxBatchSize {
@@ -203,20 +275,24 @@ func (s *Server) step() {
 			s.waiting.popFront()
 			s.waitingTokens -= need
 			s.admit(r, need)
-			c := min(r.promptLeft, budget)
-			r.promptLeft -= c
-			budget -= c
-			prompt += c
+			chunk(r)
 		}
 	}
 
-	stepStart := s.clock
-	s.clock += s.p.PrefillTime(prompt)
+	var fs int64
 	if ndec > 0 {
-		s.clock += s.p.DecodeTime(ndec)
+		fs = s.decodeFixedFs(ndec) + s.epsFs*int64(decKV)
+	} else if prompt > 0 {
+		fs = s.overheadFs
+	}
+	if prompt > 0 {
+		fs += msToFs(s.p.prefillMs(prompt, pairs))
+	}
+	s.advance(fs)
+	if ndec > 0 {
 		// Every decoding sequence produced its previous token when the previous step ended,
 		// which is when this one started.
-		s.hist.ITL.Observe((s.clock - stepStart).Seconds(), uint64(ndec))
+		s.hist.ITL.Observe(float64(fs)/fsPerSecond, uint64(ndec))
 		s.counters.GenerationTokensTotal += int64(ndec)
 		s.dc++
 		s.kv += ndec
@@ -231,6 +307,8 @@ func (s *Server) step() {
 			continue
 		}
 		r.prefilling = false
+		s.prefillKV -= r.kvBase
+		s.cachePrompt(r)
 		r.generated++
 		r.dcStart = s.dc
 		s.counters.GenerationTokensTotal++
@@ -253,19 +331,35 @@ func (s *Server) step() {
 	}
 	clear(s.prefilling[len(kept):])
 	s.prefilling = kept
+	s.trimCache()
 }
 
 // admit moves r into the running batch with need KV tokens reserved and need tokens to prefill
 // (its prompt, plus the tokens it had generated before a preemption).
+//
+// With prefix caching, the prompt's longest cached prefix of blocks is not prefilled again (at
+// least one token always is, as in vLLM, to produce the next token).
 func (s *Server) admit(r *Request, need int) {
 	r.kvBase = need
-	r.promptLeft = max(need, 1)
+	hit := 0
+	if len(r.PrefixBlocks) > 0 {
+		if s.cache == nil {
+			s.cache = newPrefixCache(s.p.KVCacheTokens)
+		}
+		blocks := s.cache.match(r.PrefixBlocks)
+		s.cache.pin(r.PrefixBlocks[:blocks])
+		r.pinned = blocks
+		hit = min(blocks*PrefixBlockTokens, r.InputTokens, need-1)
+	}
+	r.promptLeft = max(need-hit, 1)
 	if r.admittedAt < 0 {
 		r.admittedAt = s.clock
 	}
-	s.counters.PrefixCacheQueries += int64(r.InputTokens)
+	s.counters.PrefixCacheQueries += int64(need)
+	s.counters.PrefixCacheHits += int64(max(hit, 0))
 	r.prefilling = true
 	s.kv += need
+	s.prefillKV += need
 	s.running++
 	s.prefilling = append(s.prefilling, r)
 	r.prev, r.next = s.tail, nil
@@ -307,6 +401,7 @@ func (s *Server) preemptNewest() {
 	r := s.tail
 	s.kv -= s.kvOf(r)
 	s.unlink(r)
+	s.releasePrompt(r)
 	if r.prefilling {
 		for i, p := range s.prefilling {
 			if p == r {
@@ -315,6 +410,7 @@ func (s *Server) preemptNewest() {
 			}
 		}
 		r.prefilling = false
+		s.prefillKV -= r.kvBase
 	} else {
 		s.decoding.remove(r.heapIdx)
 		r.generated += int(s.dc - r.dcStart)
@@ -336,10 +432,57 @@ func (s *Server) completeDecodes() {
 	}
 }
 
+// cachePrompt caches the blocks of r's prompt once its prefill is complete, pinned by r.
+func (s *Server) cachePrompt(r *Request) {
+	if s.cache == nil || r.pinned >= len(r.PrefixBlocks) {
+		return
+	}
+	s.cache.pin(r.PrefixBlocks[r.pinned:])
+	r.pinned = len(r.PrefixBlocks)
+}
+
+// releasePrompt unpins the blocks r holds in the prefix cache.
+func (s *Server) releasePrompt(r *Request) {
+	if s.cache == nil || r.pinned == 0 {
+		return
+	}
+	s.cache.unpin(r.PrefixBlocks[:r.pinned])
+	r.pinned = 0
+}
+
+// trimCache evicts cached blocks that no longer fit the free KV.
+func (s *Server) trimCache() {
+	if s.cache != nil {
+		s.cache.trim(s.p.KVCacheTokens - s.kv)
+	}
+}
+
+// Abort stops every request the server holds, running or waiting, and marks it Failed (a pod
+// stopped at the end of its termination grace period); the server is idle afterwards.
+func (s *Server) Abort() {
+	for r := s.head; r != nil; {
+		next := r.next
+		r.prev, r.next, r.prefilling, r.heapIdx = nil, nil, false, -1
+		r.Failed = true
+		r = next
+	}
+	for s.waiting.len() > 0 {
+		s.waiting.popFront().Failed = true
+	}
+	s.head, s.tail, s.running = nil, nil, 0
+	clear(s.prefilling)
+	s.prefilling = s.prefilling[:0]
+	clear(s.decoding)
+	s.decoding = s.decoding[:0]
+	s.kv, s.prefillKV, s.waitingTokens = 0, 0, 0
+	s.cache = nil
+}
+
 // finish records r as finished at s.clock and frees its KV.
 func (s *Server) finish(r *Request) {
 	s.kv -= s.kvOf(r)
 	s.unlink(r)
+	s.releasePrompt(r)
 	r.Finished = s.clock
 	c := &s.counters
 	c.RequestSuccess++

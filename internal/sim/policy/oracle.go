@@ -92,7 +92,7 @@ func NewOracle(sc sim.Scenario, cfg OracleConfig) (*Oracle, error) {
 	}
 	o := &Oracle{start: sc.Start, window: cfg.Window, variants: sc.Variants}
 	for _, v := range sc.Variants {
-		o.pvars = append(o.pvars, planVariant{costPerHour: v.Profile.ReplicaCostPerHour(), gpus: v.Profile.GPUsPerReplica, startup: v.StartupDelay})
+		o.pvars = append(o.pvars, planVariant{costPerHour: v.Profile.ReplicaCostPerHour(), gpus: v.Profile.GPUsPerReplica, startup: v.MinStartupDelay()})
 	}
 	hints := make([]int, len(sc.Variants))
 	var counts []int
@@ -240,7 +240,10 @@ func (o *Oracle) PeakReplicas() map[string]int {
 
 // OracleWarm is the physical limit of any autoscaler facing the variants' start-up delays: with
 // hindsight, the cheapest schedule over the whole run in which every replica is ordered a
-// start-up delay before it serves and is paid for from its creation. It is planned exactly
+// start-up delay before it serves and is paid for from its creation. A variant whose start-up
+// delay is spread (VariantSpec.StartupJitter) is planned with its shortest delay
+// (MinStartupDelay), so the plan stays a lower bound; its replay orders replicas that much
+// ahead, and a replica drawn slower serves late. It is planned exactly
 // (plan.go) on the same per-window requirements as the Oracle. As a sim.Policy it orders each
 // replica a start-up delay ahead of the window it serves; start its run with InitialReplicas.
 type OracleWarm struct {
@@ -275,7 +278,7 @@ func (w *OracleWarm) Decide(_ context.Context, now time.Time, _ sim.Cluster) (ma
 	out := make(map[string]int, len(w.o.variants))
 	for i, v := range w.o.variants {
 		n := 0
-		for wi := from; wi <= w.o.index(d+v.StartupDelay); wi++ {
+		for wi := from; wi <= w.o.index(d+v.MinStartupDelay()); wi++ {
 			n = max(n, w.plan.replicas[wi][i])
 		}
 		out[v.Name] = n

@@ -202,6 +202,14 @@ func (w *WVA) build(c sim.Cluster) error {
 	return nil
 }
 
+// Contexts at which the profiles' step model is reduced to SPEC.md §4.8's linear perfParms: the
+// mean context of a decoding request of the Azure conversation trace (1,155 prompt tokens plus
+// half of 211 output tokens) and its mean prompt.
+const (
+	perfParmsContextTokens = 1300
+	perfParmsPromptTokens  = 1155
+)
+
 // variantAutoscaling is the VariantAutoscaling a user would write for a simulated variant:
 // its cost is the price of one replica per hour.
 func variantAutoscaling(v sim.VariantSpec, minReplicas int) *wvav1alpha1.VariantAutoscaling {
@@ -213,11 +221,15 @@ func variantAutoscaling(v sim.VariantSpec, minReplicas int) *wvav1alpha1.Variant
 	va.Spec.VariantCost = strconv.FormatFloat(v.Profile.CostPerGPUHour*float64(max(v.Profile.GPUsPerReplica, 1)), 'f', 4, 64)
 	va.Spec.MinReplicas = ptr.To(int32(minReplicas))
 	p := v.Profile
+	// The perfParms a user would fit on chat traffic: the linear models at the context of the
+	// Azure conversation trace's decoding requests and at its mean prompt.
+	alpha, beta := p.LinearDecode(perfParmsContextTokens)
+	gamma, delta := p.LinearPrefill(perfParmsPromptTokens)
 	va.Spec.ModelProfile = &wvav1alpha1.ModelProfile{Accelerators: []wvav1alpha1.AcceleratorProfile{{
 		Acc: p.Name, AccCount: int32(max(p.GPUsPerReplica, 1)), MaxBatchSize: int32(max(p.MaxBatchSize, 1)),
 		PerfParms: &wvav1alpha1.PerfParms{
-			DecodeParms:  wvav1alpha1.DecodeParms{Alpha: p.Alpha, Beta: p.Beta},
-			PrefillParms: wvav1alpha1.PrefillParms{Gamma: p.Gamma, Delta: p.Delta},
+			DecodeParms:  wvav1alpha1.DecodeParms{Alpha: alpha, Beta: beta},
+			PrefillParms: wvav1alpha1.PrefillParms{Gamma: gamma, Delta: delta},
 		},
 	}}}
 	if v.MaxReplicas > 0 {

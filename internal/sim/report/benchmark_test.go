@@ -20,18 +20,21 @@ import (
 //
 // Azure conversation trace at twice its rate, default SLO (TTFT 2 s, ITL 50 ms). Measured:
 //
-//	wva     feasible 0.9939 / 0.9908 / 0.9982 (seeds 1/2/3), 1.14 / 1.11 / 1.38× oracle-warm, 1.37-1.68 GPU-hours
-//	wva-v1  feasible 0.9944-0.9946, 1.31-1.34×, 2.25-2.28 GPU-hours
-//	hpa     feasible 0.9944-0.9946, 1.23-1.25×, 2.11 GPU-hours
+//	wva     feasible 0.9913 / 0.9959 / 0.9800 (seeds 1/2/3), 1.13 / 1.13 / 1.26× oracle-warm, 1.42-1.59 GPU-hours
+//	wva-v1  feasible 0.9920-0.9931, 1.28×, 2.25-2.39 GPU-hours
+//	hpa     feasible 0.9914-0.9925, 1.18-1.20×, 2.11 GPU-hours
+//
+// (Before the replica model had context terms, a step overhead and prefix caching, wva measured
+// 0.9908-0.9982 here and 0.825-0.877 on Mooncake; the thresholds were lowered with that change.)
 //
 // (With the idealised source, --metrics ideal, wva measured 0.9892-0.9948 at 1.09-1.20×.)
 //
 // Mooncake synthetic trace at half its rate (the oracle-warm plan uses up to about 6 A100 and 5
 // H100 replicas), TTFT 10 s (DefaultMooncakeSLO: its prompts average 15,300 tokens). Measured:
 //
-//	wva     feasible 0.8254 / 0.8453 / 0.8770 (seeds 1/2/3), 0.58-0.61× oracle-warm
-//	wva-v1  feasible 0.7983 / 0.6522 / 0.7651,               0.59-0.63×
-//	hpa     feasible 0.8073 / 0.6662 / 0.7530,               0.49-0.58×
+//	wva     feasible 0.7413 / 0.8319 / 0.6980 (seeds 1/2/3), 0.69-0.78× oracle-warm
+//	wva-v1  feasible 0.4690 / 0.4270 / 0.4021,               0.54-0.58×
+//	hpa     feasible 0.6266 / 0.6167 / 0.6510,               0.55-0.62×
 //
 // On Mooncake every policy is under-provisioned: it spends less than the oracle's plan and
 // misses the SLO, mostly the ITL (p99 ~235 ms against 50 ms: long prefills stall the decode of
@@ -71,8 +74,8 @@ func TestScalingQualityMatrix(t *testing.T) {
 		cell := fmt.Sprintf("%s seed %d", cc.Name, cc.Config.Seed)
 		switch c.TraceName {
 		case cfg.Traces[0].Name():
-			if wva.Score.FeasibleAttainment < 0.985 || wva.CostRatioToOracleWarm > 1.45 {
-				t.Errorf("%s: wva feasible attainment %.4f at %.2f× oracle-warm, want >= 0.985 at <= 1.45×", cell, wva.Score.FeasibleAttainment, wva.CostRatioToOracleWarm)
+			if wva.Score.FeasibleAttainment < 0.975 || wva.CostRatioToOracleWarm > 1.45 {
+				t.Errorf("%s: wva feasible attainment %.4f at %.2f× oracle-warm, want >= 0.975 at <= 1.45×", cell, wva.Score.FeasibleAttainment, wva.CostRatioToOracleWarm)
 			}
 			for _, other := range []string{"wva-v1", "hpa"} {
 				if o := runs[other]; wva.Score.GPUHours >= o.Score.GPUHours {
@@ -80,13 +83,13 @@ func TestScalingQualityMatrix(t *testing.T) {
 				}
 			}
 		case cfg.Traces[1].Name():
-			if wva.Score.FeasibleAttainment < 0.78 || wva.CostRatioToOracleWarm > 1.30 {
-				t.Errorf("%s: wva feasible attainment %.4f at %.2f× oracle-warm, want >= 0.78 at <= 1.30×", cell, wva.Score.FeasibleAttainment, wva.CostRatioToOracleWarm)
+			if wva.Score.FeasibleAttainment < 0.68 || wva.CostRatioToOracleWarm > 1.30 {
+				t.Errorf("%s: wva feasible attainment %.4f at %.2f× oracle-warm, want >= 0.68 at <= 1.30×", cell, wva.Score.FeasibleAttainment, wva.CostRatioToOracleWarm)
 			}
 		}
 	}
 	// Over the Mooncake seeds, wva keeps the SLO for more requests than the reference analyzer
-	// and the HPA (measured means 0.849, 0.739 and 0.742).
+	// and the HPA (measured means 0.757, 0.433 and 0.631).
 	mc := mean[cfg.Traces[1].Name()]
 	for _, other := range []string{"wva-v1", "hpa"} {
 		if mc["wva"] <= mc[other] {

@@ -66,6 +66,10 @@ type Config struct {
 	Profiles []string
 	// StartupDelay is how long a new replica of any variant takes to serve; 0 means at once.
 	StartupDelay time.Duration
+	// StartupJitter spreads each new replica's start-up delay uniformly over
+	// [StartupDelay - StartupJitter, StartupDelay + StartupJitter] (sim.VariantSpec), seeded
+	// by Seed.
+	StartupJitter time.Duration
 	// SLO holds the targets the runs are scored against.
 	SLO sim.SLO
 	// Policies names the policies to run (AllPolicies), in report order. wva, wva-v1 and hpa
@@ -157,8 +161,8 @@ func (c Config) Validate() error {
 	if c.WVAActuationDelay < 0 {
 		errs = append(errs, fmt.Errorf("wva actuation delay must not be negative, got %s", c.WVAActuationDelay))
 	}
-	if c.StartupDelay < 0 {
-		errs = append(errs, fmt.Errorf("start-up delay must not be negative, got %s", c.StartupDelay))
+	if c.StartupDelay < 0 || c.StartupJitter < 0 {
+		errs = append(errs, fmt.Errorf("start-up delay and jitter must not be negative, got %s and %s", c.StartupDelay, c.StartupJitter))
 	}
 	if c.SLO.TTFT <= 0 || c.SLO.ITL <= 0 {
 		errs = append(errs, fmt.Errorf("SLO targets must be positive, got TTFT %s and ITL %s", c.SLO.TTFT, c.SLO.ITL))
@@ -355,7 +359,7 @@ func scenario(cfg Config) (sim.Scenario, error) {
 			return sim.Scenario{}, err
 		}
 		v := sim.NewVariant(variantName(p), p)
-		v.StartupDelay = cfg.StartupDelay
+		v.StartupDelay, v.StartupJitter = cfg.StartupDelay, cfg.StartupJitter
 		variants = append(variants, v)
 	}
 	name := cfg.Name
@@ -367,7 +371,7 @@ func scenario(cfg Config) (sim.Scenario, error) {
 		name += " x" + strconv.FormatFloat(cfg.RateScale, 'g', -1, 64)
 	}
 	sc := sim.NewScenario(name, reqs, variants...)
-	sc.SLO = cfg.SLO
+	sc.SLO, sc.Seed = cfg.SLO, cfg.Seed
 	sc.ScrapeInterval = cmp.Or(cfg.ScrapeInterval, sc.ScrapeInterval)
 	return sc, nil
 }
@@ -527,4 +531,30 @@ func ttftPerMinute(reqs []sim.Request) []MinuteLatency {
 func nearestRank(sorted []time.Duration, p float64) time.Duration {
 	i := int(float64(len(sorted))*p+0.999999999) - 1
 	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// ParseStartup parses a start-up delay, "D" or "D±S" (also "D+-S"): a delay D spread uniformly
+// by S either way, e.g. "120s±30s".
+func ParseStartup(s string) (delay, jitter time.Duration, err error) {
+	d, j, spread := strings.Cut(s, "±")
+	if !spread {
+		d, j, spread = strings.Cut(s, "+-")
+	}
+	if delay, err = time.ParseDuration(strings.TrimSpace(d)); err != nil || delay < 0 {
+		return 0, 0, fmt.Errorf("%q is not a start-up delay such as 120s or 120s±30s", s)
+	}
+	if spread {
+		if jitter, err = time.ParseDuration(strings.TrimSpace(j)); err != nil || jitter < 0 {
+			return 0, 0, fmt.Errorf("%q is not a start-up delay such as 120s or 120s±30s", s)
+		}
+	}
+	return delay, jitter, nil
+}
+
+// FormatStartup formats a start-up delay as ParseStartup reads it.
+func FormatStartup(delay, jitter time.Duration) string {
+	if jitter == 0 {
+		return delay.String()
+	}
+	return delay.String() + "±" + jitter.String()
 }

@@ -66,6 +66,7 @@ type jsonPolicy struct {
 	Requests              int                  `json:"requests"`
 	FinishedRequests      int                  `json:"finishedRequests"`
 	UnfinishedRequests    int                  `json:"unfinishedRequests"`
+	FailedRequests        int                  `json:"failedRequests"`
 	RejectedRequests      int                  `json:"rejectedRequests"`
 	ScaleEvents           int                  `json:"scaleEvents"`
 	Reversals             int                  `json:"reversals"`
@@ -125,6 +126,7 @@ func newJSONReport(c Comparison) jsonReport {
 			Requests:              s.Requests,
 			FinishedRequests:      s.Finished,
 			UnfinishedRequests:    s.Unfinished,
+			FailedRequests:        s.Failed,
 			RejectedRequests:      s.Rejected,
 			ScaleEvents:           s.ScaleEvents,
 			Reversals:             s.Reversals,
@@ -143,7 +145,7 @@ func newJSONReport(c Comparison) jsonReport {
 // "gpuHours"}, "oracleWarm": {...}, "policies": [...]}. Each policy has name, sloAttainment and
 // feasibleAttainment (0 to 1), feasibleRequests, gpuHours, cost, costRatioToOracle,
 // costRatioToOracleWarm, underProvisioned, p50TTFTSeconds, p99TTFTSeconds, p50ITLSeconds, p99ITLSeconds,
-// requests, finishedRequests, unfinishedRequests, rejectedRequests, scaleEvents, reversals,
+// requests, finishedRequests, unfinishedRequests, failedRequests, rejectedRequests, scaleEvents, reversals,
 // preemptions, and variants with each variant's name, peakReplicas, replicasCreated, gpuHours,
 // cost, scaleEvents and reversals.
 func WriteJSON(w io.Writer, c Comparison) error {

@@ -55,7 +55,10 @@ type MatrixConfig struct {
 	RateScales []float64
 	// StartupDelays and Seeds span the other two axes.
 	StartupDelays []time.Duration
-	Seeds         []uint64
+	// StartupJitters, when not empty, holds the spread of each of StartupDelays (Config's
+	// StartupJitter), index by index.
+	StartupJitters []time.Duration
+	Seeds          []uint64
 	// Policies, Profiles, WVAActuation and WVAActuationDelay are as in Config.
 	Policies          []string
 	Profiles          []string
@@ -180,6 +183,9 @@ func (c MatrixConfig) Validate() error {
 	if len(c.Traces) == 0 {
 		errs = append(errs, errors.New("at least one trace is required"))
 	}
+	if len(c.StartupJitters) > 0 && len(c.StartupJitters) != len(c.StartupDelays) {
+		errs = append(errs, fmt.Errorf("%d start-up jitters for %d start-up delays", len(c.StartupJitters), len(c.StartupDelays)))
+	}
 	if len(c.StartupDelays) == 0 {
 		errs = append(errs, errors.New("at least one start-up delay is required"))
 	}
@@ -229,7 +235,11 @@ func (c MatrixConfig) cells() []cellSpec {
 			slo = c.SLO
 		}
 		for _, rate := range rates {
-			for _, delay := range c.StartupDelays {
+			for di, delay := range c.StartupDelays {
+				var jitter time.Duration
+				if di < len(c.StartupJitters) {
+					jitter = c.StartupJitters[di]
+				}
 				for _, seed := range c.Seeds {
 					out = append(out, cellSpec{trace: ti, cfg: Config{
 						TraceFormat:       t.Format,
@@ -238,6 +248,7 @@ func (c MatrixConfig) cells() []cellSpec {
 						Seed:              seed,
 						Profiles:          c.Profiles,
 						StartupDelay:      delay,
+						StartupJitter:     jitter,
 						SLO:               slo,
 						Policies:          c.Policies,
 						WVAActuation:      c.WVAActuation,

@@ -244,7 +244,7 @@ func TestConfigValidate(t *testing.T) {
 		"no policy":        {func(c *Config) { c.Policies = nil }, "at least one policy is required"},
 		"unknown profile":  {func(c *Config) { c.Profiles = []string{"A100-40GB", "B200"} }, `unknown profile "B200"`},
 		"same variant":     {func(c *Config) { c.Profiles = []string{"h100-80gb", "H100-80GB"} }, "variant h100 (profile H100-80GB) is listed twice"},
-		"startup delay":    {func(c *Config) { c.StartupDelay = -time.Second }, "start-up delay must not be negative"},
+		"startup delay":    {func(c *Config) { c.StartupDelay = -time.Second }, "start-up delay and jitter must not be negative"},
 		"slo":              {func(c *Config) { c.SLO.ITL = 0 }, "SLO targets must be positive"},
 		"timeline":         {func(c *Config) { c.TimelineEvery = 0 }, "timeline interval must be positive"},
 	} {
