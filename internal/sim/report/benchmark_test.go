@@ -12,7 +12,9 @@ import (
 
 // TestScalingQualityMatrix pins what a small benchmark matrix shows in every cell, so that a
 // change to the analyzer or the engine that makes WVA worse fails here: both bundled traces,
-// seeds 1-3, a 60 s start-up delay, policies wva, wva-v1 and hpa. Runs in about 3 s.
+// seeds 1-3, a 60 s start-up delay, policies wva, wva-v1 and hpa, with static and oracle-warm as
+// the brackets (checked in every cell: oracle plan <= oracle-warm plan <= static, and no policy
+// beats oracle-warm on both feasible attainment and cost).
 //
 // The engine reads the simulated pods as in production: scraped every 15 s at each pod's own
 // phase into an in-memory TSDB and queried with the collector's own PromQL (--metrics
@@ -52,7 +54,7 @@ func TestScalingQualityMatrix(t *testing.T) {
 	}
 	cfg.StartupDelays = []time.Duration{60 * time.Second}
 	cfg.Seeds = []uint64{1, 2, 3}
-	cfg.Policies = []string{"wva", "wva-v1", "hpa"}
+	cfg.Policies = []string{"wva", "wva-v1", "hpa", "static", "oracle-warm"}
 	m, err := RunMatrix(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -72,6 +74,19 @@ func TestScalingQualityMatrix(t *testing.T) {
 		}
 		wva := runs["wva"]
 		cell := fmt.Sprintf("%s seed %d", cc.Name, cc.Config.Seed)
+		// The brackets: the instant oracle's plan costs no more than the start-up-aware one, which
+		// costs no more than the peak-sized static fleet; and no policy facing the start-up delay
+		// beats oracle-warm on both attainment and cost.
+		warm, static := runs["oracle-warm"], runs["static"]
+		if !(cc.Oracle.Cost <= cc.OracleWarm.Cost+1e-9 && cc.OracleWarm.Cost <= static.Score.Cost) {
+			t.Errorf("%s: want oracle plan $%.3f <= oracle-warm plan $%.3f <= static run $%.3f", cell, cc.Oracle.Cost, cc.OracleWarm.Cost, static.Score.Cost)
+		}
+		for _, name := range []string{"wva", "wva-v1", "hpa", "static"} {
+			if r := runs[name]; r.Score.FeasibleAttainment > warm.Score.FeasibleAttainment && r.Score.Cost < warm.Score.Cost {
+				t.Errorf("%s: %s beats oracle-warm on both attainment (%.4f > %.4f) and cost ($%.3f < $%.3f): the bound is not one",
+					cell, name, r.Score.FeasibleAttainment, warm.Score.FeasibleAttainment, r.Score.Cost, warm.Score.Cost)
+			}
+		}
 		switch c.TraceName {
 		case cfg.Traces[0].Name():
 			if wva.Score.FeasibleAttainment < 0.975 || wva.CostRatioToOracleWarm > 1.45 {
