@@ -31,8 +31,8 @@ type Options struct {
 	WatchNamespace    string
 	RESTClientTimeout time.Duration
 
-	// ConfigMaps locates the main and saturation ConfigMaps (env POD_NAMESPACE,
-	// CONFIG_MAP_NAME, SATURATION_CONFIG_MAP_NAME).
+	// ConfigMaps locates the main, saturation and service-class ConfigMaps (env POD_NAMESPACE,
+	// CONFIG_MAP_NAME, SATURATION_CONFIG_MAP_NAME, SERVICE_CLASSES_CONFIG_MAP_NAME).
 	ConfigMaps controller.ConfigMapNames
 
 	// Analyzer names the saturation analyzer: capacity (default) or v1.
@@ -109,6 +109,9 @@ func (o *Options) ApplyEnv(getenv func(string) string) {
 	}
 	if v := getenv("SATURATION_CONFIG_MAP_NAME"); v != "" {
 		o.ConfigMaps.Saturation = v
+	}
+	if v := getenv("SERVICE_CLASSES_CONFIG_MAP_NAME"); v != "" {
+		o.ConfigMaps.ServiceClasses = v
 	}
 }
 

@@ -17,8 +17,10 @@ func TestOptions(t *testing.T) {
 		"defaults are valid": {check: func(o Options) bool {
 			return o.Analyzer == "capacity" && o.MetricsWindow == time.Minute && o.ConfigMaps.Namespace == "workload-variant-autoscaler-system" && !o.LeaderElect
 		}},
-		"env names the ConfigMaps": {env: map[string]string{"POD_NAMESPACE": "wva", "SATURATION_CONFIG_MAP_NAME": "sat"},
-			check: func(o Options) bool { return o.ConfigMaps.Namespace == "wva" && o.ConfigMaps.Saturation == "sat" }},
+		"env names the ConfigMaps": {env: map[string]string{"POD_NAMESPACE": "wva", "SATURATION_CONFIG_MAP_NAME": "sat", "SERVICE_CLASSES_CONFIG_MAP_NAME": "slo"},
+			check: func(o Options) bool {
+				return o.ConfigMaps.Namespace == "wva" && o.ConfigMaps.Saturation == "sat" && o.ConfigMaps.ServiceClasses == "slo"
+			}},
 		"flags": {args: []string{"--leader-elect", "--analyzer=v1", "--watch-namespace=llm", "--scale-down-stabilization=0s"},
 			check: func(o Options) bool {
 				return o.LeaderElect && o.Analyzer == "v1" && o.WatchNamespace == "llm" && o.ScaleDownStabilization == 0

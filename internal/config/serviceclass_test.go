@@ -55,6 +55,25 @@ func TestExampleServiceClasses(t *testing.T) {
 	}
 }
 
+// TestSampleServiceClasses: the sample for config/default's install is the example under the
+// install's name.
+func TestSampleServiceClasses(t *testing.T) {
+	raw, err := os.ReadFile("../../config/samples/service-classes-config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cm corev1.ConfigMap
+	if err := yaml.UnmarshalStrict(raw, &cm); err != nil {
+		t.Fatal(err)
+	}
+	if cm.Name != "workload-variant-autoscaler-"+DefaultServiceClassesConfigMapName || cm.Namespace != DefaultNamespace {
+		t.Errorf("sample is %s/%s, want the name config/default installs", cm.Namespace, cm.Name)
+	}
+	if _, errs := ParseServiceClasses(cm.Data, nil); len(errs) != 0 {
+		t.Errorf("sample rejected: %v", errs)
+	}
+}
+
 func TestParseServiceClasses(t *testing.T) {
 	good := "name: Gold\npriority: 1\ndata:\n- model: m\n  slo-ttft: 500\n  slo-tpot: 20\n"
 	gold := interfaces.ServiceClass{Name: "Gold", Priority: 1, Data: []interfaces.ServiceClassModel{{Model: "m", TTFTMs: 500, TPOTMs: 20}}}
