@@ -315,8 +315,8 @@ func TestCollectJoinsSeriesToVariants(t *testing.T) {
 			t.Errorf("%s: message %q does not contain %q", key, msg, substr)
 		}
 	}
-	if snap.Queries != 5 {
-		t.Errorf("Queries = %d, want 5", snap.Queries)
+	if snap.Queries != queriesPerCycle() {
+		t.Errorf("Queries = %d, want %d", snap.Queries, queriesPerCycle())
 	}
 
 	// What Prometheus returned for one pod, next to what the Source made of it (shown with -v).
@@ -487,6 +487,11 @@ func TestCollectHostileModelName(t *testing.T) {
 	}
 }
 
+// queriesPerCycle is the number of queries of one collection: 5 per-pod and 13 per-model ones.
+func queriesPerCycle() int {
+	return len(BuildQueries(Selector{}, DefaultWindow)) + len(BuildModelQueries(Selector{}, DefaultWindow, DefaultGatewayMetric))
+}
+
 // countingAPI counts the queries sent to the wrapped API.
 type countingAPI struct {
 	promv1.API
@@ -517,8 +522,8 @@ func TestCollectQueriesPerCycle(t *testing.T) {
 		if len(snap.Variants) != n {
 			t.Errorf("%d targets: %d observations", n, len(snap.Variants))
 		}
-		if snap.Queries != 5 || api.n.Load() != 5 {
-			t.Errorf("%d targets: Snapshot.Queries = %d, queries sent = %d, want 5 and 5", n, snap.Queries, api.n.Load())
+		if want := int64(queriesPerCycle()); int64(snap.Queries) != want || api.n.Load() != want {
+			t.Errorf("%d targets: Snapshot.Queries = %d, queries sent = %d, want %d and %d", n, snap.Queries, api.n.Load(), want, want)
 		}
 	}
 	api := &countingAPI{API: prom.API}
@@ -542,8 +547,8 @@ func TestCollectPrometheusDown(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "querying ") {
 		t.Fatalf("Collect error = %v, want a query error", err)
 	}
-	if snap.Variants != nil || snap.Queries != 5 {
-		t.Errorf("snapshot %+v, want no observations and 5 queries", snap)
+	if snap.Variants != nil || snap.Queries != queriesPerCycle() {
+		t.Errorf("snapshot %+v, want no observations and %d queries", snap, queriesPerCycle())
 	}
 }
 
