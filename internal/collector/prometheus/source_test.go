@@ -112,7 +112,7 @@ func (c *cluster) namespace(base string) string {
 var runs = map[string]*atomic.Int64{}
 
 func init() {
-	for _, base := range []string{"join-a", "join-b", "partial", "stopped", "stale", "hostile", "many", "down", "slow"} {
+	for _, base := range []string{"join-a", "join-b", "partial", "stopped", "stale", "hostile", "many", "down", "slow", "demand"} {
 		runs[base] = &atomic.Int64{}
 	}
 }
@@ -472,6 +472,19 @@ func TestCollectHostileModelName(t *testing.T) {
 		want := slices.Sorted(slices.Values(hostileModels))
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s selected other series (-want +got):\n%s\nquery: %s", q.Name, diff, q.PromQL)
+		}
+	}
+
+	// The per-model queries parse too, and select only the hostile names.
+	for _, q := range BuildModelQueries(SelectorFor(targets), DefaultWindow, DefaultGatewayMetric) {
+		vec, err := prom.Query(c.ctx, q.PromQL)
+		if err != nil {
+			t.Fatalf("%s does not parse: %v", q.Name, err)
+		}
+		for _, s := range vec {
+			if m := string(s.Metric["model_name"]); !slices.Contains(hostileModels, m) {
+				t.Errorf("%s selected model %q", q.Name, m)
+			}
 		}
 	}
 
