@@ -181,8 +181,8 @@ func TestCollectDemandAndLatency(t *testing.T) {
 		RequestRate: 10, ArrivalRate: 12, ArrivalSource: analysis.ArrivalFromGateway, GatewayRequestRate: 12,
 		PromptTokensRate: 2000, GenerationTokensRate: 500, MeanPromptTokens: 200, MeanOutputTokens: 50,
 		WaitingGrowth: 0.5, RunningGrowth: 0, PrefixCacheHitRate: 0.25,
-		TTFT: analysis.Histogram{Buckets: []analysis.Bucket{{0.1, 1}, {0.25, 5}, {0.5, 9}, {1, 10}, {inf, 10}}},
-		ITL:  analysis.Histogram{Buckets: []analysis.Bucket{{0.01, 20}, {0.025, 80}, {0.05, 90}, {0.1, 100}, {inf, 100}}},
+		TTFT: buckets(0.1, 1, 0.25, 5, 0.5, 9, 1, 10, inf, 10),
+		ITL:  buckets(0.01, 20, 0.025, 80, 0.05, 90, 0.1, 100, inf, 100),
 		// 250 ms is a bucket bound: exactly 50 %. p99: rank 9.9 in (0.5, 1] → 0.5 + 0.5·0.9/1.
 		TTFTAttainment: analysis.LatencySLI{Target: 250 * time.Millisecond, Known: true, Attainment: 0.5, P99: 950 * time.Millisecond, Requests: 10},
 		// 25 ms is a bound: 80 %. p99: rank 99 in (0.05, 0.1] → 0.05 + 0.05·9/10.
@@ -240,4 +240,13 @@ func TestCollectDemandAndLatency(t *testing.T) {
 	if v := snap.Variants[vaKey(ns, "llama")]; !v.Metrics.Available || len(v.Pods) != 2 {
 		t.Errorf("llama variant: %+v, want both pods reporting", v)
 	}
+}
+
+// buckets builds a histogram from (upper bound, count) pairs.
+func buckets(pairs ...float64) analysis.Histogram {
+	var h analysis.Histogram
+	for i := 0; i+1 < len(pairs); i += 2 {
+		h.Buckets = append(h.Buckets, analysis.Bucket{UpperBound: pairs[i], Count: pairs[i+1]})
+	}
+	return h
 }
