@@ -31,7 +31,7 @@ func TestOptions(t *testing.T) {
 		"renew after lease":   {args: []string{"--leader-election-renew-deadline=2m"}, wantErr: "must be shorter"},
 		"window too short":    {args: []string{"--metrics-window=10ms"}, wantErr: "--metrics-window"},
 		"negative stabilizer": {args: []string{"--scale-down-stabilization=-1s"}, wantErr: "must not be negative"},
-		"gateway metric off": {args: []string{"--gateway-request-metric="}, check: func(o Options) bool { return o.GatewayMetric.Metric == "" }},
+		"gateway metric off":  {args: []string{"--gateway-request-metric="}, check: func(o Options) bool { return o.GatewayMetric.Metric == "" }},
 		"older gateway metric": {args: []string{"--gateway-request-metric=inference_model_request_total", "--gateway-model-label=model_name"},
 			check: func(o Options) bool {
 				return o.GatewayMetric == promsource.GatewayMetric{Metric: "inference_model_request_total", ModelLabel: "model_name"}
