@@ -70,6 +70,38 @@ type VariantAutoscalingSpec struct {
 	// Actuation selects how decisions are applied.
 	// +optional
 	Actuation *ActuationSpec `json:"actuation,omitempty"`
+
+	// SLO sets the latency targets of the model served by this variant. Each target set here
+	// overrides the same target of the model's service class (the service-class ConfigMap);
+	// a target set in neither place is not enforced.
+	// +optional
+	SLO *SLOSpec `json:"slo,omitempty"`
+}
+
+// SLOSpec is a service-level objective: latency targets that a share of requests must meet.
+// Durations are whole milliseconds with the unit in the field name, as the Kubernetes API
+// conventions ask, and as the service-class ConfigMap writes them (slo-ttft, slo-tpot).
+//
+// +kubebuilder:validation:XValidation:rule="has(self.ttftMilliseconds) || has(self.itlMilliseconds)",message="spec.slo must set ttftMilliseconds or itlMilliseconds"
+type SLOSpec struct {
+	// TTFTMilliseconds is the time-to-first-token target in milliseconds (1 to 600000).
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 600000",message="spec.slo.ttftMilliseconds must be between 1 and 600000 (10 minutes)"
+	TTFTMilliseconds *int32 `json:"ttftMilliseconds,omitempty"`
+
+	// ITLMilliseconds is the inter-token latency (time per output token) target in
+	// milliseconds (1 to 60000).
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 60000",message="spec.slo.itlMilliseconds must be between 1 and 60000 (1 minute)"
+	ITLMilliseconds *int32 `json:"itlMilliseconds,omitempty"`
+
+	// Attainment is the share of requests that must meet each target, as a decimal string from
+	// "0.5" up to but excluding "1" (e.g. "0.99" for 99 %). Default: the service class's, else
+	// "0.99".
+	// +optional
+	// +kubebuilder:validation:MaxLength=12
+	// +kubebuilder:validation:XValidation:rule="self.matches('^0[.][0-9]+$') && double(self) >= 0.5",message="spec.slo.attainment must be a decimal from 0.5 up to but excluding 1, such as 0.99"
+	Attainment string `json:"attainment,omitempty"`
 }
 
 // ActuationSpec selects how decisions are applied to the scale target.
@@ -226,6 +258,8 @@ type ActuationStatus struct {
 // +kubebuilder:printcolumn:name="Accelerator",type=string,JSONPath=`.status.optimizedAlloc.accelerator`
 // +kubebuilder:printcolumn:name="Current",type=integer,JSONPath=`.status.currentAlloc.replicas`
 // +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.status.optimizedAlloc.replicas`
+// +kubebuilder:printcolumn:name="SLO-TTFT",type=integer,JSONPath=`.spec.slo.ttftMilliseconds`,description="TTFT target in ms (spec.slo; empty: service class or none)"
+// +kubebuilder:printcolumn:name="SLO-ITL",type=integer,JSONPath=`.spec.slo.itlMilliseconds`,description="ITL target in ms (spec.slo; empty: service class or none)"
 // +kubebuilder:printcolumn:name="MetricsReady",type=string,JSONPath=`.status.conditions[?(@.type=='MetricsAvailable')].status`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type VariantAutoscaling struct {
@@ -280,4 +314,17 @@ func (va *VariantAutoscaling) ActuationMode() ActuationMode {
 		return ActuationMetrics
 	}
 	return va.Spec.Actuation.Mode
+}
+
+// AttainmentValue returns the parsed spec.slo.attainment and true, or 0 and false when it is
+// unset or not a decimal in [0.5, 1) (the API server rejects such values).
+func (s *SLOSpec) AttainmentValue() (float64, bool) {
+	if s == nil || s.Attainment == "" {
+		return 0, false
+	}
+	a, err := strconv.ParseFloat(s.Attainment, 64)
+	if err != nil || a < 0.5 || a >= 1 {
+		return 0, false
+	}
+	return a, true
 }

@@ -88,7 +88,7 @@ func TestKustomizeInstall(t *testing.T) {
 			}
 		}
 		o.ApplyEnv(func(k string) string { return managerEnv[k] })
-		for _, name := range []string{o.ConfigMaps.Main, o.ConfigMaps.Saturation} {
+		for _, name := range []string{o.ConfigMaps.Main, o.ConfigMaps.Saturation, o.ConfigMaps.ServiceClasses} {
 			if !slices.Contains(byKind["ConfigMap"], name) {
 				t.Errorf("the manager reads ConfigMap %s, which is not rendered (rendered: %v)", name, byKind["ConfigMap"])
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
+	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/controller"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/saturation"
 )
@@ -31,8 +32,8 @@ type Options struct {
 	WatchNamespace    string
 	RESTClientTimeout time.Duration
 
-	// ConfigMaps locates the main and saturation ConfigMaps (env POD_NAMESPACE,
-	// CONFIG_MAP_NAME, SATURATION_CONFIG_MAP_NAME).
+	// ConfigMaps locates the main, saturation and service-class ConfigMaps (env POD_NAMESPACE,
+	// CONFIG_MAP_NAME, SATURATION_CONFIG_MAP_NAME, SERVICE_CLASSES_CONFIG_MAP_NAME).
 	ConfigMaps controller.ConfigMapNames
 
 	// Analyzer names the saturation analyzer: capacity (default) or v1.
@@ -41,8 +42,12 @@ type Options struct {
 	PrometheusAllowHTTP bool
 	// ScaleDownStabilization is how long a lower target must be recommended before scale-down.
 	ScaleDownStabilization time.Duration
-	// MetricsWindow is the PromQL range over which the peak of each saturation signal is taken.
+	// MetricsWindow is the PromQL range over which the peak of each saturation signal is taken,
+	// and over which the per-model rates and latency histograms are read.
 	MetricsWindow time.Duration
+	// GatewayMetric is the inference gateway's (EPP's) request counter read as each model's
+	// arrival rate where present; an empty metric reads none.
+	GatewayMetric promsource.GatewayMetric
 }
 
 // LeaderElectionID is the Lease name the manager replicas compete for.
@@ -64,6 +69,7 @@ func DefaultOptions() Options {
 		ConfigMaps:                  controller.DefaultConfigMapNames(),
 		Analyzer:                    analysis.DefaultAnalyzer,
 		MetricsWindow:               time.Minute,
+		GatewayMetric:               promsource.DefaultGatewayMetric,
 		ScaleDownStabilization:      saturation.DefaultScaleDownStabilization,
 	}
 }
@@ -97,6 +103,10 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 		"Scale down only to the highest target recommended within this window (0 disables).")
 	fs.DurationVar(&o.MetricsWindow, "metrics-window", o.MetricsWindow,
 		"Range over which the peak of each vLLM saturation signal is read: longer resists spikes, shorter reacts faster.")
+	fs.StringVar(&o.GatewayMetric.Metric, "gateway-request-metric", o.GatewayMetric.Metric,
+		"Inference gateway (EPP) request counter read as each model's arrival rate where present; empty reads none.")
+	fs.StringVar(&o.GatewayMetric.ModelLabel, "gateway-model-label", o.GatewayMetric.ModelLabel,
+		"Label of --gateway-request-metric holding the served model name (spec.modelID).")
 }
 
 // ApplyEnv reads the environment variables the manager honours.
@@ -109,6 +119,9 @@ func (o *Options) ApplyEnv(getenv func(string) string) {
 	}
 	if v := getenv("SATURATION_CONFIG_MAP_NAME"); v != "" {
 		o.ConfigMaps.Saturation = v
+	}
+	if v := getenv("SERVICE_CLASSES_CONFIG_MAP_NAME"); v != "" {
+		o.ConfigMaps.ServiceClasses = v
 	}
 }
 
@@ -124,6 +137,11 @@ func (o *Options) Validate() error {
 	}
 	if o.ConfigMaps.Namespace == "" {
 		errs = append(errs, errors.New("the controller namespace (POD_NAMESPACE) must not be empty"))
+	}
+	if o.GatewayMetric.Metric != "" {
+		if err := o.GatewayMetric.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("--gateway-request-metric/--gateway-model-label: %w", err))
+		}
 	}
 	if o.MetricsWindow < time.Second {
 		errs = append(errs, fmt.Errorf("--metrics-window (%s) must be at least 1s", o.MetricsWindow))

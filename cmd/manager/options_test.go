@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
 )
 
 func TestOptions(t *testing.T) {
@@ -17,8 +19,10 @@ func TestOptions(t *testing.T) {
 		"defaults are valid": {check: func(o Options) bool {
 			return o.Analyzer == "capacity" && o.MetricsWindow == time.Minute && o.ConfigMaps.Namespace == "workload-variant-autoscaler-system" && !o.LeaderElect
 		}},
-		"env names the ConfigMaps": {env: map[string]string{"POD_NAMESPACE": "wva", "SATURATION_CONFIG_MAP_NAME": "sat"},
-			check: func(o Options) bool { return o.ConfigMaps.Namespace == "wva" && o.ConfigMaps.Saturation == "sat" }},
+		"env names the ConfigMaps": {env: map[string]string{"POD_NAMESPACE": "wva", "SATURATION_CONFIG_MAP_NAME": "sat", "SERVICE_CLASSES_CONFIG_MAP_NAME": "slo"},
+			check: func(o Options) bool {
+				return o.ConfigMaps.Namespace == "wva" && o.ConfigMaps.Saturation == "sat" && o.ConfigMaps.ServiceClasses == "slo"
+			}},
 		"flags": {args: []string{"--leader-elect", "--analyzer=v1", "--watch-namespace=llm", "--scale-down-stabilization=0s"},
 			check: func(o Options) bool {
 				return o.LeaderElect && o.Analyzer == "v1" && o.WatchNamespace == "llm" && o.ScaleDownStabilization == 0
@@ -27,6 +31,12 @@ func TestOptions(t *testing.T) {
 		"renew after lease":   {args: []string{"--leader-election-renew-deadline=2m"}, wantErr: "must be shorter"},
 		"window too short":    {args: []string{"--metrics-window=10ms"}, wantErr: "--metrics-window"},
 		"negative stabilizer": {args: []string{"--scale-down-stabilization=-1s"}, wantErr: "must not be negative"},
+		"gateway metric off":  {args: []string{"--gateway-request-metric="}, check: func(o Options) bool { return o.GatewayMetric.Metric == "" }},
+		"older gateway metric": {args: []string{"--gateway-request-metric=inference_model_request_total", "--gateway-model-label=model_name"},
+			check: func(o Options) bool {
+				return o.GatewayMetric == promsource.GatewayMetric{Metric: "inference_model_request_total", ModelLabel: "model_name"}
+			}},
+		"gateway label not a label": {args: []string{`--gateway-model-label=a"b`}, wantErr: "not a Prometheus label name"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

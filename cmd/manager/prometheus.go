@@ -38,7 +38,7 @@ func newPrometheusSource(ctx context.Context, logger logr.Logger, opts Options, 
 	logger.Info("Prometheus configured", "url", cfg.RedactedURL(), "from", from, "bearerToken", tokenSource(cfg),
 		"maxResponseBytes", cfg.EffectiveMaxResponseBytes(), "maxSeries", cfg.EffectiveMaxSeries())
 	return promsource.New(api, cached, promsource.WithQueryTimeout(cfg.EffectiveQueryTimeout()),
-		promsource.WithWindow(opts.MetricsWindow), promsource.WithMetrics(m)), nil
+		promsource.WithWindow(opts.MetricsWindow), promsource.WithMetrics(m), promsource.WithGatewayMetric(opts.GatewayMetric)), nil
 }
 
 // prometheusConfig reads the Prometheus settings, validated, and says where they came from.

@@ -71,6 +71,12 @@ type ModelState struct {
 	Namespace string `json:"namespace"`
 	// Variants lists the model's variants; names must be unique.
 	Variants []VariantState `json:"variants"`
+	// SLO is the model's latency targets (VariantAutoscaling spec.slo over its service class);
+	// zero when it has none. The v1 and capacity analyzers ignore it.
+	SLO interfaces.SLOTargets `json:"slo,omitzero"`
+	// Metrics is the model's demand and latency over the collector's window; nil when the
+	// collector read none. The v1 and capacity analyzers ignore it.
+	Metrics *ModelMetrics `json:"metrics,omitempty"`
 }
 
 // VariantTarget is an analyzer's decision for one variant.

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
 )
 
 // ErrNoData is returned (wrapped) when a source has nothing to report for a variant.
@@ -24,6 +25,15 @@ type Target struct {
 	ModelID string
 	// Deployment is the name of the scale target Deployment in the same namespace.
 	Deployment string
+	// SLO is the latency targets of the target's model, the same for every target of a model;
+	// the model's observed attainment is measured at them. Zero: only the p99 is measured.
+	SLO interfaces.SLOTargets
+}
+
+// ModelKey identifies one model in one namespace: the unit whose demand and latency are read.
+type ModelKey struct {
+	Namespace string
+	ModelID   string
 }
 
 // Status says whether a variant's metrics can be acted on, in the vocabulary of the
@@ -58,6 +68,9 @@ type VariantObservation struct {
 type Snapshot struct {
 	// Variants maps each requested target's VariantAutoscaling key to its observation.
 	Variants map[types.NamespacedName]VariantObservation
+	// Models holds the demand and latency of each model of the targets whose Deployment exists.
+	// A model whose signals could not be read has an entry listing them in Missing.
+	Models map[ModelKey]analysis.ModelMetrics
 	// CollectedAt is when the collection ran.
 	CollectedAt time.Time
 	// Queries is the number of PromQL queries the collection issued.

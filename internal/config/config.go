@@ -24,6 +24,8 @@ const (
 	DefaultNamespace               = "workload-variant-autoscaler-system"
 	DefaultMainConfigMapName       = "workload-variant-autoscaler-variantautoscaling-config"
 	DefaultSaturationConfigMapName = "saturation-scaling-config"
+	// DefaultServiceClassesConfigMapName is the service-class ConfigMap (SLO targets per model).
+	DefaultServiceClassesConfigMapName = "service-classes-config"
 )
 
 // DefaultOptimizationInterval is the engine period when the main ConfigMap does not set one.
@@ -147,4 +149,39 @@ func decodeEntry(raw string, base interfaces.SaturationScalingConfig) (interface
 		return interfaces.SaturationScalingConfig{}, err
 	}
 	return c, nil
+}
+
+// ParseServiceClasses parses every entry of the service-class ConfigMap. Each value is a YAML
+// document with the fields of interfaces.ServiceClass (name, priority, data: a list of model,
+// optional namespace, slo-ttft and slo-tpot in milliseconds, optional slo-attainment); unknown
+// fields are errors. Two entries must not name the same class.
+//
+// A rejected entry is reported in the returned errors and, when previous holds an entry of that
+// key, the previous entry is kept: a typo never drops a model's targets.
+func ParseServiceClasses(data map[string]string, previous map[string]interfaces.ServiceClass) (map[string]interfaces.ServiceClass, []*KeyError) {
+	out := make(map[string]interfaces.ServiceClass, len(data))
+	var errs []*KeyError
+	names := map[string]string{}
+	for _, key := range slices.Sorted(maps.Keys(data)) {
+		var c interfaces.ServiceClass
+		err := yaml.UnmarshalStrict([]byte(data[key]), &c)
+		if err != nil {
+			err = fmt.Errorf("decoding YAML: %w", err)
+		} else if err = c.Validate(); err == nil {
+			if other, dup := names[c.Name]; dup {
+				err = fmt.Errorf("class %q is already defined by entry %q", c.Name, other)
+			}
+		}
+		if err != nil {
+			errs = append(errs, &KeyError{Key: key, Err: err})
+			if prev, ok := previous[key]; ok {
+				out[key] = prev
+				names[prev.Name] = key
+			}
+			continue
+		}
+		names[c.Name] = key
+		out[key] = c
+	}
+	return out, errs
 }

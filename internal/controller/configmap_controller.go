@@ -24,6 +24,7 @@ import (
 
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/config"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/common"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
 )
 
 // ConfigMapNames locates the autoscaler's ConfigMaps.
@@ -34,11 +35,25 @@ type ConfigMapNames struct {
 	Main string
 	// Saturation is the saturation thresholds ConfigMap.
 	Saturation string
+	// ServiceClasses is the service-class ConfigMap (SLO targets per model).
+	ServiceClasses string
 }
 
 // DefaultConfigMapNames returns the default names in the default namespace.
 func DefaultConfigMapNames() ConfigMapNames {
-	return ConfigMapNames{Namespace: config.DefaultNamespace, Main: config.DefaultMainConfigMapName, Saturation: config.DefaultSaturationConfigMapName}
+	return ConfigMapNames{Namespace: config.DefaultNamespace, Main: config.DefaultMainConfigMapName, Saturation: config.DefaultSaturationConfigMapName,
+		ServiceClasses: config.DefaultServiceClassesConfigMapName}
+}
+
+// all returns the names of the ConfigMaps, without empty ones.
+func (n ConfigMapNames) all() []string {
+	var out []string
+	for _, name := range []string{n.Main, n.Saturation, n.ServiceClasses} {
+		if name != "" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // ConfigMapReconciler loads the autoscaler's ConfigMaps into the shared configuration whenever
@@ -56,11 +71,14 @@ type ConfigMapReconciler struct {
 
 // NewConfigMapReconciler returns a reconciler that writes the ConfigMaps named by names into cfg.
 func NewConfigMapReconciler(c client.Client, recorder events.EventRecorder, cfg *common.GlobalConfig, names ConfigMapNames) *ConfigMapReconciler {
-	return &ConfigMapReconciler{client: c, recorder: recorder, config: cfg, names: names,
-		unpassed: map[string]bool{names.Main: true, names.Saturation: true}, loaded: make(chan struct{})}
+	unpassed := map[string]bool{}
+	for _, name := range names.all() {
+		unpassed[name] = true
+	}
+	return &ConfigMapReconciler{client: c, recorder: recorder, config: cfg, names: names, unpassed: unpassed, loaded: make(chan struct{})}
 }
 
-// Loaded returns a channel that is closed once both ConfigMaps have been through a first pass:
+// Loaded returns a channel that is closed once every ConfigMap have been through a first pass:
 // loaded, rejected, found missing or failed to read (a failed read is retried; the loop is not
 // held up by it). The controller makes that pass when it starts, whether the ConfigMaps exist
 // or not.
@@ -78,16 +96,16 @@ func (r *ConfigMapReconciler) passed(name string) {
 	}
 }
 
-// SetupWithManager watches the two ConfigMaps, and no others, and queues both once at start so
+// SetupWithManager watches the ConfigMaps, and no others, and queues each once at start so
 // that a missing ConfigMap, which sends no event, is still passed over (see Loaded).
 func (r *ConfigMapReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("configmap").
 		For(&corev1.ConfigMap{}, builder.WithPredicates(predicate.NewPredicateFuncs(func(o client.Object) bool {
-			return o.GetNamespace() == r.names.Namespace && (o.GetName() == r.names.Main || o.GetName() == r.names.Saturation)
+			return o.GetNamespace() == r.names.Namespace && slices.Contains(r.names.all(), o.GetName())
 		}))).
 		WatchesRawSource(source.Func(func(_ context.Context, q workqueue.TypedRateLimitingInterface[reconcile.Request]) error {
-			for _, name := range []string{r.names.Main, r.names.Saturation} {
+			for _, name := range r.names.all() {
 				q.Add(reconcile.Request{NamespacedName: types.NamespacedName{Namespace: r.names.Namespace, Name: name}})
 			}
 			return nil
@@ -112,6 +130,8 @@ func (r *ConfigMapReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		r.loadMain(ctx, cm)
 	case r.names.Saturation:
 		r.loadSaturation(ctx, cm)
+	case r.names.ServiceClasses:
+		r.loadServiceClasses(ctx, cm)
 	}
 	return ctrl.Result{}, nil
 }
@@ -163,4 +183,23 @@ func (r *ConfigMapReconciler) loadSaturation(ctx context.Context, cm *corev1.Con
 func hasKey[V any](m map[string]V, k string) bool {
 	_, ok := m[k]
 	return ok
+}
+
+func (r *ConfigMapReconciler) loadServiceClasses(ctx context.Context, cm *corev1.ConfigMap) {
+	logger := log.FromContext(ctx)
+	previous := r.config.GetServiceClasses()
+	parsed, errs := config.ParseServiceClasses(cm.Data, previous)
+	for _, e := range errs {
+		invalidConfigurationEvent(r.recorder, cm, e)
+		logger.Error(e.Err, "Rejected service class entry", "configMap", klog.KObj(cm), "key", e.Key, "keptPrevious", previous != nil && hasKey(previous, e.Key))
+	}
+	if previous != nil && maps.EqualFunc(parsed, previous, func(a, b interfaces.ServiceClass) bool {
+		return a.Name == b.Name && a.Priority == b.Priority && slices.Equal(a.Data, b.Data)
+	}) {
+		return
+	}
+	r.config.UpdateServiceClasses(parsed)
+	keys := slices.Sorted(maps.Keys(parsed))
+	configurationAppliedEvent(r.recorder, cm, "service classes ["+strings.Join(keys, ", ")+"]")
+	logger.Info("Loaded service classes", "configMap", klog.KObj(cm), "entries", keys, "rejected", len(errs))
 }

@@ -173,6 +173,54 @@ func TestSaturationConfigReload(t *testing.T) {
 	}
 }
 
+// TestServiceClassesReload: the service classes load into the shared configuration, a bad
+// class keeps its last good version while the others load, and SLOFor resolves from them.
+func TestServiceClassesReload(t *testing.T) {
+	ctx := context.Background()
+	ensureNamespace(t, cmNames.Namespace)
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: cmNames.ServiceClasses, Namespace: cmNames.Namespace},
+		Data: map[string]string{
+			"premium.yaml":  "name: Premium\npriority: 1\ndata:\n- model: llama\n  slo-ttft: 500\n  slo-tpot: 24\n",
+			"freemium.yaml": "name: Freemium\npriority: 10\ndata:\n- model: granite\n  slo-ttft: 2000\n",
+		}}
+	if err := k8sClient.Create(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = k8sClient.Delete(ctx, cm) })
+	premium := interfaces.SLOTargets{TTFT: 500 * time.Millisecond, ITL: 24 * time.Millisecond, Attainment: 0.99, Source: `service class "Premium"`}
+	eventually(t, timeout, func() error {
+		got, ok := sharedCfg.SLOFor("llama", "any")
+		if diff := cmp.Diff(premium, got); !ok || diff != "" {
+			return fmt.Errorf("SLOFor(llama) found=%v (-want +got):\n%s", ok, diff)
+		}
+		return nil
+	})
+
+	// A typo in Premium (slo-ttfb): Premium keeps its last good targets; Freemium's edit loads.
+	cm.Data["premium.yaml"] = "name: Premium\npriority: 1\ndata:\n- model: llama\n  slo-ttfb: 100\n"
+	cm.Data["freemium.yaml"] = "name: Freemium\npriority: 10\ndata:\n- model: granite\n  slo-ttft: 3000\n"
+	if err := k8sClient.Update(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, timeout, func() error {
+		if got, _ := sharedCfg.SLOFor("granite", "any"); got.TTFT != 3*time.Second {
+			return fmt.Errorf("granite TTFT = %s, want the edited 3s", got.TTFT)
+		}
+		if got, _ := sharedCfg.SLOFor("llama", "any"); got != premium {
+			return fmt.Errorf("llama = %+v, want the last good Premium targets", got)
+		}
+		evs, err := eventsFor(ctx, cm)
+		if err != nil {
+			return err
+		}
+		bad := evs[EventReasonInvalidConfiguration]
+		if len(bad) != 1 || !strings.Contains(bad[0], `"premium.yaml"`) || !strings.Contains(bad[0], "slo-ttfb") {
+			return fmt.Errorf("InvalidConfiguration events = %q", bad)
+		}
+		return nil
+	})
+}
+
 func TestOtherConfigMapsAreIgnored(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)

@@ -38,7 +38,7 @@ var (
 	actuated  = &recordingActuator{applied: map[types.NamespacedName]int{}, forgotten: map[types.NamespacedName]int{},
 		failing: map[types.NamespacedName]int{}, delegates: map[types.NamespacedName]Actuator{}}
 	cmReconciler *ConfigMapReconciler
-	cmNames      = ConfigMapNames{Namespace: "wva-system", Main: "wva-config", Saturation: "saturation-scaling-config"}
+	cmNames      = ConfigMapNames{Namespace: "wva-system", Main: "wva-config", Saturation: "saturation-scaling-config", ServiceClasses: "service-classes-config"}
 	suiteCancel  context.CancelFunc
 )
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -302,6 +303,27 @@ func TestInvalidVAIsRejected(t *testing.T) {
 		"unknown actuation mode": {func(va *wvav1alpha1.VariantAutoscaling) {
 			va.Spec.Actuation = &wvav1alpha1.ActuationSpec{Mode: "Sometimes"}
 		}, "spec.actuation.mode"},
+		"slo without a target": {func(va *wvav1alpha1.VariantAutoscaling) {
+			va.Spec.SLO = &wvav1alpha1.SLOSpec{Attainment: "0.99"}
+		}, "spec.slo must set ttftMilliseconds or itlMilliseconds"},
+		"zero ttft": {func(va *wvav1alpha1.VariantAutoscaling) {
+			va.Spec.SLO = &wvav1alpha1.SLOSpec{TTFTMilliseconds: ptr.To[int32](0)}
+		}, "spec.slo.ttftMilliseconds must be between 1 and 600000"},
+		"ttft above ten minutes": {func(va *wvav1alpha1.VariantAutoscaling) {
+			va.Spec.SLO = &wvav1alpha1.SLOSpec{TTFTMilliseconds: ptr.To[int32](600_001)}
+		}, "spec.slo.ttftMilliseconds must be between 1 and 600000"},
+		"negative itl": {func(va *wvav1alpha1.VariantAutoscaling) {
+			va.Spec.SLO = &wvav1alpha1.SLOSpec{ITLMilliseconds: ptr.To[int32](-5)}
+		}, "spec.slo.itlMilliseconds must be between 1 and 60000"},
+		"attainment of 1": {func(va *wvav1alpha1.VariantAutoscaling) {
+			va.Spec.SLO = &wvav1alpha1.SLOSpec{ITLMilliseconds: ptr.To[int32](50), Attainment: "1"}
+		}, "spec.slo.attainment must be a decimal from 0.5 up to but excluding 1"},
+		"attainment below a half": {func(va *wvav1alpha1.VariantAutoscaling) {
+			va.Spec.SLO = &wvav1alpha1.SLOSpec{ITLMilliseconds: ptr.To[int32](50), Attainment: "0.4"}
+		}, "spec.slo.attainment must be a decimal from 0.5 up to but excluding 1"},
+		"attainment as a percentage": {func(va *wvav1alpha1.VariantAutoscaling) {
+			va.Spec.SLO = &wvav1alpha1.SLOSpec{ITLMilliseconds: ptr.To[int32](50), Attainment: "99%"}
+		}, "spec.slo.attainment must be a decimal from 0.5 up to but excluding 1"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -333,6 +355,28 @@ func TestInvalidVAIsRejected(t *testing.T) {
 		}
 		if got.Spec.ModelProfile.Accelerators[0].PerfParms.DecodeParms.Alpha != 20.58 {
 			t.Errorf("alpha = %v", got.Spec.ModelProfile.Accelerators[0].PerfParms.DecodeParms.Alpha)
+		}
+	})
+
+	t.Run("valid slo", func(t *testing.T) {
+		for name, slo := range map[string]wvav1alpha1.SLOSpec{
+			"slo-full":     {TTFTMilliseconds: ptr.To[int32](500), ITLMilliseconds: ptr.To[int32](24), Attainment: "0.995"},
+			"slo-ttft":     {TTFTMilliseconds: ptr.To[int32](600_000)},
+			"slo-itl-half": {ITLMilliseconds: ptr.To[int32](1), Attainment: "0.5"},
+		} {
+			va := testutil.VariantAutoscaling(name).Namespace(ns).Obj()
+			va.Spec.SLO = &slo
+			if err := k8sClient.Create(ctx, va); err != nil {
+				t.Errorf("%s: %v", name, err)
+				continue
+			}
+			got, err := getVA(ctx, client.ObjectKeyFromObject(va))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(slo, *got.Spec.SLO); diff != "" {
+				t.Errorf("%s: stored slo (-want +got):\n%s", name, diff)
+			}
 		}
 	})
 }

@@ -64,9 +64,15 @@ func (f *vectorServer) source(tb testing.TB, cfg Config, opts ...Option) *Source
 	return New(api, podCache, opts...)
 }
 
+// modelQuery stands for every query of BuildModelQueries, which the server answers with an
+// empty vector: the limits are about the per-pod queries.
+const modelQuery = "model"
+
 // queryName tells which of BuildQueries' queries promql is.
 func queryName(promql string) string {
 	switch {
+	case strings.HasPrefix(promql, "sum by ("):
+		return modelQuery
 	case strings.Contains(promql, MetricCacheConfigInfo):
 		return QueryKvCacheBlocks
 	case strings.HasPrefix(promql, "max by ("+seriesGrouping+") (timestamp("):
@@ -90,6 +96,11 @@ func (f *vectorServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := queryName(r.Form.Get("query"))
+	if name == modelQuery {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"success","data":{"resultType":"vector","result":[]}}`))
+		return
+	}
 	value := "0.9"
 	switch name {
 	case QueryRequestsWaiting:

@@ -1,6 +1,7 @@
 package promsource
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strconv"
@@ -24,7 +25,45 @@ const (
 	MetricRequestsRunning = "vllm:num_requests_running"
 	// MetricCacheConfigInfo is an info series (value 1) whose labels describe the KV cache.
 	MetricCacheConfigInfo = "vllm:cache_config_info"
+
+	// MetricRequestSuccess counts finished requests.
+	MetricRequestSuccess = "vllm:request_success_total"
+	// MetricPromptTokens and MetricGenerationTokens count processed prompt and generated tokens.
+	MetricPromptTokens     = "vllm:prompt_tokens_total"
+	MetricGenerationTokens = "vllm:generation_tokens_total"
+	// MetricRequestPromptTokens and MetricRequestGenerationTokens are histograms of the prompt
+	// and output length of each finished request; their _sum and _count are read.
+	MetricRequestPromptTokens     = "vllm:request_prompt_tokens"
+	MetricRequestGenerationTokens = "vllm:request_generation_tokens"
+	// MetricPrefixCacheHits and MetricPrefixCacheQueries count prompt tokens found in, and looked
+	// up in, the prefix cache.
+	MetricPrefixCacheHits    = "vllm:prefix_cache_hits_total"
+	MetricPrefixCacheQueries = "vllm:prefix_cache_queries_total"
+	// MetricTTFT is the time-to-first-token histogram, in seconds.
+	MetricTTFT = "vllm:time_to_first_token_seconds"
+	// MetricITL is the inter-token latency histogram, in seconds; MetricTPOT is the name older
+	// vLLM releases give it. Both are read; the newer wins where a pod exports both.
+	MetricITL  = "vllm:inter_token_latency_seconds"
+	MetricTPOT = "vllm:time_per_output_token_seconds"
 )
+
+// GatewayMetric names the request counter of an inference gateway (the llm-d / Gateway API
+// Inference Extension endpoint picker, EPP) and the label holding the served model name. Its
+// rate, where present, is the arrival rate of the model: requests counted as they enter the
+// gateway, before any queue. The zero value reads no gateway metric.
+type GatewayMetric struct {
+	// Metric is the counter, e.g. inference_objective_request_total.
+	Metric string
+	// ModelLabel is the label whose value is the model name vLLM serves (spec.modelID).
+	ModelLabel string
+}
+
+// DefaultGatewayMetric is the EPP's per-model request counter. Its labels are model_name (the
+// name the client asked for) and target_model_name (the name after the gateway's rewrite, the
+// one vLLM serves); releases before the InferenceObjective API named it
+// inference_model_request_total. The EPP pod's namespace label must be the namespace of the
+// VariantAutoscalings.
+var DefaultGatewayMetric = GatewayMetric{Metric: "inference_objective_request_total", ModelLabel: "target_model_name"}
 
 // Labels read from the series.
 const (
@@ -49,10 +88,34 @@ const (
 	QueryLastSample = "last_sample"
 	// QueryKvCacheBlocks is each pod's KV-cache geometry (vllm:cache_config_info labels).
 	QueryKvCacheBlocks = "kv_cache_blocks"
+
+	// Per model (namespace, model_name), over the window:
+
+	// QueryRequestRate is the rate of finished requests.
+	QueryRequestRate = "request_rate"
+	// QueryPromptTokensRate and QueryGenerationTokensRate are the processed tokens per second.
+	QueryPromptTokensRate     = "prompt_tokens_rate"
+	QueryGenerationTokensRate = "generation_tokens_rate"
+	// QueryMeanPromptTokens and QueryMeanOutputTokens are the mean lengths of finished requests.
+	QueryMeanPromptTokens = "mean_prompt_tokens"
+	QueryMeanOutputTokens = "mean_output_tokens"
+	// QueryPrefixCacheHitRate is the share of prompt tokens found in the prefix cache.
+	QueryPrefixCacheHitRate = "prefix_cache_hit_rate"
+	// QueryWaitingNow is the number of waiting requests at the evaluation time.
+	QueryWaitingNow = "waiting_now"
+	// QueryWaitingGrowth and QueryRunningGrowth are the slopes of the waiting and running requests.
+	QueryWaitingGrowth = "waiting_growth"
+	QueryRunningGrowth = "running_growth"
+	// QueryTTFTBuckets and QueryITLBuckets are the bucket rates of the latency histograms.
+	QueryTTFTBuckets = "ttft_buckets"
+	QueryITLBuckets  = "itl_buckets"
+	// QueryGatewayRequestRate is the gateway's request rate per model (only with a GatewayMetric).
+	QueryGatewayRequestRate = "gateway_request_rate"
 )
 
 // Grouping labels of the aggregations.
 const (
+	modelGrouping       = "namespace, model_name"
 	seriesGrouping      = "namespace, pod, pod_name, model_name"
 	cacheConfigGrouping = "namespace, pod, pod_name, engine, num_gpu_blocks, block_size"
 )
@@ -116,6 +179,49 @@ func BuildQueries(sel Selector, window time.Duration) []Query {
 	}
 }
 
+// BuildModelQueries returns the per-model demand and latency queries of one cycle for sel: 12
+// queries, 13 with a gateway metric, whatever the number of targets, namespaces or models.
+// window is the range of the rates and slopes. Every query sums over the pods of a model, so a
+// result has one series per (namespace, model_name), or per (namespace, model_name, le) for the
+// histograms.
+//
+// Counter resets (a restarted pod) are handled by rate(). A ratio whose denominator is 0 (no
+// request finished in the window) is NaN in Prometheus; the parser reports it as missing.
+func BuildModelQueries(sel Selector, window time.Duration, gw GatewayMetric) []Query {
+	vllm := "{" + labelNamespace + "=~" + regexAlternation(sel.Namespaces) + "," +
+		labelModelName + "=~" + regexAlternation(sel.Models) + "}"
+	w := "[" + model.Duration(window).String() + "]"
+	rate := func(metric string) string { return "rate(" + metric + vllm + w + ")" }
+	sumBy := func(grouping, expr string) string { return "sum by (" + grouping + ") (" + expr + ")" }
+	perModel := func(expr string) string { return sumBy(modelGrouping, expr) }
+	ratio := func(num, den string) string { return perModel(rate(num)) + " / " + perModel(rate(den)) }
+	buckets := modelGrouping + ", le"
+
+	qs := []Query{
+		{QueryRequestRate, perModel(rate(MetricRequestSuccess))},
+		{QueryPromptTokensRate, perModel(rate(MetricPromptTokens))},
+		{QueryGenerationTokensRate, perModel(rate(MetricGenerationTokens))},
+		{QueryMeanPromptTokens, ratio(MetricRequestPromptTokens+"_sum", MetricRequestPromptTokens+"_count")},
+		{QueryMeanOutputTokens, ratio(MetricRequestGenerationTokens+"_sum", MetricRequestGenerationTokens+"_count")},
+		{QueryPrefixCacheHitRate, ratio(MetricPrefixCacheHits, MetricPrefixCacheQueries)},
+		{QueryWaitingNow, perModel(MetricRequestsWaiting + vllm)},
+		// deriv is the least-squares slope of a gauge: requests per second added to the queue.
+		{QueryWaitingGrowth, perModel("deriv(" + MetricRequestsWaiting + vllm + w + ")")},
+		{QueryRunningGrowth, perModel("deriv(" + MetricRequestsRunning + vllm + w + ")")},
+		{QueryTTFTBuckets, sumBy(buckets, rate(MetricTTFT+"_bucket"))},
+		// As for the KV cache: rate() drops the name, so where a pod exports both names the
+		// label sets are equal and `or` keeps the newer one.
+		{QueryITLBuckets, sumBy(buckets, rate(MetricITL+"_bucket")+" or "+rate(MetricTPOT+"_bucket"))},
+	}
+	if gw.Metric != "" && gw.Validate() == nil {
+		sel := "{" + labelNamespace + "=~" + regexAlternation(sel.Namespaces) + "," +
+			gw.ModelLabel + "=~" + regexAlternation(sel.Models) + "}"
+		qs = append(qs, Query{QueryGatewayRequestRate,
+			"sum by (" + labelNamespace + ", " + gw.ModelLabel + ") (rate(" + gw.Metric + sel + w + "))"})
+	}
+	return qs
+}
+
 // regexAlternation returns a PromQL string literal holding a regular expression that matches
 // exactly the given values: each value is regex-quoted (regexp.QuoteMeta), the alternatives are
 // joined with |, and the whole is quoted as a PromQL (Go syntax) double-quoted string, which
@@ -127,4 +233,24 @@ func regexAlternation(values []string) string {
 		quoted[i] = regexp.QuoteMeta(v)
 	}
 	return strconv.Quote(strings.Join(quoted, "|"))
+}
+
+var (
+	metricNameRE = regexp.MustCompile(`^[a-zA-Z_:][a-zA-Z0-9_:]*$`)
+	labelNameRE  = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+)
+
+// Validate checks that the metric and label are legal Prometheus names (they are written into
+// PromQL as they are). The zero value is valid: no gateway metric.
+func (g GatewayMetric) Validate() error {
+	if g.Metric == "" && g.ModelLabel == "" {
+		return nil
+	}
+	if !metricNameRE.MatchString(g.Metric) {
+		return fmt.Errorf("gateway metric %q is not a Prometheus metric name", g.Metric)
+	}
+	if !labelNameRE.MatchString(g.ModelLabel) {
+		return fmt.Errorf("gateway model label %q is not a Prometheus label name", g.ModelLabel)
+	}
+	return nil
 }

@@ -63,7 +63,9 @@ func TestBuildQueriesGolden(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			var b strings.Builder
-			for _, q := range BuildQueries(SelectorFor(tc.targets), tc.window) {
+			queries := BuildQueries(SelectorFor(tc.targets), tc.window)
+			queries = append(queries, BuildModelQueries(SelectorFor(tc.targets), tc.window, DefaultGatewayMetric)...)
+			for _, q := range queries {
 				b.WriteString("# " + q.Name + "\n" + q.PromQL + "\n\n")
 				if strings.Contains(q.PromQL, "\n") {
 					t.Errorf("query %s contains a raw newline: %q", q.Name, q.PromQL)
@@ -90,11 +92,13 @@ func TestBuildQueriesGolden(t *testing.T) {
 // number of targets.
 func TestQueriesDoNotGrow(t *testing.T) {
 	one := BuildQueries(SelectorFor([]collector.Target{target("ns", "d", "m")}), time.Minute)
+	one = append(one, BuildModelQueries(SelectorFor([]collector.Target{target("ns", "d", "m")}), time.Minute, DefaultGatewayMetric)...)
 	var many []collector.Target
 	for i := range 500 {
 		many = append(many, target("ns"+strconv.Itoa(i%7), "d"+strconv.Itoa(i), "m"+strconv.Itoa(i%13)))
 	}
 	lots := BuildQueries(SelectorFor(many), time.Minute)
+	lots = append(lots, BuildModelQueries(SelectorFor(many), time.Minute, DefaultGatewayMetric)...)
 	if len(one) != len(lots) {
 		t.Fatalf("1 target: %d queries, 500 targets: %d", len(one), len(lots))
 	}
@@ -136,5 +140,39 @@ func TestRegexAlternationEscapes(t *testing.T) {
 	// The literal must end where it started: after unquoting nothing is left over.
 	if !strings.HasPrefix(lit, `"`) || !strings.HasSuffix(lit, `"`) {
 		t.Errorf("literal %s is not double-quoted", lit)
+	}
+}
+
+// TestGatewayMetric: a custom gateway counter replaces the default; none, or an invalid name
+// that would be written into PromQL, issues no gateway query.
+func TestGatewayMetric(t *testing.T) {
+	sel := SelectorFor([]collector.Target{target("ns", "d", "m")})
+	gatewayQuery := func(g GatewayMetric) string {
+		for _, q := range BuildModelQueries(sel, time.Minute, g) {
+			if q.Name == QueryGatewayRequestRate {
+				return q.PromQL
+			}
+		}
+		return ""
+	}
+	if got, want := gatewayQuery(GatewayMetric{Metric: "inference_model_request_total", ModelLabel: "model_name"}),
+		`sum by (namespace, model_name) (rate(inference_model_request_total{namespace=~"ns",model_name=~"m"}[1m]))`; got != want {
+		t.Errorf("custom gateway query = %s, want %s", got, want)
+	}
+	for name, g := range map[string]GatewayMetric{
+		"none":              {},
+		"injected metric":   {Metric: `x{a="b"}) or vector(1`, ModelLabel: "model_name"},
+		"injected label":    {Metric: "x", ModelLabel: `model_name=~".*"}`},
+		"label without one": {Metric: "x"},
+	} {
+		if q := gatewayQuery(g); q != "" {
+			t.Errorf("%s: gateway query %s issued", name, q)
+		}
+		if name != "none" && g.Validate() == nil {
+			t.Errorf("%s: Validate accepts %+v", name, g)
+		}
+	}
+	if err := DefaultGatewayMetric.Validate(); err != nil {
+		t.Errorf("default gateway metric invalid: %v", err)
 	}
 }

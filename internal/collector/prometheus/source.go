@@ -39,6 +39,7 @@ type Source struct {
 	staleAfter   time.Duration
 	queryTimeout time.Duration
 	metrics      *Metrics
+	gateway      GatewayMetric
 }
 
 var _ collector.Source = (*Source)(nil)
@@ -96,11 +97,18 @@ func WithMetrics(m *Metrics) Option {
 	}
 }
 
+// WithGatewayMetric sets the inference gateway's request counter read as the arrival rate of
+// each model where it is present (default DefaultGatewayMetric); the zero GatewayMetric reads
+// none. An invalid one (see GatewayMetric.Validate) reads none either.
+func WithGatewayMetric(g GatewayMetric) Option {
+	return func(s *Source) { s.gateway = g }
+}
+
 // New returns a Source querying api (normally a promv1.API) and reading Deployments and Pods
 // from reader, normally the manager's cached client.
 func New(api QueryAPI, reader client.Reader, opts ...Option) *Source {
 	s := &Source{api: api, reader: reader, window: DefaultWindow, staleAfter: DefaultStalenessLimit, queryTimeout: DefaultQueryTimeout,
-		metrics: unregisteredMetrics()}
+		metrics: unregisteredMetrics(), gateway: DefaultGatewayMetric}
 	for _, o := range opts {
 		o(s)
 	}
@@ -114,8 +122,10 @@ type liveTarget struct {
 }
 
 // Collect observes targets at now. It reads each target's Deployment, lists the pods of each
-// namespace once, and issues len(BuildQueries(...)) queries in parallel for all targets
-// together (none when no target's Deployment exists). Any query error fails the collection.
+// namespace once, and issues len(BuildQueries(...)) + len(BuildModelQueries(...)) queries in
+// parallel for all targets together (none when no target's Deployment exists). An error of a
+// per-pod query fails the collection; an error of a per-model query is reported in the
+// Missing signals of every model, whose other signals and the pod observations stand.
 func (s *Source) Collect(ctx context.Context, targets []collector.Target, now time.Time) (collector.Snapshot, error) {
 	start := time.Now()
 	snap := collector.Snapshot{Variants: make(map[types.NamespacedName]collector.VariantObservation, len(targets)), CollectedAt: now}
@@ -147,11 +157,17 @@ func (s *Source) Collect(ctx context.Context, targets []collector.Target, now ti
 		sel[i] = lt.Target
 	}
 	queries := BuildQueries(SelectorFor(sel), s.window)
+	modelQueries := BuildModelQueries(SelectorFor(sel), s.window, s.gateway)
+	var mres modelResults
+	var wg sync.WaitGroup
+	wg.Go(func() { mres = s.runModelQueries(ctx, modelQueries, now) })
 	results, err := s.runQueries(ctx, queries, now)
-	snap.Queries = len(queries)
+	wg.Wait()
+	snap.Queries = len(queries) + len(modelQueries)
 	if err != nil {
-		return collector.Snapshot{CollectedAt: now, Queries: len(queries)}, err
+		return collector.Snapshot{CollectedAt: now, Queries: snap.Queries}, err
 	}
+	snap.Models = observeModels(sel, mres, s.window, s.gateway)
 	r := parseReadings(results)
 	for _, lt := range live {
 		pods := controlledPods(lt.dep, podsByNS[lt.dep.Namespace])
@@ -231,6 +247,27 @@ func (s *Source) runQueries(ctx context.Context, queries []Query, now time.Time)
 		out[q.Name] = vecs[i]
 	}
 	return out, nil
+}
+
+// runModelQueries issues queries in parallel, evaluated at now, and returns their vectors and
+// errors by name.
+func (s *Source) runModelQueries(ctx context.Context, queries []Query, now time.Time) modelResults {
+	vecs := make([]model.Vector, len(queries))
+	errs := make([]error, len(queries))
+	var wg sync.WaitGroup
+	for i, q := range queries {
+		wg.Go(func() { vecs[i], errs[i] = s.query(ctx, q, now) })
+	}
+	wg.Wait()
+	res := modelResults{vectors: make(map[string]model.Vector, len(queries)), errs: map[string]error{}}
+	for i, q := range queries {
+		if errs[i] != nil {
+			res.errs[q.Name] = errs[i]
+			continue
+		}
+		res.vectors[q.Name] = vecs[i]
+	}
+	return res
 }
 
 // query runs one instant query with the per-query timeout.

@@ -112,7 +112,7 @@ func (c *cluster) namespace(base string) string {
 var runs = map[string]*atomic.Int64{}
 
 func init() {
-	for _, base := range []string{"join-a", "join-b", "partial", "stopped", "stale", "hostile", "many", "down", "slow"} {
+	for _, base := range []string{"join-a", "join-b", "partial", "stopped", "stale", "hostile", "many", "down", "slow", "demand"} {
 		runs[base] = &atomic.Int64{}
 	}
 }
@@ -315,8 +315,8 @@ func TestCollectJoinsSeriesToVariants(t *testing.T) {
 			t.Errorf("%s: message %q does not contain %q", key, msg, substr)
 		}
 	}
-	if snap.Queries != 5 {
-		t.Errorf("Queries = %d, want 5", snap.Queries)
+	if snap.Queries != queriesPerCycle() {
+		t.Errorf("Queries = %d, want %d", snap.Queries, queriesPerCycle())
 	}
 
 	// What Prometheus returned for one pod, next to what the Source made of it (shown with -v).
@@ -475,6 +475,19 @@ func TestCollectHostileModelName(t *testing.T) {
 		}
 	}
 
+	// The per-model queries parse too, and select only the hostile names.
+	for _, q := range BuildModelQueries(SelectorFor(targets), DefaultWindow, DefaultGatewayMetric) {
+		vec, err := prom.Query(c.ctx, q.PromQL)
+		if err != nil {
+			t.Fatalf("%s does not parse: %v", q.Name, err)
+		}
+		for _, s := range vec {
+			if m := string(s.Metric["model_name"]); !slices.Contains(hostileModels, m) {
+				t.Errorf("%s selected model %q", q.Name, m)
+			}
+		}
+	}
+
 	// Through Collect: one Deployment serving the first hostile name.
 	c.deployment(ns, "evil", "evil", 1)
 	c.pod(ns, "evil-1a2b3-0", "evil-1a2b3", "evil", true)
@@ -485,6 +498,11 @@ func TestCollectHostileModelName(t *testing.T) {
 	if diff := cmp.Diff(want, snap.Variants[targets[0].VariantAutoscaling], ignoreMessages); diff != "" {
 		t.Errorf("observation (-want +got):\n%s", diff)
 	}
+}
+
+// queriesPerCycle is the number of queries of one collection: 5 per-pod and 13 per-model ones.
+func queriesPerCycle() int {
+	return len(BuildQueries(Selector{}, DefaultWindow)) + len(BuildModelQueries(Selector{}, DefaultWindow, DefaultGatewayMetric))
 }
 
 // countingAPI counts the queries sent to the wrapped API.
@@ -517,8 +535,8 @@ func TestCollectQueriesPerCycle(t *testing.T) {
 		if len(snap.Variants) != n {
 			t.Errorf("%d targets: %d observations", n, len(snap.Variants))
 		}
-		if snap.Queries != 5 || api.n.Load() != 5 {
-			t.Errorf("%d targets: Snapshot.Queries = %d, queries sent = %d, want 5 and 5", n, snap.Queries, api.n.Load())
+		if want := int64(queriesPerCycle()); int64(snap.Queries) != want || api.n.Load() != want {
+			t.Errorf("%d targets: Snapshot.Queries = %d, queries sent = %d, want %d and %d", n, snap.Queries, api.n.Load(), want, want)
 		}
 	}
 	api := &countingAPI{API: prom.API}
@@ -542,8 +560,8 @@ func TestCollectPrometheusDown(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "querying ") {
 		t.Fatalf("Collect error = %v, want a query error", err)
 	}
-	if snap.Variants != nil || snap.Queries != 5 {
-		t.Errorf("snapshot %+v, want no observations and 5 queries", snap)
+	if snap.Variants != nil || snap.Queries != queriesPerCycle() {
+		t.Errorf("snapshot %+v, want no observations and %d queries", snap, queriesPerCycle())
 	}
 }
 

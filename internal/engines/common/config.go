@@ -20,6 +20,9 @@ type GlobalConfig struct {
 	// SaturationConfig maps a ConfigMap key ("default" or an override name) to its thresholds.
 	SaturationConfig map[string]interfaces.SaturationScalingConfig
 
+	// serviceClasses maps a service-class ConfigMap key to its class (SLO targets per model).
+	serviceClasses map[string]interfaces.ServiceClass
+
 	// intervalChanged is closed, and cleared, when UpdateOptimizationConfig changes the interval.
 	intervalChanged chan struct{}
 }
@@ -77,4 +80,29 @@ func (c *GlobalConfig) GetSaturationConfig() map[string]interfaces.SaturationSca
 	c.RLock()
 	defer c.RUnlock()
 	return maps.Clone(c.SaturationConfig)
+}
+
+// UpdateServiceClasses replaces the service classes (the SLO targets per model) with a copy of
+// classes, keyed by their ConfigMap key.
+func (c *GlobalConfig) UpdateServiceClasses(classes map[string]interfaces.ServiceClass) {
+	c.Lock()
+	defer c.Unlock()
+	c.serviceClasses = maps.Clone(classes)
+}
+
+// GetServiceClasses returns a copy of the service classes (nil when never loaded). The classes'
+// model lists are shared: do not change them.
+func (c *GlobalConfig) GetServiceClasses() map[string]interfaces.ServiceClass {
+	c.RLock()
+	defer c.RUnlock()
+	return maps.Clone(c.serviceClasses)
+}
+
+// SLOFor returns the latency targets the service classes give modelID in namespace (see
+// interfaces.SLOForModel), and false when no class lists the model. A VariantAutoscaling's
+// spec.slo overrides them; the engine applies that.
+func (c *GlobalConfig) SLOFor(modelID, namespace string) (interfaces.SLOTargets, bool) {
+	c.RLock()
+	defer c.RUnlock()
+	return interfaces.SLOForModel(c.serviceClasses, modelID, namespace)
 }

@@ -170,6 +170,13 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 		targets = append(targets, collector.Target{VariantAutoscaling: types.NamespacedName{Namespace: va.Namespace, Name: va.Name},
 			ModelID: va.Spec.ModelID, Deployment: va.Spec.ScaleTargetRef.Name})
 	}
+	slos := make(map[modelKey]interfaces.SLOTargets, len(groups))
+	for k, g := range groups {
+		slos[k] = modelSLO(e.config, k, g)
+	}
+	for i := range targets {
+		targets[i].SLO = slos[modelKey{targets[i].VariantAutoscaling.Namespace, targets[i].ModelID}]
+	}
 
 	now := e.clock.Now()
 	snap, collectErr := e.source.Collect(ctx, targets, now)
@@ -191,7 +198,7 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 			if !ok {
 				cfg = interfaces.DefaultSaturationScalingConfig()
 			}
-			decisions = e.decideModel(k, groups[k], snap, cfg, now)
+			decisions = e.decideModel(k, groups[k], snap, cfg, slos[k], now)
 		}
 		for _, d := range decisions {
 			e.publish(d)
@@ -217,8 +224,11 @@ func (e *Engine) forgetVanished(targets []collector.Target) {
 
 // decideModel analyses one model's variants and returns their decisions.
 func (e *Engine) decideModel(k modelKey, vas []*wvav1alpha1.VariantAutoscaling, snap collector.Snapshot,
-	cfg interfaces.SaturationScalingConfig, now time.Time) []interfaces.VariantDecision {
-	state := analysis.ModelState{ModelID: k.modelID, Namespace: k.namespace}
+	cfg interfaces.SaturationScalingConfig, slo interfaces.SLOTargets, now time.Time) []interfaces.VariantDecision {
+	state := analysis.ModelState{ModelID: k.modelID, Namespace: k.namespace, SLO: slo}
+	if m, ok := snap.Models[collector.ModelKey{Namespace: k.namespace, ModelID: k.modelID}]; ok {
+		state.Metrics = &m
+	}
 	byName := map[string]*wvav1alpha1.VariantAutoscaling{}
 	obsByName := map[string]collector.VariantObservation{}
 	var unavailable []string

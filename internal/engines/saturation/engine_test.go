@@ -27,20 +27,23 @@ import (
 
 // fakeSource is an in-memory collector.Source for pure engine tests.
 type fakeSource struct {
-	mu    sync.Mutex
-	obs   map[types.NamespacedName]collector.VariantObservation
-	err   error
-	calls int
+	mu      sync.Mutex
+	obs     map[types.NamespacedName]collector.VariantObservation
+	models  map[collector.ModelKey]analysis.ModelMetrics
+	err     error
+	calls   int
+	targets []collector.Target // of the last call
 }
 
 func (f *fakeSource) Collect(_ context.Context, targets []collector.Target, now time.Time) (collector.Snapshot, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	f.targets = append([]collector.Target(nil), targets...)
 	if f.err != nil {
 		return collector.Snapshot{}, f.err
 	}
-	snap := collector.Snapshot{Variants: map[types.NamespacedName]collector.VariantObservation{}, CollectedAt: now, Queries: 3}
+	snap := collector.Snapshot{Variants: map[types.NamespacedName]collector.VariantObservation{}, CollectedAt: now, Queries: 3, Models: f.models}
 	for _, t := range targets {
 		if o, ok := f.obs[t.VariantAutoscaling]; ok {
 			snap.Variants[t.VariantAutoscaling] = o

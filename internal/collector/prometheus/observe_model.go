@@ -1,0 +1,165 @@
+package promsource
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
+)
+
+const labelLE = "le"
+
+// modelResults are the per-model query results of one cycle: the vectors by Query.Name, and
+// the error of each query that failed. A failed model query costs only its signal.
+type modelResults struct {
+	vectors map[string]model.Vector
+	errs    map[string]error
+}
+
+// signalSource says, for each scalar query, which metric a missing series is about.
+var signalSource = map[string]string{
+	QueryRequestRate:          MetricRequestSuccess,
+	QueryPromptTokensRate:     MetricPromptTokens,
+	QueryGenerationTokensRate: MetricGenerationTokens,
+	QueryMeanPromptTokens:     MetricRequestPromptTokens + "_sum/_count",
+	QueryMeanOutputTokens:     MetricRequestGenerationTokens + "_sum/_count",
+	QueryPrefixCacheHitRate:   MetricPrefixCacheHits + " / " + MetricPrefixCacheQueries,
+	QueryWaitingNow:           MetricRequestsWaiting,
+	QueryWaitingGrowth:        MetricRequestsWaiting,
+	QueryRunningGrowth:        MetricRequestsRunning,
+}
+
+// observeModels builds the ModelMetrics of every model of targets from res. slo gives each
+// model's targets (the first non-zero SLO among its targets). gateway tells whether the gateway
+// query was issued.
+func observeModels(targets []collector.Target, res modelResults, window time.Duration, gateway GatewayMetric) map[collector.ModelKey]analysis.ModelMetrics {
+	slos := map[collector.ModelKey]interfaces.SLOTargets{}
+	for _, t := range targets {
+		k := collector.ModelKey{Namespace: t.VariantAutoscaling.Namespace, ModelID: t.ModelID}
+		if _, ok := slos[k]; !ok || slos[k].IsZero() {
+			slos[k] = t.SLO
+		}
+	}
+
+	scalars := map[string]map[collector.ModelKey]float64{}
+	bad := map[string]map[collector.ModelKey]string{}
+	for name := range signalSource {
+		scalars[name], bad[name] = map[collector.ModelKey]float64{}, map[collector.ModelKey]string{}
+		for _, s := range res.vectors[name] {
+			k := collector.ModelKey{Namespace: string(s.Metric[labelNamespace]), ModelID: string(s.Metric[labelModelName])}
+			v := float64(s.Value)
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				bad[name][k] = formatValue(v)
+				continue
+			}
+			scalars[name][k] = v
+		}
+	}
+	gw := map[collector.ModelKey]float64{}
+	for _, s := range res.vectors[QueryGatewayRequestRate] {
+		if v := float64(s.Value); validValue(v) {
+			gw[collector.ModelKey{Namespace: string(s.Metric[labelNamespace]), ModelID: string(s.Metric[model.LabelName(gateway.ModelLabel)])}] += v
+		}
+	}
+	ttft, itl := bucketsByModel(res.vectors[QueryTTFTBuckets]), bucketsByModel(res.vectors[QueryITLBuckets])
+
+	out := make(map[collector.ModelKey]analysis.ModelMetrics, len(slos))
+	for k, slo := range slos {
+		m := analysis.ModelMetrics{Window: window}
+		get := func(query, what string, nanMeans string) (float64, bool) {
+			if err := res.errs[query]; err != nil {
+				m.Missing = append(m.Missing, what+": "+err.Error())
+				return 0, false
+			}
+			if v, ok := scalars[query][k]; ok {
+				return v, true
+			}
+			if b, ok := bad[query][k]; ok {
+				m.Missing = append(m.Missing, what+": "+b+" ("+nanMeans+")")
+				return 0, false
+			}
+			m.Missing = append(m.Missing, what+": no "+signalSource[query]+" series")
+			return 0, false
+		}
+		completions, hasCompletions := get(QueryRequestRate, "request rate", "invalid value")
+		m.RequestRate = max(completions, 0)
+		v, _ := get(QueryPromptTokensRate, "prompt tokens rate", "invalid value")
+		m.PromptTokensRate = max(v, 0)
+		v, _ = get(QueryGenerationTokensRate, "generation tokens rate", "invalid value")
+		m.GenerationTokensRate = max(v, 0)
+		v, _ = get(QueryMeanPromptTokens, "mean prompt length", "no request finished in the window")
+		m.MeanPromptTokens = max(v, 0)
+		v, _ = get(QueryMeanOutputTokens, "mean output length", "no request finished in the window")
+		m.MeanOutputTokens = max(v, 0)
+		v, _ = get(QueryPrefixCacheHitRate, "prefix cache hit rate", "no prefix cache lookups in the window")
+		m.PrefixCacheHitRate = min(max(v, 0), 1)
+		v, _ = get(QueryWaitingNow, "waiting requests", "invalid value")
+		m.Waiting = max(v, 0)
+		m.WaitingTokens = m.Waiting * m.MeanPromptTokens
+		// A single sample in the window has no slope (deriv is absent): growth unknown, counted 0.
+		m.WaitingGrowth, _ = get(QueryWaitingGrowth, "waiting growth", "invalid value")
+		m.RunningGrowth, _ = get(QueryRunningGrowth, "running growth", "invalid value")
+
+		if rate, ok := gw[k]; ok {
+			m.GatewayRequestRate, m.ArrivalRate, m.ArrivalSource = rate, rate, analysis.ArrivalFromGateway
+		} else if hasCompletions {
+			// Conservation: what arrived either finished or is still inside vLLM. A queue that
+			// grows is demand the completions do not show; a draining one is not new demand.
+			m.ArrivalRate = max(m.RequestRate+m.WaitingGrowth+m.RunningGrowth, m.RequestRate, 0)
+			m.ArrivalSource = analysis.ArrivalFromVLLM
+		}
+		if err := res.errs[QueryGatewayRequestRate]; err != nil {
+			m.Missing = append(m.Missing, "gateway request rate: "+err.Error())
+		}
+
+		m.TTFT, m.TTFTAttainment = histogramSignal(&m, "ttft", MetricTTFT, ttft[k], res.errs[QueryTTFTBuckets], slo.TTFT)
+		m.ITL, m.ITLAttainment = histogramSignal(&m, "itl", MetricITL+" (or "+MetricTPOT+")", itl[k], res.errs[QueryITLBuckets], slo.ITL)
+		slices.Sort(m.Missing)
+		out[k] = m
+	}
+	return out
+}
+
+// histogramSignal builds one latency histogram and measures it at target, noting in m why it
+// is missing or empty.
+func histogramSignal(m *analysis.ModelMetrics, what, metric string, buckets []analysis.Bucket, err error, target time.Duration) (analysis.Histogram, analysis.LatencySLI) {
+	sli := analysis.LatencySLI{Target: target}
+	if err != nil {
+		m.Missing = append(m.Missing, what+": "+err.Error())
+		return analysis.Histogram{}, sli
+	}
+	if len(buckets) == 0 {
+		m.Missing = append(m.Missing, what+": no "+metric+"_bucket series")
+		return analysis.Histogram{}, sli
+	}
+	h, ok := analysis.NewHistogram(buckets)
+	if !ok {
+		m.Missing = append(m.Missing, what+": the histogram has no +Inf bucket")
+		return analysis.Histogram{}, sli
+	}
+	sli = analysis.EvaluateSLI(h, target)
+	if !sli.Known {
+		m.Missing = append(m.Missing, what+": no request observed in the window")
+	}
+	return h, sli
+}
+
+// bucketsByModel groups bucket-rate series by model; series without a parsable le are dropped.
+func bucketsByModel(v model.Vector) map[collector.ModelKey][]analysis.Bucket {
+	out := map[collector.ModelKey][]analysis.Bucket{}
+	for _, s := range v {
+		le, err := strconv.ParseFloat(string(s.Metric[labelLE]), 64)
+		if err != nil {
+			continue
+		}
+		k := collector.ModelKey{Namespace: string(s.Metric[labelNamespace]), ModelID: string(s.Metric[labelModelName])}
+		out[k] = append(out[k], analysis.Bucket{UpperBound: le, Count: float64(s.Value)})
+	}
+	return out
+}
