@@ -102,3 +102,30 @@ func (r *VariantAutoscalingReconciler) recordScaleConflict(va, original *wvav1al
 		}
 	}
 }
+
+// keySet is a set of VariantAutoscaling keys, safe for concurrent use.
+type keySet struct {
+	mu   sync.Mutex
+	keys map[types.NamespacedName]struct{}
+}
+
+// add puts key in the set and reports whether it was not there before.
+func (s *keySet) add(key types.NamespacedName) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.keys[key]; ok {
+		return false
+	}
+	if s.keys == nil {
+		s.keys = map[types.NamespacedName]struct{}{}
+	}
+	s.keys[key] = struct{}{}
+	return true
+}
+
+// remove takes key out of the set.
+func (s *keySet) remove(key types.NamespacedName) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.keys, key)
+}

@@ -54,6 +54,9 @@ type VariantAutoscalingReconciler struct {
 	actuator  Actuator
 	clock     clock.PassiveClock
 	conflicts conflictMemory
+	// failing holds the VariantAutoscalings whose last actuation failed: a retry may read a
+	// cached status that has not seen applied=false yet, and must not repeat the event.
+	failing keySet
 }
 
 // Option configures optional dependencies of the VariantAutoscalingReconciler.
@@ -197,11 +200,13 @@ func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.R
 		if err != nil {
 			// Retried with backoff by returning the error (which controller-runtime logs); the
 			// event marks the transition only, not every retry.
-			if prev := original.Status.Actuation; prev == nil || prev.Applied {
+			key := client.ObjectKeyFromObject(va)
+			if prev := original.Status.Actuation; (prev == nil || prev.Applied) && r.failing.add(key) {
 				actuationFailedEvent(r.recorder, va, err)
 			}
 			return ctrl.Result{}, fmt.Errorf("applying decision for %s (%s mode): %w", req.NamespacedName, mode, err)
 		}
+		r.failing.remove(client.ObjectKeyFromObject(va))
 		va.Status.Actuation.Applied = conflict == nil || conflict.Kind != interfaces.ScaleConflictHPA
 		r.recordScaleConflict(va, original, conflict)
 	}
@@ -324,6 +329,7 @@ func (r *VariantAutoscalingReconciler) forget(ctx context.Context, key types.Nam
 	r.vas.Remove(key)
 	r.decisions.Delete(key.Name, key.Namespace)
 	r.conflicts.forget(key)
+	r.failing.remove(key)
 	if r.actuator != nil {
 		r.actuator.Forget(key)
 	}
