@@ -36,9 +36,17 @@ type Result struct {
 	// Feasible is false when even every variant at Max does not cover the demand; Replicas is
 	// then every usable variant at Max (and unusable ones at Min).
 	Feasible bool
+	// Optimal is false when the search hit its node limit (MaxNodes) before proving the fleet
+	// cheapest; the fleet is then the best found, still feasible.
+	Optimal bool
 	// Reason says so in one sentence.
 	Reason string
 }
+
+// MaxNodes bounds the branch-and-bound search. Random problems of six variants with 1000
+// replicas each take a few hundred nodes; degenerate ones (zero costs, capacities of 1e-300)
+// could otherwise take exponentially many.
+const MaxNodes = 100000
 
 const (
 	maxCost     = 1e15
@@ -126,6 +134,11 @@ func Solve(vs []Variant, demand float64, cfg Config) Result {
 	s.best = math.Inf(1)
 	s.bestX = make([]int, len(items))
 	s.search(0, demand-baseCap, base, tol)
+	if s.nodes > MaxNodes {
+		r := s.result(s.bestX, true, fmt.Sprintf("The cheapest fleet found within %d search steps (not proven optimal).", MaxNodes))
+		r.Optimal = false
+		return r
+	}
 	return s.result(s.bestX, true, "The cheapest fleet that covers the demand.")
 }
 
@@ -137,10 +150,11 @@ type solver struct {
 	x      []int
 	best   float64
 	bestX  []int
+	nodes  int
 }
 
 func (s *solver) result(x []int, feasible bool, reason string) Result {
-	r := Result{Replicas: make([]int, len(x)), Feasible: feasible, Reason: reason}
+	r := Result{Replicas: make([]int, len(x)), Feasible: feasible, Optimal: true, Reason: reason}
 	for i, it := range s.items {
 		n := min(max(x[i], it.lo), it.hi)
 		r.Replicas[i] = n
@@ -201,6 +215,7 @@ func (s *solver) bound(d int, need float64) float64 {
 // search assigns the item at depth d; need is the demand left, cost the objective so far (every
 // item at depth >= d at its Min).
 func (s *solver) search(d int, need, cost, tol float64) {
+	s.nodes++
 	if need <= tol {
 		if cost < s.best {
 			s.best = cost
@@ -208,7 +223,7 @@ func (s *solver) search(d int, need, cost, tol float64) {
 		}
 		return
 	}
-	if d == len(s.order) {
+	if d == len(s.order) || (s.nodes > MaxNodes && !math.IsInf(s.best, 1)) {
 		return
 	}
 	i := s.order[d]
@@ -231,7 +246,7 @@ func (s *solver) search(d int, need, cost, tol float64) {
 		c := cost - base + it.f(it.lo+e)
 		rest := need - float64(e)*it.cap
 		lb := c + s.bound(d+1, rest)
-		if lb >= s.best*(1-1e-12) {
+		if lb >= s.best-1e-9*math.Abs(s.best) {
 			// The bound is convex in e: once it rises while above the incumbent, it keeps rising.
 			if lb > prev {
 				break
