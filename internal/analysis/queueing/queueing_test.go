@@ -1,0 +1,135 @@
+package queueing
+
+import (
+	"math"
+	"testing"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis/perfmodel"
+)
+
+var (
+	a100  = perfmodel.Params{AlphaMs: 13.3, BetaMs: 0.146, GammaMs: 13.3, DeltaMs: 0.086}
+	chat  = Mix{PromptTokens: 1155, OutputTokens: 211, PromptCV: 1, OutputCV: 1}
+	lim   = Limits{MaxBatch: 256, KVTokens: 157040, MaxBatchedTokens: 2048}
+	slo   = SLO{TTFTMs: 2000, ITLMs: 50, Attainment: 0.95}
+	fixed = Mix{PromptTokens: 100, OutputTokens: 11}
+)
+
+func TestPredictClosedForms(t *testing.T) {
+	// Fixed lengths, no limits: at rate λ (req/ms), ρ = λ(γ + δI), n = λ·D·α/(1 − ρ − λ·D·β),
+	// step = (α + β·n)/(1 − ρ).
+	p := perfmodel.Params{AlphaMs: 10, BetaMs: 0.5, GammaMs: 5, DeltaMs: 0.05}
+	lambda := 0.01 // 10 req/s
+	rho := lambda * (5 + 0.05*100)
+	n := lambda * 10 * 10 / (1 - rho - lambda*10*0.5)
+	step := (10 + 0.5*n) / (1 - rho)
+	pr := Predict(p, fixed, Limits{}, SLO{}, 10)
+	if !pr.Stable {
+		t.Fatalf("unstable: %+v", pr)
+	}
+	for name, c := range map[string][2]float64{"share": {pr.PrefillShare, rho}, "batch": {pr.Batch, n}, "step": {pr.StepMs, step}} {
+		if math.Abs(c[0]-c[1]) > 1e-9*c[1] {
+			t.Errorf("%s = %.12g, want %.12g", name, c[0], c[1])
+		}
+	}
+	// Zero load: a lone request decodes alone (α + β) and its TTFT is one step to the boundary
+	// plus its prefill step (γ + δI + α, the model's pessimistic decode share).
+	z := Predict(p, fixed, Limits{}, SLO{}, 0)
+	if math.Abs(z.ITLMs-10.5) > 1e-9 || math.Abs(z.TTFTMs-(10+10+5+5)) > 1e-9 || z.WaitMs != 0 {
+		t.Errorf("zero load: ITL %g TTFT %g wait %g, want 10.5, 30, 0", z.ITLMs, z.TTFTMs, z.WaitMs)
+	}
+	// Compute saturation: 1 − ρ − λ·D·β <= 0 at λ = 1/(10 + 5) req/ms.
+	if pr := Predict(p, fixed, Limits{}, SLO{}, 1000.0/15*1.0001); pr.Stable || !math.IsInf(pr.ITLMs, 1) {
+		t.Errorf("beyond saturation: %+v, want unstable", pr)
+	}
+}
+
+func TestErlangC(t *testing.T) {
+	for _, tc := range []struct{ c, a, want float64 }{
+		{1, 0.5, 0.5},        // M/M/1: ρ
+		{2, 1, 1.0 / 3},      // textbook
+		{10, 8, 0.409},       // tables: 0.4092
+		{100, 50, 0},         // Halfin–Whitt cut-off
+		{256, 250, 0.607596}, // recursion, large c (exact sum in log space: 0.6075963)
+	} {
+		if got := erlangC(tc.c, tc.a); math.Abs(got-tc.want) > 1e-3 {
+			t.Errorf("erlangC(%g, %g) = %.6f, want %.6f", tc.c, tc.a, got, tc.want)
+		}
+	}
+}
+
+func TestMaxRateMonotone(t *testing.T) {
+	base := MaxRate(a100, chat, lim, slo)
+	if !base.Feasible || !(base.RatePerSec > 1 && base.RatePerSec < 20) {
+		t.Fatalf("base: %+v", base)
+	}
+	// At the returned rate the targets hold; just above, one does not.
+	if base.At.ITLMs > slo.ITLMs || base.At.TTFTMs > slo.TTFTMs {
+		t.Errorf("at capacity: %+v exceeds %+v", base.At, slo)
+	}
+	above := Predict(a100, chat, lim, slo, base.RatePerSec*1.001)
+	if above.Stable && above.ITLMs <= slo.ITLMs && above.TTFTMs <= slo.TTFTMs {
+		t.Errorf("0.1 %% above capacity still meets the SLO: %+v", above)
+	}
+	more := func(name string, looser, tighter Capacity) {
+		t.Helper()
+		if !(looser.RatePerSec >= tighter.RatePerSec) {
+			t.Errorf("%s: %.4g < %.4g", name, looser.RatePerSec, tighter.RatePerSec)
+		}
+	}
+	slower := func(f func(*perfmodel.Params)) perfmodel.Params { p := a100; f(&p); return p }
+	more("looser ITL", MaxRate(a100, chat, lim, SLO{TTFTMs: 2000, ITLMs: 60, Attainment: 0.95}), base)
+	more("tighter ITL", base, MaxRate(a100, chat, lim, SLO{TTFTMs: 2000, ITLMs: 40, Attainment: 0.95}))
+	more("tighter TTFT", base, MaxRate(a100, chat, lim, SLO{TTFTMs: 300, ITLMs: 50, Attainment: 0.95}))
+	more("higher attainment", base, MaxRate(a100, chat, lim, SLO{TTFTMs: 2000, ITLMs: 50, Attainment: 0.99}))
+	more("larger alpha", base, MaxRate(slower(func(p *perfmodel.Params) { p.AlphaMs *= 1.2 }), chat, lim, slo))
+	more("larger beta", base, MaxRate(slower(func(p *perfmodel.Params) { p.BetaMs *= 1.5 }), chat, lim, slo))
+	more("larger delta", base, MaxRate(slower(func(p *perfmodel.Params) { p.DeltaMs *= 1.5 }), chat, lim, slo))
+	more("kv term", base, MaxRate(slower(func(p *perfmodel.Params) { p.EpsilonMs = 1e-5 }), chat, lim, slo))
+	more("superlinear prefill", base, MaxRate(slower(func(p *perfmodel.Params) { p.ZetaMs = 1e-5 }), chat, lim, slo))
+	more("smaller KV cache", base, MaxRate(a100, chat, Limits{MaxBatch: 256, KVTokens: 20000, MaxBatchedTokens: 2048}, slo))
+	more("no ITL target", MaxRate(a100, chat, lim, SLO{TTFTMs: 2000}), base)
+}
+
+func TestMaxRateInfeasible(t *testing.T) {
+	for name, tc := range map[string]struct {
+		p     perfmodel.Params
+		m     Mix
+		l     Limits
+		s     SLO
+		bound Bound
+	}{
+		"alpha above the ITL target": {p: a100, m: chat, l: lim, s: SLO{ITLMs: 10}, bound: BoundITL},
+		"prefill above the TTFT":     {p: a100, m: Mix{PromptTokens: 30000, OutputTokens: 10}, l: Limits{}, s: SLO{TTFTMs: 1000}, bound: BoundTTFT},
+		"request beyond the KV":      {p: a100, m: Mix{PromptTokens: 200000, OutputTokens: 10}, l: lim, s: slo, bound: BoundSlots},
+		"NaN alpha":                  {p: perfmodel.Params{AlphaMs: math.NaN()}, m: chat, l: lim, s: slo, bound: BoundInput},
+		"no decode time":             {p: perfmodel.Params{}, m: chat, l: lim, s: slo, bound: BoundInput},
+		"zero output":                {p: a100, m: Mix{PromptTokens: 10}, l: lim, s: slo, bound: BoundInput},
+		"attainment 1":               {p: a100, m: chat, l: lim, s: SLO{ITLMs: 50, Attainment: 1}, bound: BoundInput},
+		"negative target":            {p: a100, m: chat, l: lim, s: SLO{ITLMs: -5}, bound: BoundInput},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := MaxRate(tc.p, tc.m, tc.l, tc.s)
+			if c.Feasible || c.RatePerSec != 0 || c.Bound != tc.bound || c.Reason == "" {
+				t.Errorf("MaxRate = %+v, want infeasible, bound %s", c, tc.bound)
+			}
+		})
+	}
+}
+
+func TestMaxRateSlotBound(t *testing.T) {
+	// A tiny batch limit binds before compute: max 4 sequences of 10 output tokens.
+	c := MaxRate(perfmodel.Params{AlphaMs: 1, BetaMs: 0.01}, Mix{PromptTokens: 10, OutputTokens: 10}, Limits{MaxBatch: 4}, SLO{})
+	if !c.Feasible || c.Bound != BoundSlots || c.At.Occupancy >= 1 {
+		t.Errorf("MaxRate = %+v, want bound Slots", c)
+	}
+}
+
+func TestPrefillShare(t *testing.T) {
+	if got := PrefillShare(a100, chat, lim, 2); !(got > 0.2 && got < 0.3) {
+		t.Errorf("PrefillShare at 2 req/s = %g, want about 2 × (13.3 + 0.086·1155) / 1000 = 0.225", got)
+	}
+	if got := PrefillShare(a100, chat, lim, 1e9); got != 0 {
+		t.Errorf("PrefillShare beyond saturation = %g, want 0", got)
+	}
+}
