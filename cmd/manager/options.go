@@ -8,7 +8,7 @@ import (
 
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/controller"
-	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/saturation"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/defaults"
 )
 
 // Options is everything the manager is configured with. Flags and environment variables are
@@ -50,6 +50,7 @@ const LeaderElectionID = "72dd1cf1.llm-d.ai"
 
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
+	shipped := defaults.Shipped()
 	return Options{
 		MetricsBindAddress:          "0",
 		MetricsSecure:               true,
@@ -62,9 +63,9 @@ func DefaultOptions() Options {
 		LeaderElectionRetryPeriod:   10 * time.Second,
 		RESTClientTimeout:           60 * time.Second,
 		ConfigMaps:                  controller.DefaultConfigMapNames(),
-		Analyzer:                    analysis.DefaultAnalyzer,
-		MetricsWindow:               time.Minute,
-		ScaleDownStabilization:      saturation.DefaultScaleDownStabilization,
+		Analyzer:                    shipped.Analyzer,
+		MetricsWindow:               shipped.MetricsWindow,
+		ScaleDownStabilization:      shipped.ScaleDownStabilization,
 	}
 }
 
