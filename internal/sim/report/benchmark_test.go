@@ -12,7 +12,20 @@ import (
 
 // TestScalingQualityMatrix pins what a small benchmark matrix shows in every cell, so that a
 // change to the analyzer or the engine that makes WVA worse fails here: both bundled traces,
-// seeds 1-3, a 60 s start-up delay, policies wva, wva-v1 and hpa. Runs in about 3 s.
+// seeds 1-3, a 60 s start-up delay, policies wva (as shipped: Metrics mode through the sample
+// HPA), wva in Direct mode (the engine without the HPA's bounds), wva-v1 and hpa. Runs in about 4 s.
+//
+// The shipped wva costs more than wva in Direct mode on Azure because the sample HPA has
+// minReplicas 1 (0 needs the HPAScaleToZero feature gate): it keeps an A100 that the engine
+// (VariantAutoscaling minReplicas 0) would remove while the H100s serve. In Direct mode the
+// actuator writes the engine's 0. Measured with the shipped defaults (30 s interval):
+//
+//	wva                   Azure feasible 0.9978 / 0.9950 / 0.9977 at 1.49 / 1.65 / 1.59× oracle-warm;
+//	                      Mooncake 0.9222 / 0.9104 / 0.8926 at 0.80 / 0.92 / 0.75×
+//	wva:actuation=direct  Azure 0.9994 / 0.9892 / 0.9981 at 1.17 / 1.19 / 1.35×;
+//	                      Mooncake 0.8600 / 0.8463 / 0.8790 at 0.64 / 0.61 / 0.58×
+//
+// The measurements below are of the earlier default, wva every 15 s in Direct mode.
 //
 // The engine reads the simulated pods as in production: scraped every 15 s at each pod's own
 // phase into an in-memory TSDB and queried with the collector's own PromQL (--metrics
@@ -49,7 +62,8 @@ func TestScalingQualityMatrix(t *testing.T) {
 	}
 	cfg.StartupDelays = []time.Duration{60 * time.Second}
 	cfg.Seeds = []uint64{1, 2, 3}
-	cfg.Policies = []string{"wva", "wva-v1", "hpa"}
+	const direct = "wva:actuation=direct"
+	cfg.Policies = []string{"wva", direct, "wva-v1", "hpa"}
 	m, err := RunMatrix(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -67,30 +81,37 @@ func TestScalingQualityMatrix(t *testing.T) {
 			}
 			mean[c.TraceName][r.Name] += r.Score.FeasibleAttainment / float64(len(cfg.Seeds))
 		}
-		wva := runs["wva"]
+		wva, dir := runs["wva"], runs[direct]
 		cell := fmt.Sprintf("%s seed %d", cc.Name, cc.Config.Seed)
 		switch c.TraceName {
 		case cfg.Traces[0].Name():
-			if wva.Score.FeasibleAttainment < 0.985 || wva.CostRatioToOracleWarm > 1.45 {
-				t.Errorf("%s: wva feasible attainment %.4f at %.2f× oracle-warm, want >= 0.985 at <= 1.45×", cell, wva.Score.FeasibleAttainment, wva.CostRatioToOracleWarm)
+			if wva.Score.FeasibleAttainment < 0.985 || wva.CostRatioToOracleWarm > 1.75 {
+				t.Errorf("%s: wva feasible attainment %.4f at %.2f× oracle-warm, want >= 0.985 at <= 1.75×", cell, wva.Score.FeasibleAttainment, wva.CostRatioToOracleWarm)
+			}
+			if dir.Score.FeasibleAttainment < 0.985 || dir.CostRatioToOracleWarm > 1.45 {
+				t.Errorf("%s: %s feasible attainment %.4f at %.2f× oracle-warm, want >= 0.985 at <= 1.45×", cell, direct, dir.Score.FeasibleAttainment, dir.CostRatioToOracleWarm)
 			}
 			for _, other := range []string{"wva-v1", "hpa"} {
-				if o := runs[other]; wva.Score.GPUHours >= o.Score.GPUHours {
-					t.Errorf("%s: wva uses %.2f GPU-hours, %s %.2f: want fewer", cell, wva.Score.GPUHours, other, o.Score.GPUHours)
+				if o := runs[other]; dir.Score.GPUHours >= o.Score.GPUHours {
+					t.Errorf("%s: %s uses %.2f GPU-hours, %s %.2f: want fewer", cell, direct, dir.Score.GPUHours, other, o.Score.GPUHours)
 				}
 			}
 		case cfg.Traces[1].Name():
-			if wva.Score.FeasibleAttainment < 0.78 || wva.CostRatioToOracleWarm > 1.30 {
-				t.Errorf("%s: wva feasible attainment %.4f at %.2f× oracle-warm, want >= 0.78 at <= 1.30×", cell, wva.Score.FeasibleAttainment, wva.CostRatioToOracleWarm)
+			for _, r := range []PolicyRun{wva, dir} {
+				if r.Score.FeasibleAttainment < 0.78 || r.CostRatioToOracleWarm > 1.30 {
+					t.Errorf("%s: %s feasible attainment %.4f at %.2f× oracle-warm, want >= 0.78 at <= 1.30×", cell, r.Name, r.Score.FeasibleAttainment, r.CostRatioToOracleWarm)
+				}
 			}
 		}
 	}
 	// Over the Mooncake seeds, wva keeps the SLO for more requests than the reference analyzer
-	// and the HPA (measured means 0.849, 0.739 and 0.742).
+	// and the HPA in both modes (measured means 0.908 shipped, 0.739 and 0.742).
 	mc := mean[cfg.Traces[1].Name()]
-	for _, other := range []string{"wva-v1", "hpa"} {
-		if mc["wva"] <= mc[other] {
-			t.Errorf("mooncake: wva's mean feasible attainment %.4f, %s %.4f: want higher", mc["wva"], other, mc[other])
+	for _, w := range []string{"wva", direct} {
+		for _, other := range []string{"wva-v1", "hpa"} {
+			if mc[w] <= mc[other] {
+				t.Errorf("mooncake: %s's mean feasible attainment %.4f, %s %.4f: want higher", w, mc[w], other, mc[other])
+			}
 		}
 	}
 	if len(m.Cells) != 6 {

@@ -16,7 +16,9 @@ import (
 
 	testingclock "k8s.io/utils/clock/testing"
 
+	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
 	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/defaults"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/policy"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/promsim"
@@ -72,9 +74,10 @@ type Config struct {
 	// take knobs in their names ("wva:interval=30s,step=0.5"; KnobHelp lists them) and are
 	// reported under the full name.
 	Policies []string
-	// WVAActuation is how the wva policy's decisions reach the Deployments: ActuationDirect
-	// (the scale subresource, WVAActuationDelay after each decision) or ActuationHPA (the
-	// published gauge, a Prometheus scrape and an HPA sync later).
+	// WVAActuation is how the wva policy's decisions reach the Deployments: ActuationMetrics
+	// (as shipped: the published gauge, read by the sample HPA at its scrape and sync) or
+	// ActuationDirect (the scale subresource, WVAActuationDelay after each decision); "" is
+	// the shipped mode. The actuation knob overrides it per policy.
 	WVAActuation string
 	// WVAActuationDelay is the Direct-mode delay between a decision and the new replica count.
 	WVAActuationDelay time.Duration
@@ -109,7 +112,7 @@ func DefaultConfig() Config {
 		TimelineEvery:     DefaultTimelineEvery,
 		Metrics:           MetricsPrometheus,
 		ScrapeInterval:    promsim.DefaultScrapeInterval,
-		WVAActuation:      ActuationDirect,
+		WVAActuation:      ActuationMetrics,
 		WVAActuationDelay: sim.DefaultTick,
 	}
 }
@@ -139,10 +142,8 @@ func (c Config) Validate() error {
 			seen[v] = true
 		}
 	}
-	switch c.WVAActuation {
-	case "", ActuationDirect, ActuationHPA:
-	default:
-		errs = append(errs, fmt.Errorf("wva actuation must be %s or %s, got %q", ActuationDirect, ActuationHPA, c.WVAActuation))
+	if _, err := actuationMode(c.WVAActuation); err != nil {
+		errs = append(errs, err)
 	}
 	switch c.Metrics {
 	case "", MetricsPrometheus, MetricsIdeal:
@@ -388,17 +389,35 @@ func (c Config) scrapeConfig() promsim.ScrapeConfig {
 	return sc
 }
 
-// Actuation modes of the wva policy.
+// Actuation modes of the wva policy (Config.WVAActuation and the actuation knob).
 const (
-	// ActuationDirect applies decisions through the scale subresource after a delay.
-	ActuationDirect = "direct"
-	// ActuationHPA publishes decisions for an HPA (15 s scrape, 15 s sync, the chart's behaviour).
+	// ActuationMetrics is Metrics mode, as shipped: the actuator publishes wva_desired_replicas
+	// and the HPA of config/samples/hpa.yaml follows it (15 s scrape, 15 s sync).
+	ActuationMetrics = "metrics"
+	// ActuationHPA is another name of ActuationMetrics.
 	ActuationHPA = "hpa"
+	// ActuationDirect is Direct mode: the actuator writes the Deployments' scale subresource
+	// and the fleet follows after WVAActuationDelay.
+	ActuationDirect = "direct"
 )
 
+// actuationMode returns the VariantAutoscaling actuation mode of a --wva-actuation value; ""
+// keeps the shipped default.
+func actuationMode(s string) (wvav1alpha1.ActuationMode, error) {
+	switch s {
+	case "":
+		return defaults.Shipped().ActuationMode, nil
+	case ActuationMetrics, ActuationHPA:
+		return wvav1alpha1.ActuationMetrics, nil
+	case ActuationDirect:
+		return wvav1alpha1.ActuationDirect, nil
+	}
+	return "", fmt.Errorf("wva actuation must be %s or %s, got %q", ActuationMetrics, ActuationDirect, s)
+}
+
 // build returns the scenario, policy and run options of the named policy: the production engine
-// actuates as cfg says (by default Direct mode, one tick after deciding); wva-v1 goes through its
-// HPA chain; the static fleet is the oracle's peak fleet, ready from time zero; oracle-warm
+// actuates through the production actuator as cfg says (by default Metrics mode through the
+// sample HPA; Direct mode one tick after deciding); wva-v1 goes through the chart's HPA chain; the static fleet is the oracle's peak fleet, ready from time zero; oracle-warm
 // starts with its plan's first fleet.
 func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.OracleWarm, cfg Config) (sim.Scenario, sim.Policy, []sim.RunOption, io.Closer, error) {
 	spec, err := parsePolicyName(name)
@@ -407,25 +426,18 @@ func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.Ora
 	}
 	switch spec.Base {
 	case policy.NameWVA, policy.NameWVAV1:
-		wcfg, err := wvaConfig(name, spec, float64(sc.SLO.ITL)/float64(time.Millisecond))
+		wcfg, err := wvaConfig(name, spec, float64(sc.SLO.ITL)/float64(time.Millisecond), cfg.WVAActuation)
 		if err != nil {
 			return sc, nil, nil, nil, err
 		}
 		var opts []sim.RunOption
-		if spec.Base == policy.NameWVA && cfg.WVAActuation == ActuationHPA {
-			// The HPA of config/samples/hpa.yaml: Kubernetes' default behaviour (scale up at
-			// once, scale down after 300 s), at least one replica per variant.
-			hpa := policy.DefaultExternalHPAConfig()
-			hpa.Behavior = policy.DefaultBehavior()
-			wcfg.HPA = &hpa
-		}
 		var closer io.Closer
 		if cfg.Metrics != MetricsIdeal {
 			pipe, err := promsim.NewPipeline(cfg.scrapeConfig(), sc.Start, promsource.WithWindow(sc.PeakWindow))
 			if err != nil {
 				return sc, nil, nil, nil, err
 			}
-			wcfg.Source, closer = pipe, pipe
+			wcfg.Source, wcfg.Kube, closer = pipe, pipe.Kube(), pipe
 			opts = append(opts, sim.WithObserver(pipe))
 		}
 		clk := testingclock.NewFakeClock(sc.Start)
@@ -437,7 +449,7 @@ func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.Ora
 			return sc, nil, nil, nil, err
 		}
 		opts = append(opts, sim.WithClock(clk))
-		if wcfg.HPA == nil {
+		if wcfg.Mode() == wvav1alpha1.ActuationDirect {
 			opts = append(opts, sim.WithActuationDelay(cmp.Or(cfg.WVAActuationDelay, sim.DefaultTick)))
 		}
 		return sc, p, opts, closer, nil
