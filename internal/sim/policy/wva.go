@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -77,13 +78,20 @@ func (c WVAConfig) Mode() wvav1alpha1.ActuationMode {
 }
 
 // Describe says in one line how c runs, e.g. "capacity analyzer every 30s, Metrics mode via the
-// HPA (15s scrape, 15s sync)".
+// sample HPA (15s scrape, 15s sync)".
 func (c WVAConfig) Describe() string {
 	s := fmt.Sprintf("%s analyzer every %s, %s mode", c.Analyzer, c.Interval, c.Mode())
 	if c.Mode() == wvav1alpha1.ActuationDirect {
 		return s + " (scale subresource)"
 	}
-	return s + fmt.Sprintf(" via the HPA (%s scrape, %s sync)", c.HPA.ScrapeInterval, c.HPA.SyncPeriod)
+	hpa := "an HPA"
+	switch {
+	case reflect.DeepEqual(c.HPA, SampleExternalHPAConfig()):
+		hpa = "the sample HPA"
+	case reflect.DeepEqual(c.HPA, DefaultExternalHPAConfig()):
+		hpa = "the Helm chart's HPA"
+	}
+	return s + fmt.Sprintf(" via %s (%s scrape, %s sync)", hpa, c.HPA.ScrapeInterval, c.HPA.SyncPeriod)
 }
 
 // DefaultWVAConfig is WVA as it ships (defaults.Shipped, checked against config/default): the
@@ -153,6 +161,9 @@ func NewWVA(cfg WVAConfig, clk *testingclock.FakeClock) (*WVA, error) {
 
 // Name implements sim.Policy.
 func (w *WVA) Name() string { return w.cfg.Name }
+
+// Config returns the policy's configuration.
+func (w *WVA) Config() WVAConfig { return w.cfg }
 
 // Registry returns the simulated controller's metrics registry, on which the actuator publishes
 // the wva_* gauges (nil before the first Decide).

@@ -246,12 +246,35 @@ type PolicyRun struct {
 	UnderProvisioned bool
 	// Timeline holds the run's state every Config.TimelineEvery.
 	Timeline []sim.TickRecord
+	// Setup says how the policy ran, for the policies built on the production engine: analyzer,
+	// interval, actuation mode and thresholds (WVASetup); empty for the others.
+	Setup string
 	// TTFT holds the TTFT percentiles of the requests arriving in each minute.
 	TTFT []MinuteLatency
+	// ITL holds the percentiles of the mean ITL of the requests arriving in each minute that
+	// finished with more than one output token.
+	ITL []MinuteLatency
 }
 
-// MinuteLatency holds the TTFT percentiles of the requests that arrived in one minute and got a
-// first token.
+// WVASetup describes how a wva policy runs in one line, e.g. "capacity analyzer every 30s,
+// Metrics mode via the HPA (15s scrape, 15s sync), shipped thresholds (kv 0.80/0.10, queue 5/3)".
+func WVASetup(c policy.WVAConfig) string {
+	s, shipped := c.Saturation, defaults.Shipped().Saturation
+	which := "custom"
+	if s.ITLTargetMs = 0; s == shipped {
+		which = "shipped"
+	}
+	damping := "no scale-down damping"
+	if c.ScaleDownStabilization > 0 || c.ScaleDownStepFraction > 0 {
+		damping = fmt.Sprintf("scale-down after %s by at most %.0f%%", c.ScaleDownStabilization, 100*c.ScaleDownStepFraction)
+	}
+	return fmt.Sprintf("%s, %s thresholds (kv %.2f/%.2f, queue %g/%g), %s",
+		c.Describe(), which, c.Saturation.KvCacheThreshold, c.Saturation.KvSpareTrigger, c.Saturation.QueueLengthThreshold,
+		c.Saturation.QueueSpareTrigger, damping)
+}
+
+// MinuteLatency holds latency percentiles (TTFT or mean ITL) of the requests that arrived in one
+// minute.
 type MinuteLatency struct {
 	// Minute is the minute's index from the start of the run.
 	Minute int
@@ -301,6 +324,10 @@ func Compare(ctx context.Context, cfg Config) (Comparison, error) {
 		step := i + 1
 		progress(Progress{Step: step, Steps: steps, Name: name})
 		rsc, p, opts, closer, err := build(name, sc, oracle, warm, cfg)
+		setup := ""
+		if w, ok := p.(*policy.WVA); ok {
+			setup = WVASetup(w.Config())
+		}
 		if err != nil {
 			return Comparison{}, err
 		}
@@ -320,8 +347,10 @@ func Compare(ctx context.Context, cfg Config) (Comparison, error) {
 			CostRatioToOracle:     ratio(res.Score.Cost, out.Oracle.Cost),
 			CostRatioToOracleWarm: ratio(res.Score.Cost, out.OracleWarm.Cost),
 			UnderProvisioned:      res.Score.Cost < out.Oracle.Cost && res.Score.FeasibleAttainment < policy.DefaultOracleGoal,
+			Setup:                 setup,
 			Timeline:              res.Timeline,
-			TTFT:                  ttftPerMinute(res.Requests),
+			TTFT:                  latencyPerMinute(res.Requests, (*sim.Request).TTFT),
+			ITL:                   latencyPerMinute(res.Requests, itlOf),
 		})
 	}
 	progress(Progress{Step: steps, Steps: steps, Name: "done"})
@@ -516,14 +545,22 @@ func arrivalsPerMinute(sc sim.Scenario) []int {
 	return out
 }
 
-// ttftPerMinute groups the requests that got a first token by arrival minute and returns the
-// TTFT percentiles of each minute that has one.
-func ttftPerMinute(reqs []sim.Request) []MinuteLatency {
+// itlOf is the mean ITL of a request that finished with more than one output token, else -1.
+func itlOf(r *sim.Request) time.Duration {
+	if r.OutputTokens <= 1 {
+		return -1
+	}
+	return r.ITL()
+}
+
+// latencyPerMinute groups the requests for which of returns a latency (>= 0) by arrival minute
+// and returns the percentiles of each minute that has one.
+func latencyPerMinute(reqs []sim.Request, of func(*sim.Request) time.Duration) []MinuteLatency {
 	byMinute := map[int][]time.Duration{}
 	for i := range reqs {
-		if ttft := reqs[i].TTFT(); ttft >= 0 {
+		if d := of(&reqs[i]); d >= 0 {
 			m := int(reqs[i].Arrival / time.Minute)
-			byMinute[m] = append(byMinute[m], ttft)
+			byMinute[m] = append(byMinute[m], d)
 		}
 	}
 	out := make([]MinuteLatency, 0, len(byMinute))

@@ -63,6 +63,12 @@ func writeMarkdown(b *bytes.Buffer, c Comparison) {
 	for _, r := range tableRows(c) {
 		b.WriteString("| " + strings.Join(r, " | ") + " |\n")
 	}
+	if lines := setupLines(c); len(lines) > 0 {
+		b.WriteString("\nHow the policies built on the production engine ran:\n\n")
+		for _, l := range lines[1:] {
+			b.WriteString("- " + l + "\n")
+		}
+	}
 	b.WriteString(`
 ## How to read it
 
