@@ -137,7 +137,7 @@ func writeComparison(c report.Comparison, opts simulateOptions, stdout, stderr i
 		where = stderr
 	}
 	_, err = fmt.Fprintf(where, "\nReport: %s (plots: %s, %s, %s)\n", filepath.Join(opts.reportDir, report.ReportFile),
-		report.ArrivalsPlot, report.ReplicasPlot, report.TTFTPlot)
+		report.ArrivalsPlot, report.ReplicasPlot, report.LatencyPlot)
 	return err
 }
 

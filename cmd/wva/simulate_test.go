@@ -119,7 +119,7 @@ func TestSimulateTableAndReport(t *testing.T) {
 	if errOut := stderr.String(); !strings.Contains(errOut, "100%  done") || !strings.HasSuffix(errOut, clearLine) {
 		t.Errorf("stderr = %q, want a progress bar reaching 100%% and cleared", errOut)
 	}
-	for _, name := range []string{"report.md", "arrivals.png", "replicas.png", "ttft.png"} {
+	for _, name := range []string{"report.md", "arrivals.png", "replicas.png", "latency.png"} {
 		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s: %v (size %d), want a non-empty file", name, err, sizeOf(fi))
 		}

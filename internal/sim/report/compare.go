@@ -228,6 +228,10 @@ type Comparison struct {
 	OracleWarm policy.PlanTotals
 	// ArrivalsPerMinute counts the arrivals of each minute of the run.
 	ArrivalsPerMinute []int
+	// ReplicaCapacity is, per variant in order, how many requests one replica holds at once:
+	// its KV cache over the stream's mean context (prompt + half the output), at most its
+	// batch size. The signals plot draws ready replicas × this as the provisioned capacity.
+	ReplicaCapacity []float64
 	// Policies holds the runs, in Config.Policies order.
 	Policies []PolicyRun
 }
@@ -316,6 +320,7 @@ func Compare(ctx context.Context, cfg Config) (Comparison, error) {
 		Duration:          sc.Duration,
 		Variants:          sc.Variants,
 		ArrivalsPerMinute: arrivalsPerMinute(sc),
+		ReplicaCapacity:   replicaCapacity(sc),
 	}
 	out.Config.Requests, out.Config.Progress = nil, nil
 	out.Oracle, out.OracleWarm = oracle.Plan(), warm.Plan()
@@ -541,6 +546,24 @@ func arrivalsPerMinute(sc sim.Scenario) []int {
 		if m := int(r.Arrival / time.Minute); m < len(out) {
 			out[m]++
 		}
+	}
+	return out
+}
+
+// replicaCapacity returns, per variant of sc, the requests one replica holds at once: its KV
+// cache over the mean context of sc's requests (prompt + half the output), at most its batch.
+func replicaCapacity(sc sim.Scenario) []float64 {
+	var tokens float64
+	for _, r := range sc.Requests {
+		tokens += float64(r.InputTokens) + float64(r.OutputTokens)/2
+	}
+	out := make([]float64, len(sc.Variants))
+	for i, v := range sc.Variants {
+		n := float64(v.Profile.MaxBatchSize)
+		if len(sc.Requests) > 0 && tokens > 0 {
+			n = math.Min(n, float64(v.Profile.KVCacheTokens)/(tokens/float64(len(sc.Requests))))
+		}
+		out[i] = n
 	}
 	return out
 }
