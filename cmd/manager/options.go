@@ -9,7 +9,7 @@ import (
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
 	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/controller"
-	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/saturation"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/defaults"
 )
 
 // Options is everything the manager is configured with. Flags and environment variables are
@@ -55,6 +55,7 @@ const LeaderElectionID = "72dd1cf1.llm-d.ai"
 
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
+	shipped := defaults.Shipped()
 	return Options{
 		MetricsBindAddress:          "0",
 		MetricsSecure:               true,
@@ -67,10 +68,10 @@ func DefaultOptions() Options {
 		LeaderElectionRetryPeriod:   10 * time.Second,
 		RESTClientTimeout:           60 * time.Second,
 		ConfigMaps:                  controller.DefaultConfigMapNames(),
-		Analyzer:                    analysis.DefaultAnalyzer,
-		MetricsWindow:               time.Minute,
+		Analyzer:                    shipped.Analyzer,
+		MetricsWindow:               shipped.MetricsWindow,
 		GatewayMetric:               promsource.DefaultGatewayMetric,
-		ScaleDownStabilization:      saturation.DefaultScaleDownStabilization,
+		ScaleDownStabilization:      shipped.ScaleDownStabilization,
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/actuator"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/controller"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/defaults"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/common"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/saturation"
 )
@@ -70,7 +71,7 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 	}
 	engine, err := saturation.New(source, common.DefaultVACache, common.Config, common.DecisionCache, common.DecisionTrigger,
 		saturation.WithAnalyzer(a), saturation.WithClock(clk), saturation.WithRegisterer(metrics.Registry),
-		saturation.WithScaleDownStabilization(opts.ScaleDownStabilization, saturation.DefaultScaleDownStepFraction),
+		saturation.WithScaleDownStabilization(opts.ScaleDownStabilization, defaults.Shipped().ScaleDownStepFraction),
 		saturation.WithReadiness(ready.ready, saturation.DefaultReadinessTimeout))
 	if err != nil {
 		return err

@@ -51,7 +51,7 @@ func parseSimulate(args []string, stderr io.Writer) (report.Config, simulateOpti
 		"; wva, wva-v1 and hpa take knobs, e.g. wva:interval=30s,step=0.5 (wva bench --help lists them)")
 	variants := fs.String("variants", strings.Join(cfg.Profiles, ","), "comma-separated `LIST` of accelerator profiles, one variant each: "+profileNames())
 	fs.StringVar(&cfg.WVAActuation, "wva-actuation", cfg.WVAActuation,
-		"how wva's decisions reach the Deployments: `MODE` direct (scale subresource) or hpa (published gauge, 15s scrape, HPA sync)")
+		"how wva's decisions reach the Deployments, through the production actuator: `MODE` metrics (as shipped: the published wva_desired_replicas, read by the sample HPA at its 15s scrape and sync) or direct (the scale subresource)")
 	fs.DurationVar(&cfg.WVAActuationDelay, "wva-actuation-delay", cfg.WVAActuationDelay,
 		"in direct mode, time `D` from a wva decision to the new replica count")
 	fs.StringVar(&cfg.Metrics, "metrics", cfg.Metrics,
@@ -142,7 +142,7 @@ func writeComparison(c report.Comparison, opts simulateOptions, stdout, stderr i
 		where = stderr
 	}
 	_, err = fmt.Fprintf(where, "\nReport: %s (plots: %s, %s, %s)\n", filepath.Join(opts.reportDir, report.ReportFile),
-		report.ArrivalsPlot, report.ReplicasPlot, report.TTFTPlot)
+		report.ArrivalsPlot, report.ReplicasPlot, report.LatencyPlot)
 	return err
 }
 

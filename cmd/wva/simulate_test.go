@@ -119,7 +119,7 @@ func TestSimulateTableAndReport(t *testing.T) {
 	if errOut := stderr.String(); !strings.Contains(errOut, "100%  done") || !strings.HasSuffix(errOut, clearLine) {
 		t.Errorf("stderr = %q, want a progress bar reaching 100%% and cleared", errOut)
 	}
-	for _, name := range []string{"report.md", "arrivals.png", "replicas.png", "ttft.png"} {
+	for _, name := range []string{"report.md", "arrivals.png", "replicas.png", "latency.png"} {
 		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
 			t.Errorf("%s: %v (size %d), want a non-empty file", name, err, sizeOf(fi))
 		}
@@ -165,7 +165,7 @@ func TestParseSimulateDefaults(t *testing.T) {
 		SLO:               sim.DefaultSLO(),
 		Policies:          []string{"wva", "wva-v1", "hpa", "static", "oracle-warm", "oracle"},
 		TimelineEvery:     report.DefaultTimelineEvery,
-		WVAActuation:      report.ActuationDirect,
+		WVAActuation:      report.ActuationMetrics,
 		WVAActuationDelay: time.Second,
 		Metrics:           report.MetricsPrometheus,
 		ScrapeInterval:    15 * time.Second,
@@ -211,7 +211,7 @@ func TestSimulateErrors(t *testing.T) {
 		"zero SLO":        {[]string{"--slo-itl", "0s"}, exitUsage, "SLO targets must be positive"},
 		"unknown variant": {[]string{"--variants", "A100-40GB,TPU"}, exitUsage, `unknown profile "TPU": valid names are`},
 		"unknown flag":    {[]string{"--rate", "4"}, exitUsage, "flag provided but not defined: -rate"},
-		"bad actuation":   {[]string{"--wva-actuation", "keda"}, exitUsage, `wva actuation must be direct or hpa, got "keda"`},
+		"bad actuation":   {[]string{"--wva-actuation", "keda"}, exitUsage, `wva actuation must be metrics or direct, got "keda"`},
 		"negative lag":    {[]string{"--wva-actuation-delay", "-1s"}, exitUsage, "wva actuation delay must not be negative"},
 		"positional":      {[]string{"trace.csv"}, exitUsage, `unexpected argument "trace.csv"`},
 		"missing trace":   {[]string{"--trace", "nope.csv"}, exitError, "opening trace: open nope.csv"},

@@ -22,6 +22,40 @@ func ChartBehavior() Behavior {
 	return Behavior{ScaleUp: rules, ScaleDown: rules}
 }
 
+// SampleBehavior returns the behaviour of the HPA that WVA ships for Metrics mode,
+// config/samples/hpa.yaml (and KEDA's, config/samples/keda-scaledobject.yaml): scale up at once
+// by the larger of 2 pods and 100 % per 60 s; scale down to the largest recommendation of the
+// last 300 s, by at most 1 pod per 60 s. TestSampleHPA checks it against the file.
+func SampleBehavior() Behavior {
+	return Behavior{
+		ScaleUp: ScalingRules{Select: SelectMax, Policies: []ScalingPolicy{
+			{Type: PodsPolicy, Value: 2, Period: time.Minute},
+			{Type: PercentPolicy, Value: 100, Period: time.Minute},
+		}},
+		ScaleDown: ScalingRules{StabilizationWindow: 300 * time.Second, Select: SelectMax, Policies: []ScalingPolicy{
+			{Type: PodsPolicy, Value: 1, Period: time.Minute},
+		}},
+	}
+}
+
+// SampleExternalHPAConfig returns the chain WVA ships for Metrics mode: a 15 s scrape of the
+// controller's metrics, the HPA of config/samples/hpa.yaml (15 s sync, AverageValue 1, tolerance
+// 0, at least one replica, SampleBehavior).
+func SampleExternalHPAConfig() ExternalHPAConfig {
+	return ExternalHPAConfig{
+		ScrapeInterval: DefaultMetricsScrapeInterval,
+		SyncPeriod:     DefaultHPASyncPeriod,
+		AverageValue:   1,
+		Tolerance:      0,
+		MinReplicas:    1,
+		Behavior:       SampleBehavior(),
+	}
+}
+
+// GaugeReader reads the current value of a published gauge, as the HPA's metrics adapter
+// serves it; ok is false when no series matches.
+type GaugeReader func() (value float64, ok bool, err error)
+
 // ExternalHPAConfig configures an ExternalHPA.
 type ExternalHPAConfig struct {
 	// ScrapeInterval is how often the published value is scraped; the HPA sees the value of the
@@ -54,10 +88,12 @@ func DefaultExternalHPAConfig() ExternalHPAConfig {
 
 // ExternalHPA is an HPA that follows a published gauge (an External metric with an AverageValue
 // target) through a Prometheus scrape: the "HPA mode" actuation of an autoscaler that publishes
-// its desired replicas instead of scaling the Deployment itself. The publisher calls Publish when
-// it computes a new value, and the simulation calls Tick at least as often as the scrape interval.
+// its desired replicas instead of scaling the Deployment itself. The gauge is read at each scrape
+// from the GaugeReader set with ReadFrom, or else from the value set with Publish; the simulation
+// calls Tick at least as often as the scrape interval.
 type ExternalHPA struct {
 	cfg        ExternalHPAConfig
+	read       GaugeReader
 	ctrl       *HPAController
 	value      float64
 	published  bool
@@ -86,33 +122,57 @@ func NewExternalHPA(cfg ExternalHPAConfig) (*ExternalHPA, error) {
 	return &ExternalHPA{cfg: cfg, ctrl: NewHPAController(cfg.Behavior, cfg.MinReplicas, cfg.MaxReplicas)}, nil
 }
 
-// Publish sets the gauge's current value.
+// Publish sets the gauge's current value (when no GaugeReader is set).
 func (h *ExternalHPA) Publish(value float64) {
 	h.value, h.published = value, true
 }
 
-// Tick advances the chain to now for a scale target with current replicas: scrapes that are due
-// copy the published value, and a due HPA sync computes ceil(value / AverageValue) (within
-// tolerance of current: current), applies the behaviour and bounds, and returns the replica
-// count it sets with ok true. Between syncs, or before the first scrape of a value, ok is false.
-func (h *ExternalHPA) Tick(now time.Time, current int) (replicas int, ok bool) {
-	if !h.started {
-		h.started, h.nextScrape, h.nextSync = true, now, now
-	}
-	for !now.Before(h.nextScrape) {
+// ReadFrom has every scrape read the gauge from read instead of the value set with Publish.
+func (h *ExternalHPA) ReadFrom(read GaugeReader) { h.read = read }
+
+// scrape reads the gauge; a scrape that finds no series keeps the previous value, as the HPA
+// keeps its replicas when its metric is missing.
+func (h *ExternalHPA) scrape() error {
+	if h.read == nil {
 		if h.published {
 			h.scraped, h.hasScrape = h.value, true
 		}
-		h.nextScrape = h.nextScrape.Add(h.cfg.ScrapeInterval)
+		return nil
+	}
+	v, ok, err := h.read()
+	if err != nil {
+		return fmt.Errorf("scraping the published gauge: %w", err)
+	}
+	if ok {
+		h.scraped, h.hasScrape = v, true
+	}
+	return nil
+}
+
+// Tick advances the chain to now for a scale target with current replicas: a scrape that is due
+// reads the gauge, and a due HPA sync computes ceil(value / AverageValue) (within tolerance of
+// current: current), applies the behaviour and bounds, and returns the replica count it sets
+// with ok true. Between syncs, or before the first scrape of a value, ok is false.
+func (h *ExternalHPA) Tick(now time.Time, current int) (replicas int, ok bool, err error) {
+	if !h.started {
+		h.started, h.nextScrape, h.nextSync = true, now, now
+	}
+	if !now.Before(h.nextScrape) {
+		if err := h.scrape(); err != nil {
+			return current, false, err
+		}
+		for !now.Before(h.nextScrape) {
+			h.nextScrape = h.nextScrape.Add(h.cfg.ScrapeInterval)
+		}
 	}
 	if now.Before(h.nextSync) {
-		return current, false
+		return current, false, nil
 	}
 	for !now.Before(h.nextSync) {
 		h.nextSync = h.nextSync.Add(h.cfg.SyncPeriod)
 	}
 	if !h.hasScrape || (current == 0 && h.cfg.MinReplicas != 0) {
-		return current, false
+		return current, false, nil
 	}
 	var desired int
 	switch {
@@ -124,5 +184,5 @@ func (h *ExternalHPA) Tick(now time.Time, current int) (replicas int, ok bool) {
 		raw := ExternalAverageReplicas(current, h.scraped, h.cfg.AverageValue, h.cfg.Tolerance)
 		desired = h.ctrl.Normalize(now, current, raw)
 	}
-	return h.ctrl.Record(now, current, desired), true
+	return h.ctrl.Record(now, current, desired), true, nil
 }

@@ -3,24 +3,31 @@ package policy
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	appsv1 "k8s.io/api/apps/v1"
 	testingclock "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/actuator"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/defaults"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/common"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/saturation"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/promsim"
 )
 
 // Names of the WVA policies.
 const (
-	// NameWVA is the production engine with its default analyzer, actuating directly.
+	// NameWVA is the production engine as it ships (defaults.Shipped): its analyzer, interval,
+	// thresholds and scale-down damping, actuated in Metrics mode through the sample HPA.
 	NameWVA = "wva"
 	// NameWVAV1 is the production engine with the v1 analyzer, the reference's 30 s cycle and
 	// its HPA chain.
@@ -44,41 +51,85 @@ type WVAConfig struct {
 	// MinReplicas is every VariantAutoscaling's spec.minReplicas. 0 lets the engine empty a
 	// variant while another variant of the model serves.
 	MinReplicas int
-	// HPA, when set, actuates through an External-metric HPA that reads the published desired
-	// replicas (Metrics mode); when nil, decisions are applied to the Deployments directly
-	// (Direct mode) after Run's actuation delay.
-	HPA *ExternalHPAConfig
+	// Actuation is every VariantAutoscaling's spec.actuation.mode; empty means Metrics, the API
+	// default. Both modes go through the production actuator (internal/actuator): Metrics mode
+	// publishes wva_desired_replicas on the simulated controller's registry, where HPA reads it
+	// at its scrapes; Direct mode also writes the Deployment's scale subresource in the simulated
+	// cluster's Kubernetes store, and the fleet follows the Deployment (after Run's actuation
+	// delay).
+	Actuation wvav1alpha1.ActuationMode
+	// HPA is the External-metric HPA of every variant in Metrics mode.
+	HPA ExternalHPAConfig
 	// Source, when set, is the engine's collector.Source instead of the cluster's idealised one,
 	// e.g. the production collector over the simulated Prometheus (promsim.Pipeline).
 	Source collector.Source
+	// Kube, when set, is the simulated cluster's Kubernetes store that Direct mode scales (e.g.
+	// the Pipeline's); when nil the policy keeps a store of its own.
+	Kube *promsim.KubeStore
 }
 
-// DefaultWVAConfig is WVA as it ships: the capacity analyzer every 15 s, Direct actuation.
+// Mode returns the actuation mode c runs: Actuation, or Metrics when it is empty.
+func (c WVAConfig) Mode() wvav1alpha1.ActuationMode {
+	if c.Actuation == "" {
+		return wvav1alpha1.ActuationMetrics
+	}
+	return c.Actuation
+}
+
+// Describe says in one line how c runs, e.g. "capacity analyzer every 30s, Metrics mode via the
+// sample HPA (15s scrape, 15s sync)".
+func (c WVAConfig) Describe() string {
+	s := fmt.Sprintf("%s analyzer every %s, %s mode", c.Analyzer, c.Interval, c.Mode())
+	if c.Mode() == wvav1alpha1.ActuationDirect {
+		return s + " (scale subresource)"
+	}
+	hpa := "an HPA"
+	switch {
+	case reflect.DeepEqual(c.HPA, SampleExternalHPAConfig()):
+		hpa = "the sample HPA"
+	case reflect.DeepEqual(c.HPA, DefaultExternalHPAConfig()):
+		hpa = "the Helm chart's HPA"
+	}
+	return s + fmt.Sprintf(" via %s (%s scrape, %s sync)", hpa, c.HPA.ScrapeInterval, c.HPA.SyncPeriod)
+}
+
+// DefaultWVAConfig is WVA as it ships (defaults.Shipped, checked against config/default): the
+// default analyzer, interval, thresholds and scale-down damping, in the default actuation mode
+// (Metrics) through the HPA of config/samples/hpa.yaml.
 func DefaultWVAConfig() WVAConfig {
-	return WVAConfig{Name: NameWVA, Analyzer: analysis.DefaultAnalyzer, Interval: 15 * time.Second,
-		Saturation:             interfaces.DefaultSaturationScalingConfig(),
-		ScaleDownStabilization: saturation.DefaultScaleDownStabilization,
-		ScaleDownStepFraction:  saturation.DefaultScaleDownStepFraction,
-		MinReplicas:            0}
+	d := defaults.Shipped()
+	return WVAConfig{Name: NameWVA, Analyzer: d.Analyzer, Interval: d.Interval,
+		Saturation:             d.Saturation,
+		ScaleDownStabilization: d.ScaleDownStabilization,
+		ScaleDownStepFraction:  d.ScaleDownStepFraction,
+		MinReplicas:            0,
+		Actuation:              d.ActuationMode,
+		HPA:                    SampleExternalHPAConfig()}
 }
 
 // ReferenceWVAConfig is the reference's deployment: the v1 analyzer every 30 s without the
 // engine's scale-down damping (the reference had none), actuated by the Helm chart's HPA through
 // the wva_desired_replicas gauge.
 func ReferenceWVAConfig() WVAConfig {
-	hpa := DefaultExternalHPAConfig()
 	return WVAConfig{Name: NameWVAV1, Analyzer: analysis.AnalyzerV1, Interval: 30 * time.Second,
-		Saturation: interfaces.DefaultSaturationScalingConfig(), HPA: &hpa, MinReplicas: 1}
+		Saturation: interfaces.DefaultSaturationScalingConfig(), MinReplicas: 1,
+		Actuation: wvav1alpha1.ActuationMetrics, HPA: DefaultExternalHPAConfig()}
 }
 
 // WVA runs the production saturation engine (saturation.Engine.RunOnce) against the simulated
-// cluster: the cluster is the engine's collector.Source, and the engine's decisions are
-// actuated directly or through an HPA. Nothing of the decision logic is reimplemented here.
+// cluster: the cluster is the engine's collector.Source, and the engine's decisions go through
+// the production actuator as the controller applies them (actuator.Actuate per
+// VariantAutoscaling), in Metrics or Direct mode. Nothing of the decision or actuation logic is
+// reimplemented here.
 type WVA struct {
 	cfg       WVAConfig
 	clock     *testingclock.FakeClock
 	engine    *saturation.Engine
 	decisions *common.InternalDecisionCache
+	vas       map[string]*wvav1alpha1.VariantAutoscaling
+	registry  *prometheus.Registry
+	actuator  *actuator.Actuator
+	kube      *promsim.KubeStore
 	hpas      map[string]*ExternalHPA
 	nextCycle time.Time
 }
@@ -95,45 +146,112 @@ func NewWVA(cfg WVAConfig, clk *testingclock.FakeClock) (*WVA, error) {
 	if err := cfg.Saturation.Validate(); err != nil {
 		return nil, fmt.Errorf("wva saturation config: %w", err)
 	}
+	switch cfg.Mode() {
+	case wvav1alpha1.ActuationMetrics:
+		if _, err := NewExternalHPA(cfg.HPA); err != nil {
+			return nil, fmt.Errorf("wva in Metrics mode: %w", err)
+		}
+	case wvav1alpha1.ActuationDirect:
+	default:
+		return nil, fmt.Errorf("wva actuation mode must be %s or %s, got %q", wvav1alpha1.ActuationMetrics, wvav1alpha1.ActuationDirect, cfg.Actuation)
+	}
 	return &WVA{cfg: cfg, clock: clk}, nil
 }
 
 // Name implements sim.Policy.
 func (w *WVA) Name() string { return w.cfg.Name }
 
-// Decide implements sim.Policy: every Interval one engine cycle; in HPA mode the HPA chain is
-// advanced every tick.
+// Config returns the policy's configuration.
+func (w *WVA) Config() WVAConfig { return w.cfg }
+
+// Registry returns the simulated controller's metrics registry, on which the actuator publishes
+// the wva_* gauges (nil before the first Decide).
+func (w *WVA) Registry() prometheus.Gatherer { return w.registry }
+
+// Decide implements sim.Policy: every Interval one engine cycle whose decisions are actuated; in
+// Metrics mode the HPA chain is advanced every tick, in Direct mode the Deployments' new spec
+// replicas are returned.
 func (w *WVA) Decide(ctx context.Context, now time.Time, c sim.Cluster) (map[string]int, error) {
 	if w.engine == nil {
 		if err := w.build(c); err != nil {
 			return nil, err
 		}
 	}
-	variants := c.Variants()
 	if !now.Before(w.nextCycle) {
 		w.nextCycle = now.Add(w.cfg.Interval)
 		if err := w.engine.RunOnce(ctx); err != nil {
 			return nil, fmt.Errorf("engine cycle: %w", err)
 		}
 		if w.hpas == nil {
-			out := map[string]int{}
-			for _, v := range variants {
-				if d, ok := w.decisions.Get(v.Name, v.Namespace); ok && d.TargetReplicas != d.CurrentReplicas {
-					out[v.Name] = d.TargetReplicas
-				}
-			}
-			return out, nil
+			return w.actuateDirect(ctx, c)
 		}
-		for _, v := range variants {
-			if d, ok := w.decisions.Get(v.Name, v.Namespace); ok {
-				w.hpas[v.Name].Publish(float64(d.TargetReplicas))
-			}
+		if err := w.actuate(ctx, c); err != nil {
+			return nil, err
 		}
 	}
 	if w.hpas == nil {
 		return nil, nil
 	}
 	return w.tickHPAs(ctx, now, c)
+}
+
+// actuate hands the latest decision of every variant to the actuator, as the controller does
+// when it reconciles a VariantAutoscaling after an engine cycle.
+func (w *WVA) actuate(ctx context.Context, c sim.Cluster) error {
+	for _, v := range c.Variants() {
+		d, ok := w.decisions.Get(v.Name, v.Namespace)
+		if !ok {
+			continue
+		}
+		// A conflict (another writer of the scale) cannot arise: the simulated cluster has none.
+		if _, err := w.actuator.Actuate(ctx, w.vas[v.Name], d); err != nil {
+			return fmt.Errorf("actuating the decision for %s: %w", v.Name, err)
+		}
+	}
+	return nil
+}
+
+// actuateDirect actuates in Direct mode: the store's Deployments are synced with the cluster,
+// the actuator writes their scale subresource, and each Deployment whose spec replicas it
+// changed is returned, for the fleet to follow.
+func (w *WVA) actuateDirect(ctx context.Context, c sim.Cluster) (map[string]int, error) {
+	if err := w.kube.Sync(ctx, c.Variants(), c.Pods()); err != nil {
+		return nil, err
+	}
+	before, err := w.specReplicas(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.actuate(ctx, c); err != nil {
+		return nil, err
+	}
+	after, err := w.specReplicas(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]int
+	for name, n := range after {
+		if n != before[name] {
+			if out == nil {
+				out = map[string]int{}
+			}
+			out[name] = n
+		}
+	}
+	return out, nil
+}
+
+// specReplicas reads every variant's Deployment spec.replicas from the store.
+func (w *WVA) specReplicas(ctx context.Context, c sim.Cluster) (map[string]int, error) {
+	out := map[string]int{}
+	for _, v := range c.Variants() {
+		dep := &appsv1.Deployment{}
+		if err := w.kube.Reader().Get(ctx, v.Key(), dep); err != nil {
+			return nil, fmt.Errorf("reading Deployment %s: %w", v.Key(), err)
+		}
+		out[v.Name] = int(ptr.Deref(dep.Spec.Replicas, 1))
+	}
+	return out, nil
 }
 
 // tickHPAs advances every variant's HPA chain and returns the replica changes it makes.
@@ -150,7 +268,11 @@ func (w *WVA) tickHPAs(ctx context.Context, now time.Time, c sim.Cluster) (map[s
 	var out map[string]int
 	for _, v := range variants {
 		current := snap.Variants[v.Key()].CurrentReplicas
-		if n, ok := w.hpas[v.Name].Tick(now, current); ok && n != current {
+		n, ok, err := w.hpas[v.Name].Tick(now, current)
+		if err != nil {
+			return nil, fmt.Errorf("HPA of %s: %w", v.Name, err)
+		}
+		if ok && n != current {
 			if out == nil {
 				out = map[string]int{}
 			}
@@ -160,12 +282,16 @@ func (w *WVA) tickHPAs(ctx context.Context, now time.Time, c sim.Cluster) (map[s
 	return out, nil
 }
 
-// build makes the engine and its in-memory common layer for the cluster's variants, as
-// cmd/manager does for a real cluster.
+// build makes the engine, its in-memory common layer and the actuator for the cluster's
+// variants, as cmd/manager does for a real cluster.
 func (w *WVA) build(c sim.Cluster) error {
 	vas := common.NewVACache()
+	w.vas = map[string]*wvav1alpha1.VariantAutoscaling{}
 	for _, v := range c.Variants() {
-		vas.Update(variantAutoscaling(v, w.cfg.MinReplicas))
+		va := variantAutoscaling(v, w.cfg.MinReplicas)
+		va.Spec.Actuation = &wvav1alpha1.ActuationSpec{Mode: w.cfg.Mode()}
+		vas.Update(va)
+		w.vas[v.Name] = va
 	}
 	cfg := common.NewGlobalConfig()
 	cfg.UpdateSaturationConfig(map[string]interfaces.SaturationScalingConfig{interfaces.DefaultSaturationConfigKey: w.cfg.Saturation})
@@ -176,7 +302,8 @@ func (w *WVA) build(c sim.Cluster) error {
 	}
 	w.decisions = common.NewInternalDecisionCache()
 	// Nobody reconciles in the simulator: with a nil trigger channel every reconcile request is
-	// a non-blocking drop, which the engine tolerates by design.
+	// a non-blocking drop, which the engine tolerates by design. Decide actuates after each
+	// cycle instead.
 	var src collector.Source = c
 	if w.cfg.Source != nil {
 		src = w.cfg.Source
@@ -187,15 +314,31 @@ func (w *WVA) build(c sim.Cluster) error {
 		return err
 	}
 	w.engine = engine
-	if w.cfg.HPA != nil {
+
+	w.registry = prometheus.NewRegistry()
+	var scales actuator.DirectClient
+	if w.cfg.Mode() == wvav1alpha1.ActuationDirect {
+		w.kube = w.cfg.Kube
+		if w.kube == nil {
+			if w.kube, err = promsim.NewKubeStore(); err != nil {
+				return err
+			}
+		}
+		scales = w.kube.Client()
+	}
+	if w.actuator, err = actuator.New(w.registry, scales); err != nil {
+		return err
+	}
+	if w.cfg.Mode() == wvav1alpha1.ActuationMetrics {
 		w.hpas = map[string]*ExternalHPA{}
 		for _, v := range c.Variants() {
-			hcfg := *w.cfg.HPA
+			hcfg := w.cfg.HPA
 			hcfg.MaxReplicas = v.MaxReplicas
 			h, err := NewExternalHPA(hcfg)
 			if err != nil {
 				return err
 			}
+			h.ReadFrom(desiredReplicas(w.registry, v.Namespace, v.Name))
 			w.hpas[v.Name] = h
 		}
 	}
@@ -209,6 +352,35 @@ const (
 	perfParmsContextTokens = 1300
 	perfParmsPromptTokens  = 1155
 )
+
+// desiredReplicas reads the External metric the sample HPA targets from g: the sum of the
+// wva_desired_replicas series of the Deployment (variant_name) in namespace, as
+// prometheus-adapter serves an External metric whose selector matches several series.
+func desiredReplicas(g prometheus.Gatherer, namespace, deployment string) GaugeReader {
+	return func() (float64, bool, error) {
+		families, err := g.Gather()
+		if err != nil {
+			return 0, false, fmt.Errorf("gathering the controller's metrics: %w", err)
+		}
+		var sum float64
+		found := false
+		for _, f := range families {
+			if f.GetName() != actuator.DesiredReplicasMetric {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if labels[actuator.LabelVariantName] == deployment && labels[actuator.LabelNamespace] == namespace && m.GetGauge() != nil {
+					sum, found = sum+m.GetGauge().GetValue(), true
+				}
+			}
+		}
+		return sum, found, nil
+	}
+}
 
 // variantAutoscaling is the VariantAutoscaling a user would write for a simulated variant:
 // its cost is the price of one replica per hour.

@@ -34,7 +34,6 @@ const (
 type KubeStore struct {
 	c     client.Client
 	ready map[types.NamespacedName]bool // the pods in the store and their readiness
-	reps  map[types.NamespacedName]int32
 }
 
 // NewKubeStore returns an empty store.
@@ -46,12 +45,15 @@ func NewKubeStore() (*KubeStore, error) {
 	return &KubeStore{
 		c:     fake.NewClientBuilder().WithScheme(scheme).Build(),
 		ready: map[types.NamespacedName]bool{},
-		reps:  map[types.NamespacedName]int32{},
 	}, nil
 }
 
 // Reader returns the reader of the store's objects.
 func (k *KubeStore) Reader() client.Reader { return k.c }
+
+// Client returns the store's client, e.g. for an actuator that writes the Deployments' scale
+// subresource. Sync overwrites a Deployment's spec.replicas that the cluster does not follow.
+func (k *KubeStore) Client() client.Client { return k.c }
 
 // Sync makes the store hold the objects of variants and pods.
 func (k *KubeStore) Sync(ctx context.Context, variants []sim.VariantSpec, pods []sim.Pod) error {
@@ -68,14 +70,9 @@ func (k *KubeStore) Sync(ctx context.Context, variants []sim.VariantSpec, pods [
 		}
 	}
 	for _, v := range variants {
-		key := v.Key()
-		if n, ok := k.reps[key]; ok && n == replicas[key] {
-			continue
-		}
-		if err := k.syncDeployment(ctx, v, replicas[key]); err != nil {
+		if err := k.syncDeployment(ctx, v, replicas[v.Key()]); err != nil {
 			return err
 		}
-		k.reps[key] = replicas[key]
 	}
 	for key := range k.ready {
 		if _, ok := want[key]; ok {
@@ -136,6 +133,9 @@ func (k *KubeStore) syncDeployment(ctx context.Context, v sim.VariantSpec, n int
 	}
 	if err != nil {
 		return fmt.Errorf("getting Deployment %s: %w", key, err)
+	}
+	if ptr.Deref(dep.Spec.Replicas, 1) == n {
+		return nil
 	}
 	dep.Spec.Replicas = ptr.To(n)
 	if err := k.c.Update(ctx, dep); err != nil {

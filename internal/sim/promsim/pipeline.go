@@ -71,6 +71,9 @@ func (p *Pipeline) Collect(ctx context.Context, targets []collector.Target, now 
 // TSDB returns the pipeline's TSDB (for queries of one's own).
 func (p *Pipeline) TSDB() *TSDB { return p.db }
 
+// Kube returns the pipeline's store of Kubernetes objects.
+func (p *Pipeline) Kube() *KubeStore { return p.kube }
+
 // Scraper returns the pipeline's scraper.
 func (p *Pipeline) Scraper() *Scraper { return p.scraper }
 

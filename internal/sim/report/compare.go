@@ -16,7 +16,9 @@ import (
 
 	testingclock "k8s.io/utils/clock/testing"
 
+	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
 	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/defaults"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/policy"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/promsim"
@@ -76,9 +78,10 @@ type Config struct {
 	// take knobs in their names ("wva:interval=30s,step=0.5"; KnobHelp lists them) and are
 	// reported under the full name.
 	Policies []string
-	// WVAActuation is how the wva policy's decisions reach the Deployments: ActuationDirect
-	// (the scale subresource, WVAActuationDelay after each decision) or ActuationHPA (the
-	// published gauge, a Prometheus scrape and an HPA sync later).
+	// WVAActuation is how the wva policy's decisions reach the Deployments: ActuationMetrics
+	// (as shipped: the published gauge, read by the sample HPA at its scrape and sync) or
+	// ActuationDirect (the scale subresource, WVAActuationDelay after each decision); "" is
+	// the shipped mode. The actuation knob overrides it per policy.
 	WVAActuation string
 	// WVAActuationDelay is the Direct-mode delay between a decision and the new replica count.
 	WVAActuationDelay time.Duration
@@ -113,7 +116,7 @@ func DefaultConfig() Config {
 		TimelineEvery:     DefaultTimelineEvery,
 		Metrics:           MetricsPrometheus,
 		ScrapeInterval:    promsim.DefaultScrapeInterval,
-		WVAActuation:      ActuationDirect,
+		WVAActuation:      ActuationMetrics,
 		WVAActuationDelay: sim.DefaultTick,
 	}
 }
@@ -143,10 +146,8 @@ func (c Config) Validate() error {
 			seen[v] = true
 		}
 	}
-	switch c.WVAActuation {
-	case "", ActuationDirect, ActuationHPA:
-	default:
-		errs = append(errs, fmt.Errorf("wva actuation must be %s or %s, got %q", ActuationDirect, ActuationHPA, c.WVAActuation))
+	if _, err := actuationMode(c.WVAActuation); err != nil {
+		errs = append(errs, err)
 	}
 	switch c.Metrics {
 	case "", MetricsPrometheus, MetricsIdeal:
@@ -231,6 +232,10 @@ type Comparison struct {
 	OracleWarm policy.PlanTotals
 	// ArrivalsPerMinute counts the arrivals of each minute of the run.
 	ArrivalsPerMinute []int
+	// ReplicaCapacity is, per variant in order, how many requests one replica holds at once:
+	// its KV cache over the stream's mean context (prompt + half the output), at most its
+	// batch size. The signals plot draws ready replicas × this as the provisioned capacity.
+	ReplicaCapacity []float64
 	// Policies holds the runs, in Config.Policies order.
 	Policies []PolicyRun
 }
@@ -249,12 +254,35 @@ type PolicyRun struct {
 	UnderProvisioned bool
 	// Timeline holds the run's state every Config.TimelineEvery.
 	Timeline []sim.TickRecord
+	// Setup says how the policy ran, for the policies built on the production engine: analyzer,
+	// interval, actuation mode and thresholds (WVASetup); empty for the others.
+	Setup string
 	// TTFT holds the TTFT percentiles of the requests arriving in each minute.
 	TTFT []MinuteLatency
+	// ITL holds the percentiles of the mean ITL of the requests arriving in each minute that
+	// finished with more than one output token.
+	ITL []MinuteLatency
 }
 
-// MinuteLatency holds the TTFT percentiles of the requests that arrived in one minute and got a
-// first token.
+// WVASetup describes how a wva policy runs in one line, e.g. "capacity analyzer every 30s,
+// Metrics mode via the HPA (15s scrape, 15s sync), shipped thresholds (kv 0.80/0.10, queue 5/3)".
+func WVASetup(c policy.WVAConfig) string {
+	s, shipped := c.Saturation, defaults.Shipped().Saturation
+	which := "custom"
+	if s.ITLTargetMs = 0; s == shipped {
+		which = "shipped"
+	}
+	damping := "no scale-down damping"
+	if c.ScaleDownStabilization > 0 || c.ScaleDownStepFraction > 0 {
+		damping = fmt.Sprintf("scale-down after %s by at most %.0f%%", c.ScaleDownStabilization, 100*c.ScaleDownStepFraction)
+	}
+	return fmt.Sprintf("%s, %s thresholds (kv %.2f/%.2f, queue %g/%g), %s",
+		c.Describe(), which, c.Saturation.KvCacheThreshold, c.Saturation.KvSpareTrigger, c.Saturation.QueueLengthThreshold,
+		c.Saturation.QueueSpareTrigger, damping)
+}
+
+// MinuteLatency holds latency percentiles (TTFT or mean ITL) of the requests that arrived in one
+// minute.
 type MinuteLatency struct {
 	// Minute is the minute's index from the start of the run.
 	Minute int
@@ -296,6 +324,7 @@ func Compare(ctx context.Context, cfg Config) (Comparison, error) {
 		Duration:          sc.Duration,
 		Variants:          sc.Variants,
 		ArrivalsPerMinute: arrivalsPerMinute(sc),
+		ReplicaCapacity:   replicaCapacity(sc),
 	}
 	out.Config.Requests, out.Config.Progress = nil, nil
 	out.Oracle, out.OracleWarm = oracle.Plan(), warm.Plan()
@@ -304,6 +333,10 @@ func Compare(ctx context.Context, cfg Config) (Comparison, error) {
 		step := i + 1
 		progress(Progress{Step: step, Steps: steps, Name: name})
 		rsc, p, opts, closer, err := build(name, sc, oracle, warm, cfg)
+		setup := ""
+		if w, ok := p.(*policy.WVA); ok {
+			setup = WVASetup(w.Config())
+		}
 		if err != nil {
 			return Comparison{}, err
 		}
@@ -323,8 +356,10 @@ func Compare(ctx context.Context, cfg Config) (Comparison, error) {
 			CostRatioToOracle:     ratio(res.Score.Cost, out.Oracle.Cost),
 			CostRatioToOracleWarm: ratio(res.Score.Cost, out.OracleWarm.Cost),
 			UnderProvisioned:      res.Score.Cost < out.Oracle.Cost && res.Score.FeasibleAttainment < policy.DefaultOracleGoal,
+			Setup:                 setup,
 			Timeline:              res.Timeline,
-			TTFT:                  ttftPerMinute(res.Requests),
+			TTFT:                  latencyPerMinute(res.Requests, (*sim.Request).TTFT),
+			ITL:                   latencyPerMinute(res.Requests, itlOf),
 		})
 	}
 	progress(Progress{Step: steps, Steps: steps, Name: "done"})
@@ -392,17 +427,35 @@ func (c Config) scrapeConfig() promsim.ScrapeConfig {
 	return sc
 }
 
-// Actuation modes of the wva policy.
+// Actuation modes of the wva policy (Config.WVAActuation and the actuation knob).
 const (
-	// ActuationDirect applies decisions through the scale subresource after a delay.
-	ActuationDirect = "direct"
-	// ActuationHPA publishes decisions for an HPA (15 s scrape, 15 s sync, the chart's behaviour).
+	// ActuationMetrics is Metrics mode, as shipped: the actuator publishes wva_desired_replicas
+	// and the HPA of config/samples/hpa.yaml follows it (15 s scrape, 15 s sync).
+	ActuationMetrics = "metrics"
+	// ActuationHPA is another name of ActuationMetrics.
 	ActuationHPA = "hpa"
+	// ActuationDirect is Direct mode: the actuator writes the Deployments' scale subresource
+	// and the fleet follows after WVAActuationDelay.
+	ActuationDirect = "direct"
 )
 
+// actuationMode returns the VariantAutoscaling actuation mode of a --wva-actuation value; ""
+// keeps the shipped default.
+func actuationMode(s string) (wvav1alpha1.ActuationMode, error) {
+	switch s {
+	case "":
+		return defaults.Shipped().ActuationMode, nil
+	case ActuationMetrics, ActuationHPA:
+		return wvav1alpha1.ActuationMetrics, nil
+	case ActuationDirect:
+		return wvav1alpha1.ActuationDirect, nil
+	}
+	return "", fmt.Errorf("wva actuation must be %s or %s, got %q", ActuationMetrics, ActuationDirect, s)
+}
+
 // build returns the scenario, policy and run options of the named policy: the production engine
-// actuates as cfg says (by default Direct mode, one tick after deciding); wva-v1 goes through its
-// HPA chain; the static fleet is the oracle's peak fleet, ready from time zero; oracle-warm
+// actuates through the production actuator as cfg says (by default Metrics mode through the
+// sample HPA; Direct mode one tick after deciding); wva-v1 goes through the chart's HPA chain; the static fleet is the oracle's peak fleet, ready from time zero; oracle-warm
 // starts with its plan's first fleet.
 func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.OracleWarm, cfg Config) (sim.Scenario, sim.Policy, []sim.RunOption, io.Closer, error) {
 	spec, err := parsePolicyName(name)
@@ -411,25 +464,18 @@ func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.Ora
 	}
 	switch spec.Base {
 	case policy.NameWVA, policy.NameWVAV1:
-		wcfg, err := wvaConfig(name, spec, float64(sc.SLO.ITL)/float64(time.Millisecond))
+		wcfg, err := wvaConfig(name, spec, float64(sc.SLO.ITL)/float64(time.Millisecond), cfg.WVAActuation)
 		if err != nil {
 			return sc, nil, nil, nil, err
 		}
 		var opts []sim.RunOption
-		if spec.Base == policy.NameWVA && cfg.WVAActuation == ActuationHPA {
-			// The HPA of config/samples/hpa.yaml: Kubernetes' default behaviour (scale up at
-			// once, scale down after 300 s), at least one replica per variant.
-			hpa := policy.DefaultExternalHPAConfig()
-			hpa.Behavior = policy.DefaultBehavior()
-			wcfg.HPA = &hpa
-		}
 		var closer io.Closer
 		if cfg.Metrics != MetricsIdeal {
 			pipe, err := promsim.NewPipeline(cfg.scrapeConfig(), sc.Start, promsource.WithWindow(sc.PeakWindow))
 			if err != nil {
 				return sc, nil, nil, nil, err
 			}
-			wcfg.Source, closer = pipe, pipe
+			wcfg.Source, wcfg.Kube, closer = pipe, pipe.Kube(), pipe
 			opts = append(opts, sim.WithObserver(pipe))
 		}
 		clk := testingclock.NewFakeClock(sc.Start)
@@ -441,7 +487,7 @@ func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.Ora
 			return sc, nil, nil, nil, err
 		}
 		opts = append(opts, sim.WithClock(clk))
-		if wcfg.HPA == nil {
+		if wcfg.Mode() == wvav1alpha1.ActuationDirect {
 			opts = append(opts, sim.WithActuationDelay(cmp.Or(cfg.WVAActuationDelay, sim.DefaultTick)))
 		}
 		return sc, p, opts, closer, nil
@@ -508,14 +554,40 @@ func arrivalsPerMinute(sc sim.Scenario) []int {
 	return out
 }
 
-// ttftPerMinute groups the requests that got a first token by arrival minute and returns the
-// TTFT percentiles of each minute that has one.
-func ttftPerMinute(reqs []sim.Request) []MinuteLatency {
+// replicaCapacity returns, per variant of sc, the requests one replica holds at once: its KV
+// cache over the mean context of sc's requests (prompt + half the output), at most its batch.
+func replicaCapacity(sc sim.Scenario) []float64 {
+	var tokens float64
+	for _, r := range sc.Requests {
+		tokens += float64(r.InputTokens) + float64(r.OutputTokens)/2
+	}
+	out := make([]float64, len(sc.Variants))
+	for i, v := range sc.Variants {
+		n := float64(v.Profile.MaxBatchSize)
+		if len(sc.Requests) > 0 && tokens > 0 {
+			n = math.Min(n, float64(v.Profile.KVCacheTokens)/(tokens/float64(len(sc.Requests))))
+		}
+		out[i] = n
+	}
+	return out
+}
+
+// itlOf is the mean ITL of a request that finished with more than one output token, else -1.
+func itlOf(r *sim.Request) time.Duration {
+	if r.OutputTokens <= 1 {
+		return -1
+	}
+	return r.ITL()
+}
+
+// latencyPerMinute groups the requests for which of returns a latency (>= 0) by arrival minute
+// and returns the percentiles of each minute that has one.
+func latencyPerMinute(reqs []sim.Request, of func(*sim.Request) time.Duration) []MinuteLatency {
 	byMinute := map[int][]time.Duration{}
 	for i := range reqs {
-		if ttft := reqs[i].TTFT(); ttft >= 0 {
+		if d := of(&reqs[i]); d >= 0 {
 			m := int(reqs[i].Arrival / time.Minute)
-			byMinute[m] = append(byMinute[m], ttft)
+			byMinute[m] = append(byMinute[m], d)
 		}
 	}
 	out := make([]MinuteLatency, 0, len(byMinute))

@@ -51,6 +51,7 @@ type jsonPlan struct {
 // jsonPolicy is the score of one policy's run.
 type jsonPolicy struct {
 	Name                  string               `json:"name"`
+	Setup                 string               `json:"setup,omitempty"`
 	SLOAttainment         float64              `json:"sloAttainment"`
 	FeasibleAttainment    float64              `json:"feasibleAttainment"`
 	FeasibleRequests      int                  `json:"feasibleRequests"`
@@ -118,6 +119,7 @@ func newJSONReport(c Comparison) jsonReport {
 			Cost:                  s.Cost,
 			CostRatioToOracle:     p.CostRatioToOracle,
 			CostRatioToOracleWarm: p.CostRatioToOracleWarm,
+			Setup:                 p.Setup,
 			UnderProvisioned:      p.UnderProvisioned,
 			P50TTFTSeconds:        s.TTFTP50.Seconds(),
 			P99TTFTSeconds:        s.TTFTP99.Seconds(),

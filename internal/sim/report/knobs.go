@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/policy"
 )
@@ -79,6 +80,17 @@ var wvaKnobs = map[string]knob[policy.WVAConfig]{
 			return fmt.Errorf("must be one of %s", strings.Join(analysis.Names(), ", "))
 		}
 		c.Analyzer = v
+		return nil
+	}},
+	"actuation": {"actuation mode (metrics: the published gauge through the sample HPA, as shipped; direct: the scale subresource)", func(c *policy.WVAConfig, v string) error {
+		switch v {
+		case ActuationMetrics:
+			c.Actuation = wvav1alpha1.ActuationMetrics
+		case ActuationDirect:
+			c.Actuation = wvav1alpha1.ActuationDirect
+		default:
+			return fmt.Errorf("must be %s or %s", ActuationMetrics, ActuationDirect)
+		}
 		return nil
 	}},
 	"interval":      {"engine cycle period (duration)", positiveDuration(func(c *policy.WVAConfig, d time.Duration) { c.Interval = d })},
@@ -158,11 +170,18 @@ func KnobHelp() string {
 }
 
 // wvaConfig returns the configuration of the named wva or wva-v1 policy: the base policy's
-// defaults, the SLO's ITL as itlTargetMs, then the knobs.
-func wvaConfig(name string, spec policySpec, itlTargetMs float64) (policy.WVAConfig, error) {
+// defaults, the SLO's ITL as itlTargetMs, wva's actuation mode (a Config.WVAActuation value),
+// then the knobs.
+func wvaConfig(name string, spec policySpec, itlTargetMs float64, actuation string) (policy.WVAConfig, error) {
 	c := policy.DefaultWVAConfig()
 	if spec.Base == policy.NameWVAV1 {
 		c = policy.ReferenceWVAConfig()
+	} else {
+		m, err := actuationMode(actuation)
+		if err != nil {
+			return c, err
+		}
+		c.Actuation = m
 	}
 	c.Name = name
 	// Operators state their latency target in the saturation ConfigMap (itlTargetMs); the
@@ -203,7 +222,7 @@ func checkPolicyName(name string) error {
 	}
 	switch spec.Base {
 	case policy.NameWVA, policy.NameWVAV1:
-		_, err = wvaConfig(name, spec, 0)
+		_, err = wvaConfig(name, spec, 0, "")
 	case policy.NameHPA:
 		_, err = hpaConfig(name, spec)
 	default:

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/policy"
@@ -41,7 +42,7 @@ func TestWVAKnobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := wvaConfig(name, spec, 50)
+	got, err := wvaConfig(name, spec, 50, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func TestWVAKnobs(t *testing.T) {
 		t.Errorf("wvaConfig (-want +got):\n%s", d)
 	}
 	// Without knobs: the base policy's defaults and the SLO's ITL.
-	plain, err := wvaConfig("wva", policySpec{Base: "wva"}, 50)
+	plain, err := wvaConfig("wva", policySpec{Base: "wva"}, 50, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,6 +64,30 @@ func TestWVAKnobs(t *testing.T) {
 	def.Saturation.ITLTargetMs = 50
 	if d := cmp.Diff(def, plain); d != "" {
 		t.Errorf("wvaConfig without knobs (-want +got):\n%s", d)
+	}
+	// The actuation mode: shipped (Metrics) by default, --wva-actuation for wva, the knob over both.
+	for _, tc := range []struct {
+		name, flag string
+		want       wvav1alpha1.ActuationMode
+	}{
+		{"wva", "", wvav1alpha1.ActuationMetrics},
+		{"wva", ActuationDirect, wvav1alpha1.ActuationDirect},
+		{"wva", ActuationHPA, wvav1alpha1.ActuationMetrics},
+		{"wva:actuation=direct", ActuationMetrics, wvav1alpha1.ActuationDirect},
+		{"wva:actuation=metrics", ActuationDirect, wvav1alpha1.ActuationMetrics},
+		{"wva-v1", ActuationDirect, wvav1alpha1.ActuationMetrics},
+	} {
+		spec, err := parsePolicyName(tc.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := wvaConfig(tc.name, spec, 50, tc.flag)
+		if err != nil || c.Mode() != tc.want {
+			t.Errorf("wvaConfig(%s, --wva-actuation %q) mode %s, %v; want %s", tc.name, tc.flag, c.Mode(), err, tc.want)
+		}
+	}
+	if err := checkPolicyName("wva:actuation=keda"); err == nil {
+		t.Error("wva:actuation=keda accepted")
 	}
 
 	hspec, _ := parsePolicyName("hpa:kv-target=0.5,sync=30s,tolerance=0.2,min-replicas=0")
@@ -77,7 +102,7 @@ func TestWVAKnobs(t *testing.T) {
 
 func TestPolicyNameErrors(t *testing.T) {
 	tests := map[string]string{
-		"wva:headroom=1.2":               `policy "wva:headroom=1.2": unknown knob "headroom" for wva: valid knobs are analyzer, interval, itl-target, kv-spare, kv-threshold, min-replicas, queue-spare, queue-threshold, scale-down-utilization, stabilization, step`,
+		"wva:headroom=1.2":               `policy "wva:headroom=1.2": unknown knob "headroom" for wva: valid knobs are actuation, analyzer, interval, itl-target, kv-spare, kv-threshold, min-replicas, queue-spare, queue-threshold, scale-down-utilization, stabilization, step`,
 		"hpa:interval=30s":               `unknown knob "interval" for hpa: valid knobs are kv-target, min-replicas, sync, tolerance`,
 		"wva:interval":                   `knob "interval" must be key=value`,
 		"wva:":                           `knob "" must be key=value`,

@@ -90,7 +90,7 @@ func DefaultMatrixConfig() MatrixConfig {
 		Seeds:             []uint64{1, 2, 3},
 		Policies:          AllPolicies(),
 		Profiles:          DefaultProfiles(),
-		WVAActuation:      ActuationDirect,
+		WVAActuation:      ActuationMetrics,
 		WVAActuationDelay: sim.DefaultTick,
 		SLO:               sim.DefaultSLO(),
 	}

@@ -17,7 +17,7 @@ import (
 const ReportFile = "report.md"
 
 // WriteReport creates dir if needed and writes report.md (the scenario, the comparison table,
-// how to read it and the plots) with its three plots: ArrivalsPlot, ReplicasPlot and TTFTPlot.
+// how to read it and the plots) with its three plots: ArrivalsPlot, ReplicasPlot and LatencyPlot.
 // Existing files of the same names are replaced.
 func WriteReport(dir string, c Comparison) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -63,6 +63,12 @@ func writeMarkdown(b *bytes.Buffer, c Comparison) {
 	for _, r := range tableRows(c) {
 		b.WriteString("| " + strings.Join(r, " | ") + " |\n")
 	}
+	if lines := setupLines(c); len(lines) > 0 {
+		b.WriteString("\nHow the policies built on the production engine ran:\n\n")
+		for _, l := range lines[1:] {
+			b.WriteString("- " + l + "\n")
+		}
+	}
 	b.WriteString(`
 ## How to read it
 
@@ -100,11 +106,32 @@ range, so the policies can be compared at a glance.
 
 `)
 	fmt.Fprintf(b, "**Arrival rate** — requests per second, averaged over each minute: the demand every policy faces.\n\n![Arrival rate](%s)\n\n", ArrivalsPlot)
-	fmt.Fprintf(b, "**Replicas per variant**, one panel per policy (recorded every %s). Solid: the Deployment's replicas "+
-		"(what is paid for); dashed: the ready ones (what serves). The gap between them is the start-up delay.\n\n![Replicas](%s)\n\n",
-		cfg.TimelineEvery, ReplicasPlot)
-	fmt.Fprintf(b, "**TTFT**, one panel per policy: p50 and p99 of the requests that arrived in each minute and got a "+
-		"first token (log scale; the dashed line is the SLO).\n\n![TTFT](%s)\n", TTFTPlot)
+	fmt.Fprintf(b, "**Replicas and signals**, three panels per policy (recorded every %s):\n\n"+
+		"- *Replicas* per variant. Thick lines: the Deployment's replicas (what is paid for), one colour, dash pattern "+
+		"and width per variant, so that equal counts stay visible; thin dotted lines of the same colour: the ready "+
+		"ones (what serves). The gap between them is the start-up delay.\n"+
+		"- *Demand against capacity*: demand (green) is the requests in the system, running and waiting on every "+
+		"replica plus those waiting in the router for a ready one; capacity (grey, shaded) is the ready replicas "+
+		"of each variant times the requests one replica holds at once (its KV cache over the stream's mean context, "+
+		"prompt + half the output, at most its batch size: %s); queued (red, dashed) is the waiting part of "+
+		"the demand. Demand above capacity means requests queue or are preempted.\n"+
+		"- *KV-cache usage*: the mean over each variant's ready replicas, with the shipped kvCacheThreshold "+
+		"(dashed), the level above which the saturation engine scales up.\n\n![Replicas and signals](%s)\n\n",
+		cfg.TimelineEvery, capacityList(c), ReplicasPlot)
+	fmt.Fprintf(b, "**Latency**, one row per policy: left the TTFT, right the mean ITL (per request, over requests with more "+
+		"than one output token), p50 and p99 of the requests that arrived in each minute (log scale; the dashed "+
+		"line is the SLO).\n\n![TTFT and ITL](%s)\n", LatencyPlot)
+}
+
+// capacityList names each variant's per-replica capacity, e.g. "a100 115, h100 325 requests".
+func capacityList(c Comparison) string {
+	parts := make([]string, 0, len(c.Variants))
+	for i, v := range c.Variants {
+		if i < len(c.ReplicaCapacity) {
+			parts = append(parts, fmt.Sprintf("%s %.0f", v.Name, c.ReplicaCapacity[i]))
+		}
+	}
+	return strings.Join(parts, ", ") + " requests"
 }
 
 // command returns the `wva simulate` command line that reproduces c.

@@ -195,12 +195,12 @@ func TestWriteReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"# Autoscaling policies on conv-4min x4", "| policy | SLO met |", "| wva | ", "| oracle | ",
-		"## How to read it", "](" + ArrivalsPlot + ")", "](" + ReplicasPlot + ")", "](" + TTFTPlot + ")", "--rate-scale 4"} {
+		"## How to read it", "](" + ArrivalsPlot + ")", "](" + ReplicasPlot + ")", "](" + LatencyPlot + ")", "--rate-scale 4"} {
 		if !bytes.Contains(md, []byte(want)) {
 			t.Errorf("report.md lacks %q", want)
 		}
 	}
-	for _, name := range []string{ArrivalsPlot, ReplicasPlot, TTFTPlot} {
+	for _, name := range []string{ArrivalsPlot, ReplicasPlot, LatencyPlot} {
 		f, err := os.Open(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)

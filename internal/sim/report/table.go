@@ -82,5 +82,27 @@ func WriteTable(w io.Writer, c Comparison) error {
 	for _, r := range tableRows(c) {
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, l := range setupLines(c) {
+		if _, err := fmt.Fprintln(w, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// setupLines say how each policy built on the production engine ran, after an empty line.
+func setupLines(c Comparison) []string {
+	var out []string
+	for _, p := range c.Policies {
+		if p.Setup != "" {
+			out = append(out, fmt.Sprintf("%s: %s.", p.Name, p.Setup))
+		}
+	}
+	if len(out) > 0 {
+		out = append([]string{""}, out...)
+	}
+	return out
 }
