@@ -38,8 +38,10 @@ func poisson(rng *rand.Rand, rate float64, mix queueing.Mix, d time.Duration) []
 	}
 }
 
+// params maps a simulator profile onto the model: the per-step overhead joins α; the simulator's
+// attention term ζ·P·(c + P/2) is ζ/2·P² for a fresh prompt (c = 0).
 func params(p sim.Profile) (perfmodel.Params, queueing.Limits) {
-	return perfmodel.Params{AlphaMs: p.Alpha, BetaMs: p.Beta, GammaMs: p.Gamma, DeltaMs: p.Delta},
+	return perfmodel.Params{AlphaMs: p.Overhead + p.Alpha, BetaMs: p.Beta, EpsilonMs: p.Epsilon, GammaMs: p.Gamma, DeltaMs: p.Delta, ZetaMs: p.Zeta / 2},
 		queueing.Limits{MaxBatch: p.MaxBatchSize, KVTokens: float64(p.KVCacheTokens), MaxBatchedTokens: p.MaxBatchedTokens}
 }
 
