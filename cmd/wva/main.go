@@ -5,6 +5,9 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // usage is printed for help and usage errors.
@@ -27,6 +30,10 @@ const (
 )
 
 func main() {
+	// The simulator runs the production engine, which logs through controller-runtime; the CLI
+	// prints its own results, so those logs are dropped (and controller-runtime does not warn
+	// that no logger was set).
+	ctrllog.SetLogger(logr.Discard())
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr, time.Now()))
 }
 
