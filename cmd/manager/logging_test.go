@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
@@ -48,5 +50,19 @@ func TestLogDevelFlag(t *testing.T) {
 	zap.New(zap.UseFlagOptions(o), zap.WriteTo(&buf)).Info("info line")
 	if json.Valid(bytes.TrimSpace(buf.Bytes())) {
 		t.Errorf("--zap-devel output is JSON, want console: %s", buf.String())
+	}
+}
+
+// TestVersionFlag runs main() as its own process with --version: it prints the version line and
+// exits 0 without reading a kubeconfig.
+func TestVersionFlag(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "--version")
+	cmd.Env = append(os.Environ(), envManagerProcess+"=1", "KUBECONFIG=/nonexistent")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("manager --version: %v\n%s", err, out)
+	}
+	if got := string(out); !strings.HasPrefix(got, "manager dev (commit ") || strings.Count(got, "\n") != 1 {
+		t.Errorf("manager --version printed %q, want one version line", got)
 	}
 }
