@@ -81,7 +81,7 @@ image: ## Build the manager image as an OCI layout and a docker tarball in out/i
 
 .PHONY: docker-build
 docker-build: ## Build the manager image (needs a container engine; not part of CI).
-	docker build -t $(IMG) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t $(IMG) .
 
 ##@ Test
 
