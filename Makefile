@@ -56,15 +56,32 @@ demo: ## Compare WVA with the HPA, a static fleet and an oracle on the bundled A
 ##@ Build
 
 .PHONY: build
-build: ## Build the manager and the wva CLI into bin/.
-	$(GO) build -o $(BIN_DIR)/manager ./cmd/manager
-	$(GO) build -o $(BIN_DIR)/wva ./cmd/wva
+build: ## Build the manager and the wva CLI into bin/, version-stamped.
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN_DIR)/manager ./cmd/manager
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN_DIR)/wva ./cmd/wva
 
 IMG ?= ghcr.io/llm-d-incubation/workload-variant-autoscaler:latest
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null)
+# The modification time of every file in the image: the last commit's, so the same source gives
+# the same image digest.
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+GOARCH ?= $(shell $(GO) env GOARCH)
+CA_BUNDLE ?= /etc/ssl/certs/ca-certificates.crt
+VERSION_PKG := github.com/llm-d-incubation/workload-variant-autoscaler/internal/version
+LDFLAGS := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Commit=$(REVISION)
+IMAGE_DIR ?= out/image
+
+.PHONY: image
+image: ## Build the manager image as an OCI layout and a docker tarball in out/image/, without a container engine.
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(GOARCH) $(GO) build -trimpath -buildvcs=false -ldflags "$(LDFLAGS)" -o $(IMAGE_DIR)/manager ./cmd/manager
+	$(GO) run ./hack/image --binary $(IMAGE_DIR)/manager --ca-bundle $(CA_BUNDLE) --version $(VERSION) \
+		--revision $(REVISION) --arch $(GOARCH) --epoch $(SOURCE_DATE_EPOCH) --ref $(IMG) \
+		--out $(IMAGE_DIR)/layout --tarball $(IMAGE_DIR)/manager.tar
 
 .PHONY: docker-build
 docker-build: ## Build the manager image (needs a container engine; not part of CI).
-	docker build -t $(IMG) .
+	docker build --build-arg VERSION=$(VERSION) --build-arg REVISION=$(REVISION) -t $(IMG) .
 
 ##@ Test
 

@@ -2,6 +2,12 @@ package v1alpha1
 
 // Condition types of a VariantAutoscaling. Only the controller writes them.
 const (
+	// ConditionReady summarises the others: True when the scale target exists, fresh metrics
+	// were read, a decision is in status and nothing blocks its actuation, so that
+	// `kubectl wait --for=condition=Ready va/NAME` waits for a working variant. When False, its
+	// reason is the reason of the first condition that fails, in the order TargetResolved,
+	// MetricsAvailable, OptimizationReady, then actuation (ActuationFailed, HPAConflict).
+	ConditionReady = "Ready"
 	// ConditionTargetResolved is True when the scale target Deployment exists.
 	ConditionTargetResolved = "TargetResolved"
 	// ConditionMetricsAvailable is True when the latest cycle read fresh metrics for the model.
@@ -11,6 +17,15 @@ const (
 	// ConditionActuationConflict is True when, in Direct mode, something other than WVA writes
 	// the scale target's replicas. It is set only in Direct mode.
 	ConditionActuationConflict = "ActuationConflict"
+)
+
+// Reasons of the Ready condition besides the reasons it takes over from the other conditions.
+const (
+	// ReasonAutoscaling: every condition holds; the variant is autoscaled.
+	ReasonAutoscaling = "Autoscaling"
+	// ReasonActuationFailed: applying the latest decision (publishing it in Metrics mode,
+	// writing the scale subresource in Direct mode) failed; the controller retries.
+	ReasonActuationFailed = "ActuationFailed"
 )
 
 // Reasons of the TargetResolved condition.

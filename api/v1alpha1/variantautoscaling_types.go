@@ -255,12 +255,16 @@ type ActuationStatus struct {
 // +kubebuilder:resource:shortName=va
 // +kubebuilder:printcolumn:name="Target",type=string,JSONPath=`.spec.scaleTargetRef.name`
 // +kubebuilder:printcolumn:name="Model",type=string,JSONPath=`.spec.modelID`
-// +kubebuilder:printcolumn:name="Accelerator",type=string,JSONPath=`.status.optimizedAlloc.accelerator`
+// +kubebuilder:printcolumn:name="Accelerator",type=string,JSONPath=`.status.optimizedAlloc.accelerator`,priority=1
+// +kubebuilder:printcolumn:name="Min",type=integer,JSONPath=`.spec.minReplicas`,description="spec.minReplicas (empty: 1)"
+// +kubebuilder:printcolumn:name="Max",type=integer,JSONPath=`.spec.maxReplicas`,description="spec.maxReplicas (empty: 100 or minReplicas)"
 // +kubebuilder:printcolumn:name="Current",type=integer,JSONPath=`.status.currentAlloc.replicas`
 // +kubebuilder:printcolumn:name="Desired",type=integer,JSONPath=`.status.optimizedAlloc.replicas`
-// +kubebuilder:printcolumn:name="SLO-TTFT",type=integer,JSONPath=`.spec.slo.ttftMilliseconds`,description="TTFT target in ms (spec.slo; empty: service class or none)"
-// +kubebuilder:printcolumn:name="SLO-ITL",type=integer,JSONPath=`.spec.slo.itlMilliseconds`,description="ITL target in ms (spec.slo; empty: service class or none)"
-// +kubebuilder:printcolumn:name="MetricsReady",type=string,JSONPath=`.status.conditions[?(@.type=='MetricsAvailable')].status`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=='Ready')].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=='Ready')].reason`
+// +kubebuilder:printcolumn:name="SLO-TTFT",type=integer,JSONPath=`.spec.slo.ttftMilliseconds`,priority=1,description="TTFT target in ms (spec.slo; empty: service class or none)"
+// +kubebuilder:printcolumn:name="SLO-ITL",type=integer,JSONPath=`.spec.slo.itlMilliseconds`,priority=1,description="ITL target in ms (spec.slo; empty: service class or none)"
+// +kubebuilder:printcolumn:name="MetricsReady",type=string,JSONPath=`.status.conditions[?(@.type=='MetricsAvailable')].status`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type VariantAutoscaling struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -123,6 +123,21 @@ func TestEndToEnd(t *testing.T) {
 	// Measured, not asserted: with leader election off the manager leads at once, so this is
 	// an upper bound on the time from leadership to the first decision (1 s interval).
 	t.Logf("first decisions from fresh metrics %s after the manager started", time.Since(started).Round(10*time.Millisecond))
+	// The whole manager (real engine, collector and actuator) makes the variants Ready, the
+	// condition `kubectl wait --for=condition=Ready` waits for.
+	testutil.Eventually(t, 60*time.Second, func() error {
+		for _, va := range []*wvav1alpha1.VariantAutoscaling{vaL4, vaH100} {
+			got := &wvav1alpha1.VariantAutoscaling{}
+			if err := c.Get(ctx, client.ObjectKeyFromObject(va), got); err != nil {
+				return err
+			}
+			if cond := meta.FindStatusCondition(got.Status.Conditions, wvav1alpha1.ConditionReady); cond == nil ||
+				cond.Status != metav1.ConditionTrue || cond.Reason != wvav1alpha1.ReasonAutoscaling {
+				return fmt.Errorf("%s: Ready = %+v", va.Name, cond)
+			}
+		}
+		return nil
+	})
 
 	var scaledTo int
 	var reason string

@@ -8,6 +8,8 @@ import (
 
 	"github.com/go-logr/logr"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/version"
 )
 
 // usage is printed for help and usage errors.
@@ -19,6 +21,7 @@ Commands:
                                      (wva simulate --help lists the flags)
   bench [FLAGS]                      run the policies over traces x rate scales x start-up
                                      delays x seeds, in parallel (wva bench --help)
+  version, --version                 print the version
   help                               show this help
 `
 
@@ -50,6 +53,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, now time.Time
 		return runSimulate(args[1:], stdout, stderr)
 	case "bench":
 		return runBench(args[1:], stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "wva", version.Get())
+		return exitOK
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

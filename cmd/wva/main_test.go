@@ -143,3 +143,15 @@ func TestRunHelp(t *testing.T) {
 		t.Errorf("explain -h: code %d, stderr %q", code, stderr.String())
 	}
 }
+
+func TestRunVersion(t *testing.T) {
+	for _, arg := range []string{"version", "--version", "-version"} {
+		var stdout, stderr bytes.Buffer
+		if code := run([]string{arg}, strings.NewReader(""), &stdout, &stderr, testNow); code != exitOK {
+			t.Fatalf("wva %s: exit %d, stderr %q", arg, code, stderr.String())
+		}
+		if got := stdout.String(); !strings.HasPrefix(got, "wva dev (commit ") {
+			t.Errorf("wva %s printed %q, want the version line", arg, got)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -31,6 +32,7 @@ import (
 // fresh instances of the common layer.
 var (
 	k8sClient client.Client
+	restCfg   *rest.Config
 	decisions *common.InternalDecisionCache
 	vaCache   *common.VACache
 	sharedCfg *common.GlobalConfig
@@ -86,6 +88,7 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "cache did not sync")
 		return 1
 	}
+	restCfg = cfg
 	k8sClient, err = client.New(cfg, client.Options{Scheme: scheme})
 	must(err)
 

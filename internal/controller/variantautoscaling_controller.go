@@ -159,6 +159,7 @@ func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.R
 
 	original := va.DeepCopy()
 	defer func() {
+		r.setReady(va)
 		if err := r.patchStatus(ctx, original, va); err != nil {
 			retErr = errors.Join(retErr, err)
 			return
