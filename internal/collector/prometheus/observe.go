@@ -146,35 +146,59 @@ func validValue(v float64) bool {
 
 func formatValue(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
-// controlledPods returns the pods of nsPods that belong to dep: matched by its selector,
-// controlled by a ReplicaSet named "<deployment>-<hash>" (so Deployments with overlapping
-// selectors do not share pods) and not being deleted.
-func controlledPods(dep *appsv1.Deployment, nsPods []corev1.Pod) []corev1.Pod {
-	sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
-	if err != nil {
-		return nil // the API server rejects such Deployments; nothing can be attributed
+// attributePods returns the pods of nsPods (one namespace) that belong to each of deps (by
+// name, all of that namespace): matched by the Deployment's selector, controlled by a
+// ReplicaSet named "<deployment>-<hash>" (so Deployments with overlapping selectors do not
+// share pods) and not being deleted. It makes one pass over the pods: a pod's controlling
+// ReplicaSet names the one Deployment it can belong to. The pods are pointers into nsPods,
+// which must outlive the result and is not modified.
+func attributePods(deps map[string]*appsv1.Deployment, nsPods []corev1.Pod) map[string][]*corev1.Pod {
+	sels := make(map[string]labels.Selector, len(deps))
+	for name, dep := range deps {
+		sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
+		if err != nil {
+			continue // the API server rejects such Deployments; nothing can be attributed
+		}
+		sels[name] = sel
 	}
-	var out []corev1.Pod
-	for _, p := range nsPods {
-		if p.DeletionTimestamp == nil && sel.Matches(labels.Set(p.Labels)) && ownedViaReplicaSet(&p, dep.Name) {
-			out = append(out, p)
+	out := make(map[string][]*corev1.Pod, len(deps))
+	for i := range nsPods {
+		p := &nsPods[i]
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		name, ok := owningDeployment(p)
+		if !ok {
+			continue
+		}
+		if sel, ok := sels[name]; ok && sel.Matches(labels.Set(p.Labels)) {
+			out[name] = append(out[name], p)
 		}
 	}
 	return out
 }
 
-// ownedViaReplicaSet reports whether pod's controller is an apps ReplicaSet named
-// "<deployment>-<hash>", the name a Deployment gives its ReplicaSets.
-func ownedViaReplicaSet(pod *corev1.Pod, deployment string) bool {
-	ref := metav1.GetControllerOf(pod)
+// controlledPods returns the pods of nsPods that belong to dep (see attributePods).
+func controlledPods(dep *appsv1.Deployment, nsPods []corev1.Pod) []*corev1.Pod {
+	return attributePods(map[string]*appsv1.Deployment{dep.Name: dep}, nsPods)[dep.Name]
+}
+
+// owningDeployment returns the name of the Deployment that can own pod: its controller must be
+// an apps ReplicaSet named "<deployment>-<hash>", the name a Deployment gives its ReplicaSets,
+// where the hash is not empty and holds no "-".
+func owningDeployment(pod *corev1.Pod) (string, bool) {
+	ref := metav1.GetControllerOfNoCopy(pod)
 	if ref == nil || ref.Kind != "ReplicaSet" {
-		return false
+		return "", false
 	}
 	if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || gv.Group != appsv1.GroupName {
-		return false
+		return "", false
 	}
-	hash, ok := strings.CutPrefix(ref.Name, deployment+"-")
-	return ok && hash != "" && !strings.Contains(hash, "-")
+	i := strings.LastIndexByte(ref.Name, '-')
+	if i <= 0 || i == len(ref.Name)-1 {
+		return "", false
+	}
+	return ref.Name[:i], true
 }
 
 // podReady reports whether the PodReady condition is True.
@@ -232,14 +256,14 @@ func judge(pod string, r *reading, now time.Time, window, staleAfter time.Durati
 // observe builds the observation of target t whose Deployment is dep and whose pods (already
 // attributed with controlledPods) are pods. window is the max_over_time range of the queries and
 // staleAfter the staleness limit.
-func observe(t collector.Target, dep *appsv1.Deployment, pods []corev1.Pod, r readings, now time.Time, window, staleAfter time.Duration) collector.VariantObservation {
+func observe(t collector.Target, dep *appsv1.Deployment, pods []*corev1.Pod, r readings, now time.Time, window, staleAfter time.Duration) collector.VariantObservation {
 	obs := collector.VariantObservation{TargetFound: true, CurrentReplicas: 1}
 	if dep.Spec.Replicas != nil {
 		obs.CurrentReplicas = int(*dep.Spec.Replicas)
 	}
 	var ready []string
 	for i := range pods {
-		if podReady(&pods[i]) {
+		if podReady(pods[i]) {
 			ready = append(ready, pods[i].Name)
 		}
 	}

@@ -3,6 +3,7 @@ package promsource
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -147,7 +148,7 @@ func (s *Source) Collect(ctx context.Context, targets []collector.Target, now ti
 		return snap, nil
 	}
 
-	podsByNS, err := s.listPods(ctx, live)
+	pods, err := s.attribute(ctx, live)
 	if err != nil {
 		return collector.Snapshot{CollectedAt: now}, err
 	}
@@ -169,9 +170,8 @@ func (s *Source) Collect(ctx context.Context, targets []collector.Target, now ti
 	}
 	snap.Models = observeModels(sel, mres, s.window, s.gateway)
 	r := parseReadings(results)
-	for _, lt := range live {
-		pods := controlledPods(lt.dep, podsByNS[lt.dep.Namespace])
-		snap.Variants[lt.VariantAutoscaling] = observe(lt.Target, lt.dep, pods, r, now, s.window, s.staleAfter)
+	for i, lt := range live {
+		snap.Variants[lt.VariantAutoscaling] = observe(lt.Target, lt.dep, pods[i], r, now, s.window, s.staleAfter)
 	}
 	log.FromContext(ctx).V(4).Info("Collected vLLM metrics", "targets", len(targets), "found", len(live),
 		"queries", snap.Queries, "series", len(r.series), "duration", time.Since(start))
@@ -185,7 +185,8 @@ func (s *Source) deployment(ctx context.Context, t collector.Target) (*appsv1.De
 		return nil, "The VariantAutoscaling names no scale target Deployment", nil
 	}
 	dep := &appsv1.Deployment{}
-	if err := s.reader.Get(ctx, key, dep); err != nil {
+	// Read only: the cache's object is not copied (a shallow copy of its top level is made).
+	if err := s.reader.Get(ctx, key, dep, client.UnsafeDisableDeepCopy); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil, fmt.Sprintf("Scale target Deployment %s does not exist", key), nil
 		}
@@ -197,20 +198,30 @@ func (s *Source) deployment(ctx context.Context, t collector.Target) (*appsv1.De
 	return dep, "", nil
 }
 
-// listPods lists the pods of every namespace of live once.
-func (s *Source) listPods(ctx context.Context, live []liveTarget) (map[string][]corev1.Pod, error) {
-	namespaces := make([]string, 0, len(live))
+// attribute lists the pods of every namespace of live once and returns the pods of each
+// target's Deployment, in the order of live. It is linear in pods + targets: each namespace's
+// pods are grouped by Deployment in one pass. The informer cache's objects are read without a
+// deep copy (the Source never modifies them), so only the pointers are kept.
+func (s *Source) attribute(ctx context.Context, live []liveTarget) ([][]*corev1.Pod, error) {
+	deps := map[string]map[string]*appsv1.Deployment{} // namespace → name → Deployment
 	for _, lt := range live {
-		namespaces = append(namespaces, lt.dep.Namespace)
+		if deps[lt.dep.Namespace] == nil {
+			deps[lt.dep.Namespace] = map[string]*appsv1.Deployment{}
+		}
+		deps[lt.dep.Namespace][lt.dep.Name] = lt.dep
 	}
-	slices.Sort(namespaces)
-	out := map[string][]corev1.Pod{}
-	for _, ns := range slices.Compact(namespaces) {
+	namespaces := slices.Sorted(maps.Keys(deps))
+	byNS := make(map[string]map[string][]*corev1.Pod, len(namespaces))
+	for _, ns := range namespaces {
 		var pods corev1.PodList
-		if err := s.reader.List(ctx, &pods, client.InNamespace(ns)); err != nil {
+		if err := s.reader.List(ctx, &pods, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
 			return nil, fmt.Errorf("listing pods in namespace %s: %w", ns, err)
 		}
-		out[ns] = pods.Items
+		byNS[ns] = attributePods(deps[ns], pods.Items)
+	}
+	out := make([][]*corev1.Pod, len(live))
+	for i, lt := range live {
+		out[i] = byNS[lt.dep.Namespace][lt.dep.Name]
 	}
 	return out, nil
 }
