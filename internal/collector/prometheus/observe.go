@@ -48,17 +48,20 @@ type readings struct {
 
 // parseReadings turns the query results (by Query.Name) into per-pod readings.
 func parseReadings(results map[string]model.Vector) readings {
-	r := readings{series: map[seriesKey]*reading{}, kvTokens: map[podKey]float64{}}
+	r := readings{series: make(map[seriesKey]*reading, len(results[QueryRequestsWaiting])),
+		kvTokens: make(map[podKey]float64, len(results[QueryKvCacheBlocks]))}
 	get := func(s *model.Sample) *reading {
 		ns, pod := podOf(s.Metric)
 		if ns == "" || pod == "" {
 			return nil
 		}
 		k := seriesKey{ns, pod, string(s.Metric[labelModelName])}
-		if r.series[k] == nil {
-			r.series[k] = &reading{}
+		p := r.series[k]
+		if p == nil {
+			p = &reading{}
+			r.series[k] = p
 		}
-		return r.series[k]
+		return p
 	}
 	for _, s := range results[QueryKvCacheUsage] {
 		if p := get(s); p != nil {
@@ -98,24 +101,22 @@ func parseReadings(results map[string]model.Vector) readings {
 	}
 	// One series per (pod, engine) is expected; a data-parallel pod runs several engines, each
 	// with its own KV cache, so the pod's capacity is the sum over its engines.
-	perEngine := map[podKey]map[string]float64{}
+	type engineKey struct {
+		podKey
+		engine string
+	}
+	perEngine := make(map[engineKey]float64, len(results[QueryKvCacheBlocks]))
 	for _, s := range results[QueryKvCacheBlocks] {
 		ns, pod := podOf(s.Metric)
 		tokens, ok := cacheTokens(s.Metric)
 		if ns == "" || pod == "" || !ok {
 			continue
 		}
-		k := podKey{ns, pod}
-		if perEngine[k] == nil {
-			perEngine[k] = map[string]float64{}
-		}
-		engine := string(s.Metric[labelEngine])
-		perEngine[k][engine] = max(perEngine[k][engine], tokens)
+		k := engineKey{podKey{ns, pod}, string(s.Metric[labelEngine])}
+		perEngine[k] = max(perEngine[k], tokens)
 	}
-	for k, engines := range perEngine {
-		for _, t := range engines {
-			r.kvTokens[k] += t
-		}
+	for k, t := range perEngine {
+		r.kvTokens[k.podKey] += t
 	}
 	return r
 }
@@ -153,13 +154,17 @@ func formatValue(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) 
 // ReplicaSet names the one Deployment it can belong to. The pods are pointers into nsPods,
 // which must outlive the result and is not modified.
 func attributePods(deps map[string]*appsv1.Deployment, nsPods []corev1.Pod) map[string][]*corev1.Pod {
-	sels := make(map[string]labels.Selector, len(deps))
+	sels := make(map[string]func(map[string]string) bool, len(deps))
 	for name, dep := range deps {
+		if m, ok := matchLabelsOnly(dep.Spec.Selector); ok {
+			sels[name] = func(l map[string]string) bool { return hasLabels(l, m) }
+			continue
+		}
 		sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
 		if err != nil {
 			continue // the API server rejects such Deployments; nothing can be attributed
 		}
-		sels[name] = sel
+		sels[name] = func(l map[string]string) bool { return sel.Matches(labels.Set(l)) }
 	}
 	out := make(map[string][]*corev1.Pod, len(deps))
 	for i := range nsPods {
@@ -171,11 +176,33 @@ func attributePods(deps map[string]*appsv1.Deployment, nsPods []corev1.Pod) map[
 		if !ok {
 			continue
 		}
-		if sel, ok := sels[name]; ok && sel.Matches(labels.Set(p.Labels)) {
+		if matches, ok := sels[name]; ok && matches(p.Labels) {
 			out[name] = append(out[name], p)
 		}
 	}
 	return out
+}
+
+// matchLabelsOnly returns the labels of a selector made only of (valid) matchLabels, which the
+// pod labels can be compared with directly; the others go through LabelSelectorAsSelector.
+func matchLabelsOnly(sel *metav1.LabelSelector) (map[string]string, bool) {
+	if sel == nil || len(sel.MatchExpressions) > 0 || len(sel.MatchLabels) == 0 {
+		return nil, false
+	}
+	if _, err := labels.ValidatedSelectorFromSet(sel.MatchLabels); err != nil {
+		return nil, false
+	}
+	return sel.MatchLabels, true
+}
+
+// hasLabels reports whether l holds every label of want.
+func hasLabels(l, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := l[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 // controlledPods returns the pods of nsPods that belong to dep (see attributePods).
