@@ -363,3 +363,15 @@ func TestAttributePods(t *testing.T) {
 		t.Errorf("attributed pods (-want +got):\n%s", diff)
 	}
 }
+
+// TestScalarQueries checks that observeModels reads every scalar query of signalSource.
+func TestScalarQueries(t *testing.T) {
+	if len(scalarQueries) != len(signalSource) {
+		t.Errorf("%d scalar queries, %d in signalSource", len(scalarQueries), len(signalSource))
+	}
+	for _, q := range scalarQueries {
+		if _, ok := signalSource[q]; !ok {
+			t.Errorf("scalar query %s is not in signalSource", q)
+		}
+	}
+}
