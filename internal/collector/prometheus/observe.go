@@ -183,13 +183,12 @@ func attributePods(deps map[string]*appsv1.Deployment, nsPods []corev1.Pod) map[
 	return out
 }
 
-// matchLabelsOnly returns the labels of a selector made only of (valid) matchLabels, which the
-// pod labels can be compared with directly; the others go through LabelSelectorAsSelector.
+// matchLabelsOnly returns the labels of a selector made only of matchLabels, which the pod
+// labels can be compared with directly; the others go through LabelSelectorAsSelector. The
+// labels are not validated: a pod's labels are valid, so an invalid key or value matches no pod,
+// as LabelSelectorAsSelector's error attributes none.
 func matchLabelsOnly(sel *metav1.LabelSelector) (map[string]string, bool) {
 	if sel == nil || len(sel.MatchExpressions) > 0 || len(sel.MatchLabels) == 0 {
-		return nil, false
-	}
-	if _, err := labels.ValidatedSelectorFromSet(sel.MatchLabels); err != nil {
 		return nil, false
 	}
 	return sel.MatchLabels, true
