@@ -266,7 +266,7 @@ func (r *memReader) List(_ context.Context, list client.ObjectList, opts ...clie
 			}
 		}
 	case *appsv1.DeploymentList:
-		l.Items = nil
+		l.Items = make([]appsv1.Deployment, 0, len(r.pods[o.Namespace])) // one pod per Deployment
 		for k, d := range r.deployments {
 			if k.Namespace != o.Namespace {
 				continue

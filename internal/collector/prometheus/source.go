@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/common/model"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -122,8 +121,8 @@ type liveTarget struct {
 	dep *appsv1.Deployment
 }
 
-// Collect observes targets at now. It reads each target's Deployment, lists the pods of each
-// namespace once, and issues len(BuildQueries(...)) + len(BuildModelQueries(...)) queries in
+// Collect observes targets at now. It lists the Deployments and the pods of each namespace
+// of the targets once, and issues len(BuildQueries(...)) + len(BuildModelQueries(...)) queries in
 // parallel for all targets together (none when no target's Deployment exists). An error of a
 // per-pod query fails the collection; an error of a per-model query is reported in the
 // Missing signals of every model, whose other signals and the pod observations stand.
@@ -131,12 +130,13 @@ func (s *Source) Collect(ctx context.Context, targets []collector.Target, now ti
 	start := time.Now()
 	snap := collector.Snapshot{Variants: make(map[types.NamespacedName]collector.VariantObservation, len(targets)), CollectedAt: now}
 
+	deps, err := s.deployments(ctx, targets)
+	if err != nil {
+		return collector.Snapshot{CollectedAt: now}, err
+	}
 	var live []liveTarget
 	for _, t := range targets {
-		dep, missing, err := s.deployment(ctx, t)
-		if err != nil {
-			return collector.Snapshot{CollectedAt: now}, err
-		}
+		dep, missing := deployment(deps, t)
 		if missing != "" {
 			snap.Variants[t.VariantAutoscaling] = collector.VariantObservation{Metrics: collector.Status{
 				Reason: wvav1alpha1.ReasonMetricsMissing, Message: missing}}
@@ -178,24 +178,44 @@ func (s *Source) Collect(ctx context.Context, targets []collector.Target, now ti
 	return snap, nil
 }
 
-// deployment returns t's Deployment, or a message saying why there is none.
-func (s *Source) deployment(ctx context.Context, t collector.Target) (*appsv1.Deployment, string, error) {
+// deployments lists the Deployments of every namespace of targets once, by namespace and name.
+// The informer cache's objects are read without a deep copy: the Source never modifies them.
+func (s *Source) deployments(ctx context.Context, targets []collector.Target) (map[types.NamespacedName]*appsv1.Deployment, error) {
+	namespaces := make([]string, 0, len(targets))
+	for _, t := range targets {
+		if t.Deployment != "" {
+			namespaces = append(namespaces, t.VariantAutoscaling.Namespace)
+		}
+	}
+	slices.Sort(namespaces)
+	out := map[types.NamespacedName]*appsv1.Deployment{}
+	for _, ns := range slices.Compact(namespaces) {
+		var list appsv1.DeploymentList
+		if err := s.reader.List(ctx, &list, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
+			return nil, fmt.Errorf("listing Deployments in namespace %s: %w", ns, err)
+		}
+		for i := range list.Items {
+			d := &list.Items[i]
+			out[types.NamespacedName{Namespace: d.Namespace, Name: d.Name}] = d
+		}
+	}
+	return out, nil
+}
+
+// deployment returns t's Deployment from deps, or a message saying why there is none.
+func deployment(deps map[types.NamespacedName]*appsv1.Deployment, t collector.Target) (*appsv1.Deployment, string) {
 	key := types.NamespacedName{Namespace: t.VariantAutoscaling.Namespace, Name: t.Deployment}
 	if t.Deployment == "" {
-		return nil, "The VariantAutoscaling names no scale target Deployment", nil
+		return nil, "The VariantAutoscaling names no scale target Deployment"
 	}
-	dep := &appsv1.Deployment{}
-	// Read only: the cache's object is not copied (a shallow copy of its top level is made).
-	if err := s.reader.Get(ctx, key, dep, client.UnsafeDisableDeepCopy); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, fmt.Sprintf("Scale target Deployment %s does not exist", key), nil
-		}
-		return nil, "", fmt.Errorf("getting scale target Deployment %s: %w", key, err)
+	dep := deps[key]
+	if dep == nil {
+		return nil, fmt.Sprintf("Scale target Deployment %s does not exist", key)
 	}
 	if dep.DeletionTimestamp != nil {
-		return nil, fmt.Sprintf("Scale target Deployment %s is being deleted", key), nil
+		return nil, fmt.Sprintf("Scale target Deployment %s is being deleted", key)
 	}
-	return dep, "", nil
+	return dep, ""
 }
 
 // attribute lists the pods of every namespace of live once and returns the pods of each
