@@ -2,6 +2,7 @@ package testutil
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -117,4 +118,22 @@ func StartEnv(crdDirs ...string) (*envtest.Environment, *rest.Config, error) {
 		return nil, nil, fmt.Errorf("starting envtest with binaries from %s: %w", dir, err)
 	}
 	return env, cfg, nil
+}
+
+// EnvNotNeeded reports, from a TestMain, whether the package may run without the envtest
+// control plane: no test is selected (-test.run is "^$", as `make bench` runs) and the
+// binaries are missing. It returns the reason to print. Benchmarks that need the control
+// plane must then skip themselves. It parses the command-line flags, which TestMain may do.
+func EnvNotNeeded() (string, bool) {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	run := flag.Lookup("test.run")
+	if run == nil || run.Value.String() != "^$" {
+		return "", false
+	}
+	if _, err := BinDir(); err != nil {
+		return "no test selected (-test.run '^$') and " + err.Error() + ": envtest not started", true
+	}
+	return "", false
 }

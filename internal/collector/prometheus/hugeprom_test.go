@@ -172,6 +172,9 @@ type servingFixture struct {
 
 func newServingFixture(tb testing.TB, modelID string) servingFixture {
 	tb.Helper()
+	if k8sClient == nil {
+		tb.Skip("envtest is not running (see TestMain)")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "limits-"}}

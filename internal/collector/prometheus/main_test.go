@@ -48,6 +48,10 @@ func runMain(m *testing.M) (code int) {
 	}()
 
 	log.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr)))
+	if reason, skip := testutil.EnvNotNeeded(); skip {
+		fmt.Fprintln(os.Stderr, reason)
+		return m.Run() // the benchmarks that need the control plane skip themselves
+	}
 	start := time.Now()
 	env, cfg, err := testutil.StartEnv()
 	if err != nil {

@@ -48,17 +48,20 @@ type readings struct {
 
 // parseReadings turns the query results (by Query.Name) into per-pod readings.
 func parseReadings(results map[string]model.Vector) readings {
-	r := readings{series: map[seriesKey]*reading{}, kvTokens: map[podKey]float64{}}
+	r := readings{series: make(map[seriesKey]*reading, len(results[QueryRequestsWaiting])),
+		kvTokens: make(map[podKey]float64, len(results[QueryKvCacheBlocks]))}
 	get := func(s *model.Sample) *reading {
 		ns, pod := podOf(s.Metric)
 		if ns == "" || pod == "" {
 			return nil
 		}
 		k := seriesKey{ns, pod, string(s.Metric[labelModelName])}
-		if r.series[k] == nil {
-			r.series[k] = &reading{}
+		p := r.series[k]
+		if p == nil {
+			p = &reading{}
+			r.series[k] = p
 		}
-		return r.series[k]
+		return p
 	}
 	for _, s := range results[QueryKvCacheUsage] {
 		if p := get(s); p != nil {
@@ -98,24 +101,22 @@ func parseReadings(results map[string]model.Vector) readings {
 	}
 	// One series per (pod, engine) is expected; a data-parallel pod runs several engines, each
 	// with its own KV cache, so the pod's capacity is the sum over its engines.
-	perEngine := map[podKey]map[string]float64{}
+	type engineKey struct {
+		podKey
+		engine string
+	}
+	perEngine := make(map[engineKey]float64, len(results[QueryKvCacheBlocks]))
 	for _, s := range results[QueryKvCacheBlocks] {
 		ns, pod := podOf(s.Metric)
 		tokens, ok := cacheTokens(s.Metric)
 		if ns == "" || pod == "" || !ok {
 			continue
 		}
-		k := podKey{ns, pod}
-		if perEngine[k] == nil {
-			perEngine[k] = map[string]float64{}
-		}
-		engine := string(s.Metric[labelEngine])
-		perEngine[k][engine] = max(perEngine[k][engine], tokens)
+		k := engineKey{podKey{ns, pod}, string(s.Metric[labelEngine])}
+		perEngine[k] = max(perEngine[k], tokens)
 	}
-	for k, engines := range perEngine {
-		for _, t := range engines {
-			r.kvTokens[k] += t
-		}
+	for k, t := range perEngine {
+		r.kvTokens[k.podKey] += t
 	}
 	return r
 }
@@ -146,35 +147,84 @@ func validValue(v float64) bool {
 
 func formatValue(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
-// controlledPods returns the pods of nsPods that belong to dep: matched by its selector,
-// controlled by a ReplicaSet named "<deployment>-<hash>" (so Deployments with overlapping
-// selectors do not share pods) and not being deleted.
-func controlledPods(dep *appsv1.Deployment, nsPods []corev1.Pod) []corev1.Pod {
-	sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
-	if err != nil {
-		return nil // the API server rejects such Deployments; nothing can be attributed
+// attributePods returns the pods of nsPods (one namespace) that belong to each of deps (by
+// name, all of that namespace): matched by the Deployment's selector, controlled by a
+// ReplicaSet named "<deployment>-<hash>" (so Deployments with overlapping selectors do not
+// share pods) and not being deleted. It makes one pass over the pods: a pod's controlling
+// ReplicaSet names the one Deployment it can belong to. The pods are pointers into nsPods,
+// which must outlive the result and is not modified.
+func attributePods(deps map[string]*appsv1.Deployment, nsPods []corev1.Pod) map[string][]*corev1.Pod {
+	sels := make(map[string]func(map[string]string) bool, len(deps))
+	for name, dep := range deps {
+		if m, ok := matchLabelsOnly(dep.Spec.Selector); ok {
+			sels[name] = func(l map[string]string) bool { return hasLabels(l, m) }
+			continue
+		}
+		sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
+		if err != nil {
+			continue // the API server rejects such Deployments; nothing can be attributed
+		}
+		sels[name] = func(l map[string]string) bool { return sel.Matches(labels.Set(l)) }
 	}
-	var out []corev1.Pod
-	for _, p := range nsPods {
-		if p.DeletionTimestamp == nil && sel.Matches(labels.Set(p.Labels)) && ownedViaReplicaSet(&p, dep.Name) {
-			out = append(out, p)
+	out := make(map[string][]*corev1.Pod, len(deps))
+	for i := range nsPods {
+		p := &nsPods[i]
+		if p.DeletionTimestamp != nil {
+			continue
+		}
+		name, ok := owningDeployment(p)
+		if !ok {
+			continue
+		}
+		if matches, ok := sels[name]; ok && matches(p.Labels) {
+			out[name] = append(out[name], p)
 		}
 	}
 	return out
 }
 
-// ownedViaReplicaSet reports whether pod's controller is an apps ReplicaSet named
-// "<deployment>-<hash>", the name a Deployment gives its ReplicaSets.
-func ownedViaReplicaSet(pod *corev1.Pod, deployment string) bool {
-	ref := metav1.GetControllerOf(pod)
+// matchLabelsOnly returns the labels of a selector made only of matchLabels, which the pod
+// labels can be compared with directly; the others go through LabelSelectorAsSelector. The
+// labels are not validated: a pod's labels are valid, so an invalid key or value matches no pod,
+// as LabelSelectorAsSelector's error attributes none.
+func matchLabelsOnly(sel *metav1.LabelSelector) (map[string]string, bool) {
+	if sel == nil || len(sel.MatchExpressions) > 0 || len(sel.MatchLabels) == 0 {
+		return nil, false
+	}
+	return sel.MatchLabels, true
+}
+
+// hasLabels reports whether l holds every label of want.
+func hasLabels(l, want map[string]string) bool {
+	for k, v := range want {
+		if got, ok := l[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// controlledPods returns the pods of nsPods that belong to dep (see attributePods).
+func controlledPods(dep *appsv1.Deployment, nsPods []corev1.Pod) []*corev1.Pod {
+	return attributePods(map[string]*appsv1.Deployment{dep.Name: dep}, nsPods)[dep.Name]
+}
+
+// owningDeployment returns the name of the Deployment that can own pod: its controller must be
+// an apps ReplicaSet named "<deployment>-<hash>", the name a Deployment gives its ReplicaSets,
+// where the hash is not empty and holds no "-".
+func owningDeployment(pod *corev1.Pod) (string, bool) {
+	ref := metav1.GetControllerOfNoCopy(pod)
 	if ref == nil || ref.Kind != "ReplicaSet" {
-		return false
+		return "", false
 	}
 	if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || gv.Group != appsv1.GroupName {
-		return false
+		return "", false
 	}
-	hash, ok := strings.CutPrefix(ref.Name, deployment+"-")
-	return ok && hash != "" && !strings.Contains(hash, "-")
+	i := strings.LastIndexByte(ref.Name, '-')
+	if i <= 0 || i == len(ref.Name)-1 {
+		return "", false
+	}
+	return ref.Name[:i], true
 }
 
 // podReady reports whether the PodReady condition is True.
@@ -232,14 +282,14 @@ func judge(pod string, r *reading, now time.Time, window, staleAfter time.Durati
 // observe builds the observation of target t whose Deployment is dep and whose pods (already
 // attributed with controlledPods) are pods. window is the max_over_time range of the queries and
 // staleAfter the staleness limit.
-func observe(t collector.Target, dep *appsv1.Deployment, pods []corev1.Pod, r readings, now time.Time, window, staleAfter time.Duration) collector.VariantObservation {
+func observe(t collector.Target, dep *appsv1.Deployment, pods []*corev1.Pod, r readings, now time.Time, window, staleAfter time.Duration) collector.VariantObservation {
 	obs := collector.VariantObservation{TargetFound: true, CurrentReplicas: 1}
 	if dep.Spec.Replicas != nil {
 		obs.CurrentReplicas = int(*dep.Spec.Replicas)
 	}
 	var ready []string
 	for i := range pods {
-		if podReady(&pods[i]) {
+		if podReady(pods[i]) {
 			ready = append(ready, pods[i].Name)
 		}
 	}

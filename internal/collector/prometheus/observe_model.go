@@ -35,6 +35,10 @@ var signalSource = map[string]string{
 	QueryRunningGrowth:        MetricRequestsRunning,
 }
 
+// scalarQueries are the queries of signalSource, in a fixed order.
+var scalarQueries = [...]string{QueryRequestRate, QueryPromptTokensRate, QueryGenerationTokensRate, QueryMeanPromptTokens,
+	QueryMeanOutputTokens, QueryPrefixCacheHitRate, QueryWaitingNow, QueryWaitingGrowth, QueryRunningGrowth}
+
 // observeModels builds the ModelMetrics of every model of targets from res. slo gives each
 // model's targets (the first non-zero SLO among its targets). gateway tells whether the gateway
 // query was issued.
@@ -47,18 +51,27 @@ func observeModels(targets []collector.Target, res modelResults, window time.Dur
 		}
 	}
 
-	scalars := map[string]map[collector.ModelKey]float64{}
-	bad := map[string]map[collector.ModelKey]string{}
-	for name := range signalSource {
-		scalars[name], bad[name] = map[collector.ModelKey]float64{}, map[collector.ModelKey]string{}
+	// One entry per model holding every scalar query's value: one map lookup per sample.
+	type scalarValues struct {
+		v   [len(scalarQueries)]float64
+		has [len(scalarQueries)]bool
+		bad [len(scalarQueries)]string
+	}
+	scalars := make(map[collector.ModelKey]*scalarValues, len(slos))
+	for i, name := range scalarQueries {
 		for _, s := range res.vectors[name] {
 			k := collector.ModelKey{Namespace: string(s.Metric[labelNamespace]), ModelID: string(s.Metric[labelModelName])}
+			sv := scalars[k]
+			if sv == nil {
+				sv = &scalarValues{}
+				scalars[k] = sv
+			}
 			v := float64(s.Value)
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				bad[name][k] = formatValue(v)
+				sv.bad[i] = formatValue(v) // reported only when no valid value was read
 				continue
 			}
-			scalars[name][k] = v
+			sv.v[i], sv.has[i] = v, true
 		}
 	}
 	gw := map[collector.ModelKey]float64{}
@@ -72,15 +85,20 @@ func observeModels(targets []collector.Target, res modelResults, window time.Dur
 	out := make(map[collector.ModelKey]analysis.ModelMetrics, len(slos))
 	for k, slo := range slos {
 		m := analysis.ModelMetrics{Window: window}
+		sv := scalars[k]
+		if sv == nil {
+			sv = &scalarValues{}
+		}
 		get := func(query, what string, nanMeans string) (float64, bool) {
 			if err := res.errs[query]; err != nil {
 				m.Missing = append(m.Missing, what+": "+err.Error())
 				return 0, false
 			}
-			if v, ok := scalars[query][k]; ok {
-				return v, true
+			i := slices.Index(scalarQueries[:], query)
+			if sv.has[i] {
+				return sv.v[i], true
 			}
-			if b, ok := bad[query][k]; ok {
+			if b := sv.bad[i]; b != "" {
 				m.Missing = append(m.Missing, what+": "+b+" ("+nanMeans+")")
 				return 0, false
 			}

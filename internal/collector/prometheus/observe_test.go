@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/common/model"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -238,7 +239,7 @@ func TestObserve(t *testing.T) {
 			for q, v := range resultsFor("other", tc.other, t0) {
 				res[q] = append(res[q], v...)
 			}
-			got := observe(tgt, dep, tc.pods, parseReadings(res), t0, DefaultWindow, DefaultStalenessLimit)
+			got := observe(tgt, dep, podPtrs(tc.pods), parseReadings(res), t0, DefaultWindow, DefaultStalenessLimit)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("observation (-want +got):\n%s", diff)
 			}
@@ -282,7 +283,7 @@ func TestKvCacheTokensSmallestReplica(t *testing.T) {
 	pods := []corev1.Pod{podFixture("dep-5d4f7-a", "dep-5d4f7", true, labels), podFixture("dep-5d4f7-b", "dep-5d4f7", true, labels)}
 	r := readings{series: map[seriesKey]*reading{}, kvTokens: map[podKey]float64{{"ns", "dep-5d4f7-a"}: 40000, {"ns", "dep-5d4f7-b"}: 30000, {"ns", "elsewhere"}: 1}}
 	dep := testutil.Deployment("dep").Namespace("ns").Replicas(2).Obj()
-	got := observe(collector.Target{ModelID: "m", Deployment: "dep"}, dep, pods, r, t0, DefaultWindow, time.Minute)
+	got := observe(collector.Target{ModelID: "m", Deployment: "dep"}, dep, podPtrs(pods), r, t0, DefaultWindow, time.Minute)
 	if got.KvCacheTokens != 30000 {
 		t.Errorf("KvCacheTokens = %v, want 30000 (the smaller replica)", got.KvCacheTokens)
 	}
@@ -322,5 +323,55 @@ func TestControlledPods(t *testing.T) {
 	bad.Spec.Selector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "app", Operator: "Bogus"}}}
 	if got := controlledPods(bad, pods); got != nil {
 		t.Errorf("invalid selector matched %d pods", len(got))
+	}
+}
+
+func podPtrs(pods []corev1.Pod) []*corev1.Pod {
+	out := make([]*corev1.Pod, len(pods))
+	for i := range pods {
+		out[i] = &pods[i]
+	}
+	return out
+}
+
+// TestAttributePods checks that one pass over a namespace's pods gives each Deployment its own
+// pods, Deployments with overlapping selectors and names that are prefixes of each other
+// included.
+func TestAttributePods(t *testing.T) {
+	app := map[string]string{"app": "llama"}
+	llama := testutil.Deployment("llama").Namespace("ns").Obj() // selector app=llama
+	canary := testutil.Deployment("llama-canary").Namespace("ns").Obj()
+	canary.Spec.Selector.MatchLabels = app // overlaps llama's
+	bad := testutil.Deployment("bad").Namespace("ns").Obj()
+	bad.Spec.Selector = &metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{{Key: "app", Operator: "Bogus"}}}
+	pods := []corev1.Pod{
+		podFixture("llama-5d4f7-a", "llama-5d4f7", true, app),
+		podFixture("llama-canary-7f9c-a", "llama-canary-7f9c", true, app),
+		podFixture("llama-6c8b9-b", "llama-6c8b9", false, app),
+		podFixture("llama-canary-7f9c-b", "llama-canary-7f9c", true, app),
+		podFixture("bad-5d4f7-a", "bad-5d4f7", true, app),
+		podFixture("other-5d4f7-a", "other-5d4f7", true, app), // no such target
+	}
+	got := map[string][]string{}
+	for dep, ps := range attributePods(map[string]*appsv1.Deployment{"llama": llama, "llama-canary": canary, "bad": bad}, pods) {
+		for _, p := range ps {
+			got[dep] = append(got[dep], p.Name)
+		}
+	}
+	want := map[string][]string{"llama": {"llama-5d4f7-a", "llama-6c8b9-b"}, "llama-canary": {"llama-canary-7f9c-a", "llama-canary-7f9c-b"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("attributed pods (-want +got):\n%s", diff)
+	}
+}
+
+// TestScalarQueries checks that observeModels reads every scalar query of signalSource.
+func TestScalarQueries(t *testing.T) {
+	if len(scalarQueries) != len(signalSource) {
+		t.Errorf("%d scalar queries, %d in signalSource", len(scalarQueries), len(signalSource))
+	}
+	for _, q := range scalarQueries {
+		if _, ok := signalSource[q]; !ok {
+			t.Errorf("scalar query %s is not in signalSource", q)
+		}
 	}
 }

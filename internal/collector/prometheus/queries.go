@@ -128,12 +128,22 @@ type Query struct {
 	PromQL string
 }
 
-// Selector is the set of namespaces and served model names one cycle asks Prometheus about.
-// Both lists are sorted and free of duplicates, so equal target sets give identical queries.
+// Selector is the set of namespaces and served model names of one cycle's targets. Both lists
+// are sorted and free of duplicates, so equal target sets give identical queries.
+//
+// The queries name the namespaces only: every vLLM series of those namespaces that carries a
+// model name is read, and the join keeps the series of the targets' models (a series is looked
+// up by namespace, pod and model, or by namespace and model). So the size of a query grows with
+// the number of namespaces, not with the number of models: a regex over 2,000 model names was
+// 29 KB in each selector, 58 KB for one query and 610 KB per cycle, and Prometheus evaluates such
+// a regex against every model_name value. The price is the series of vLLM models in the
+// targets' namespaces that no VariantAutoscaling manages, read and dropped each cycle (and
+// counted against Config.MaxSeries).
 type Selector struct {
 	// Namespaces are the namespaces of the targets.
 	Namespaces []string
-	// Models are the served model names (model_name label) of the targets.
+	// Models are the served model names (model_name label) of the targets; the queries do not
+	// name them (see above).
 	Models []string
 }
 
@@ -152,13 +162,13 @@ func SelectorFor(targets []collector.Target) Selector {
 }
 
 // BuildQueries returns the queries of one cycle for sel: their number is fixed, whatever the
-// number of targets, namespaces or models. window is the range of the max_over_time peaks.
+// number of targets, namespaces or models, and their size does not grow with the number of
+// models (see Selector). window is the range of the max_over_time peaks.
 //
 // Every vLLM series is aggregated by (namespace, pod, pod_name, model_name) so each pod's
 // readings can be joined to the pods the informer cache attributes to each scale target.
 func BuildQueries(sel Selector, window time.Duration) []Query {
-	vllm := "{" + labelNamespace + "=~" + regexAlternation(sel.Namespaces) + "," +
-		labelModelName + "=~" + regexAlternation(sel.Models) + "}"
+	vllm := "{" + labelNamespace + "=~" + regexAlternation(sel.Namespaces) + "," + labelModelName + `!=""}`
 	nsOnly := "{" + labelNamespace + "=~" + regexAlternation(sel.Namespaces) + "}"
 	w := "[" + model.Duration(window).String() + "]"
 
@@ -188,8 +198,7 @@ func BuildQueries(sel Selector, window time.Duration) []Query {
 // Counter resets (a restarted pod) are handled by rate(). A ratio whose denominator is 0 (no
 // request finished in the window) is NaN in Prometheus; the parser reports it as missing.
 func BuildModelQueries(sel Selector, window time.Duration, gw GatewayMetric) []Query {
-	vllm := "{" + labelNamespace + "=~" + regexAlternation(sel.Namespaces) + "," +
-		labelModelName + "=~" + regexAlternation(sel.Models) + "}"
+	vllm := "{" + labelNamespace + "=~" + regexAlternation(sel.Namespaces) + "," + labelModelName + `!=""}`
 	w := "[" + model.Duration(window).String() + "]"
 	rate := func(metric string) string { return "rate(" + metric + vllm + w + ")" }
 	sumBy := func(grouping, expr string) string { return "sum by (" + grouping + ") (" + expr + ")" }
@@ -214,8 +223,7 @@ func BuildModelQueries(sel Selector, window time.Duration, gw GatewayMetric) []Q
 		{QueryITLBuckets, sumBy(buckets, rate(MetricITL+"_bucket")+" or "+rate(MetricTPOT+"_bucket"))},
 	}
 	if gw.Metric != "" && gw.Validate() == nil {
-		sel := "{" + labelNamespace + "=~" + regexAlternation(sel.Namespaces) + "," +
-			gw.ModelLabel + "=~" + regexAlternation(sel.Models) + "}"
+		sel := "{" + labelNamespace + "=~" + regexAlternation(sel.Namespaces) + "," + gw.ModelLabel + `!=""}`
 		qs = append(qs, Query{QueryGatewayRequestRate,
 			"sum by (" + labelNamespace + ", " + gw.ModelLabel + ") (rate(" + gw.Metric + sel + w + "))"})
 	}

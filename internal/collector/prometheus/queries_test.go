@@ -107,6 +107,17 @@ func TestQueriesDoNotGrow(t *testing.T) {
 			t.Errorf("query %d: %s vs %s", i, one[i].Name, lots[i].Name)
 		}
 	}
+	// The size does not grow with the number of models: 2,000 models in one namespace give
+	// the queries of one.
+	var models []collector.Target
+	for i := range 2000 {
+		models = append(models, target("ns", "d"+strconv.Itoa(i), "org/model-"+strconv.Itoa(i)))
+	}
+	big := BuildQueries(SelectorFor(models), time.Minute)
+	big = append(big, BuildModelQueries(SelectorFor(models), time.Minute, DefaultGatewayMetric)...)
+	if diff := cmp.Diff(one, big); diff != "" {
+		t.Errorf("queries for 2,000 models differ from those for one (-one +2000):\n%s", diff)
+	}
 	if sel := SelectorFor(many); len(sel.Namespaces) != 7 || len(sel.Models) != 13 {
 		t.Errorf("selector not deduplicated: %d namespaces, %d models", len(sel.Namespaces), len(sel.Models))
 	}
@@ -156,7 +167,7 @@ func TestGatewayMetric(t *testing.T) {
 		return ""
 	}
 	if got, want := gatewayQuery(GatewayMetric{Metric: "inference_model_request_total", ModelLabel: "model_name"}),
-		`sum by (namespace, model_name) (rate(inference_model_request_total{namespace=~"ns",model_name=~"m"}[1m]))`; got != want {
+		`sum by (namespace, model_name) (rate(inference_model_request_total{namespace=~"ns",model_name!=""}[1m]))`; got != want {
 		t.Errorf("custom gateway query = %s, want %s", got, want)
 	}
 	for name, g := range map[string]GatewayMetric{

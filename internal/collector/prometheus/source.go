@@ -3,6 +3,7 @@ package promsource
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -11,7 +12,6 @@ import (
 	"github.com/prometheus/common/model"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -121,8 +121,8 @@ type liveTarget struct {
 	dep *appsv1.Deployment
 }
 
-// Collect observes targets at now. It reads each target's Deployment, lists the pods of each
-// namespace once, and issues len(BuildQueries(...)) + len(BuildModelQueries(...)) queries in
+// Collect observes targets at now. It lists the Deployments and the pods of each namespace
+// of the targets once, and issues len(BuildQueries(...)) + len(BuildModelQueries(...)) queries in
 // parallel for all targets together (none when no target's Deployment exists). An error of a
 // per-pod query fails the collection; an error of a per-model query is reported in the
 // Missing signals of every model, whose other signals and the pod observations stand.
@@ -130,12 +130,13 @@ func (s *Source) Collect(ctx context.Context, targets []collector.Target, now ti
 	start := time.Now()
 	snap := collector.Snapshot{Variants: make(map[types.NamespacedName]collector.VariantObservation, len(targets)), CollectedAt: now}
 
+	deps, err := s.deployments(ctx, targets)
+	if err != nil {
+		return collector.Snapshot{CollectedAt: now}, err
+	}
 	var live []liveTarget
 	for _, t := range targets {
-		dep, missing, err := s.deployment(ctx, t)
-		if err != nil {
-			return collector.Snapshot{CollectedAt: now}, err
-		}
+		dep, missing := deployment(deps, t)
 		if missing != "" {
 			snap.Variants[t.VariantAutoscaling] = collector.VariantObservation{Metrics: collector.Status{
 				Reason: wvav1alpha1.ReasonMetricsMissing, Message: missing}}
@@ -147,7 +148,7 @@ func (s *Source) Collect(ctx context.Context, targets []collector.Target, now ti
 		return snap, nil
 	}
 
-	podsByNS, err := s.listPods(ctx, live)
+	pods, err := s.attribute(ctx, live)
 	if err != nil {
 		return collector.Snapshot{CollectedAt: now}, err
 	}
@@ -169,48 +170,78 @@ func (s *Source) Collect(ctx context.Context, targets []collector.Target, now ti
 	}
 	snap.Models = observeModels(sel, mres, s.window, s.gateway)
 	r := parseReadings(results)
-	for _, lt := range live {
-		pods := controlledPods(lt.dep, podsByNS[lt.dep.Namespace])
-		snap.Variants[lt.VariantAutoscaling] = observe(lt.Target, lt.dep, pods, r, now, s.window, s.staleAfter)
+	for i, lt := range live {
+		snap.Variants[lt.VariantAutoscaling] = observe(lt.Target, lt.dep, pods[i], r, now, s.window, s.staleAfter)
 	}
 	log.FromContext(ctx).V(4).Info("Collected vLLM metrics", "targets", len(targets), "found", len(live),
 		"queries", snap.Queries, "series", len(r.series), "duration", time.Since(start))
 	return snap, nil
 }
 
-// deployment returns t's Deployment, or a message saying why there is none.
-func (s *Source) deployment(ctx context.Context, t collector.Target) (*appsv1.Deployment, string, error) {
-	key := types.NamespacedName{Namespace: t.VariantAutoscaling.Namespace, Name: t.Deployment}
-	if t.Deployment == "" {
-		return nil, "The VariantAutoscaling names no scale target Deployment", nil
-	}
-	dep := &appsv1.Deployment{}
-	if err := s.reader.Get(ctx, key, dep); err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, fmt.Sprintf("Scale target Deployment %s does not exist", key), nil
+// deployments lists the Deployments of every namespace of targets once, by namespace and name.
+// The informer cache's objects are read without a deep copy: the Source never modifies them.
+func (s *Source) deployments(ctx context.Context, targets []collector.Target) (map[types.NamespacedName]*appsv1.Deployment, error) {
+	namespaces := make([]string, 0, len(targets))
+	for _, t := range targets {
+		if t.Deployment != "" {
+			namespaces = append(namespaces, t.VariantAutoscaling.Namespace)
 		}
-		return nil, "", fmt.Errorf("getting scale target Deployment %s: %w", key, err)
-	}
-	if dep.DeletionTimestamp != nil {
-		return nil, fmt.Sprintf("Scale target Deployment %s is being deleted", key), nil
-	}
-	return dep, "", nil
-}
-
-// listPods lists the pods of every namespace of live once.
-func (s *Source) listPods(ctx context.Context, live []liveTarget) (map[string][]corev1.Pod, error) {
-	namespaces := make([]string, 0, len(live))
-	for _, lt := range live {
-		namespaces = append(namespaces, lt.dep.Namespace)
 	}
 	slices.Sort(namespaces)
-	out := map[string][]corev1.Pod{}
+	out := map[types.NamespacedName]*appsv1.Deployment{}
 	for _, ns := range slices.Compact(namespaces) {
+		var list appsv1.DeploymentList
+		if err := s.reader.List(ctx, &list, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
+			return nil, fmt.Errorf("listing Deployments in namespace %s: %w", ns, err)
+		}
+		for i := range list.Items {
+			d := &list.Items[i]
+			out[types.NamespacedName{Namespace: d.Namespace, Name: d.Name}] = d
+		}
+	}
+	return out, nil
+}
+
+// deployment returns t's Deployment from deps, or a message saying why there is none.
+func deployment(deps map[types.NamespacedName]*appsv1.Deployment, t collector.Target) (*appsv1.Deployment, string) {
+	key := types.NamespacedName{Namespace: t.VariantAutoscaling.Namespace, Name: t.Deployment}
+	if t.Deployment == "" {
+		return nil, "The VariantAutoscaling names no scale target Deployment"
+	}
+	dep := deps[key]
+	if dep == nil {
+		return nil, fmt.Sprintf("Scale target Deployment %s does not exist", key)
+	}
+	if dep.DeletionTimestamp != nil {
+		return nil, fmt.Sprintf("Scale target Deployment %s is being deleted", key)
+	}
+	return dep, ""
+}
+
+// attribute lists the pods of every namespace of live once and returns the pods of each
+// target's Deployment, in the order of live. It is linear in pods + targets: each namespace's
+// pods are grouped by Deployment in one pass. The informer cache's objects are read without a
+// deep copy (the Source never modifies them), so only the pointers are kept.
+func (s *Source) attribute(ctx context.Context, live []liveTarget) ([][]*corev1.Pod, error) {
+	deps := map[string]map[string]*appsv1.Deployment{} // namespace → name → Deployment
+	for _, lt := range live {
+		if deps[lt.dep.Namespace] == nil {
+			deps[lt.dep.Namespace] = map[string]*appsv1.Deployment{}
+		}
+		deps[lt.dep.Namespace][lt.dep.Name] = lt.dep
+	}
+	namespaces := slices.Sorted(maps.Keys(deps))
+	byNS := make(map[string]map[string][]*corev1.Pod, len(namespaces))
+	for _, ns := range namespaces {
 		var pods corev1.PodList
-		if err := s.reader.List(ctx, &pods, client.InNamespace(ns)); err != nil {
+		if err := s.reader.List(ctx, &pods, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
 			return nil, fmt.Errorf("listing pods in namespace %s: %w", ns, err)
 		}
-		out[ns] = pods.Items
+		byNS[ns] = attributePods(deps[ns], pods.Items)
+	}
+	out := make([][]*corev1.Pod, len(live))
+	for i, lt := range live {
+		out[i] = byNS[lt.dep.Namespace][lt.dep.Name]
 	}
 	return out, nil
 }

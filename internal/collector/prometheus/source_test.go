@@ -438,7 +438,9 @@ func TestCollectStale(t *testing.T) {
 }
 
 // TestCollectHostileModelName runs the generated queries for model names built to break out of
-// the matcher against the real Prometheus: they must parse and select exactly those series.
+// a matcher against the real Prometheus: they must parse, select the series of the namespace
+// (the queries name no model), and the join must keep only the target's model, also where the
+// same pod exports another model's series.
 func TestCollectHostileModelName(t *testing.T) {
 	c := newCluster(t)
 	ns := c.namespace("hostile")
@@ -450,6 +452,9 @@ func TestCollectHostileModelName(t *testing.T) {
 	for i, m := range decoys {
 		pods = append(pods, vllmPod{ns: ns, pod: fmt.Sprintf("decoy-%d", i), model: m, kv: "0.99", waiting: "1", running: "1"})
 	}
+	// The target's pod also serves a decoy model (as an adapter would).
+	pods = append(pods, vllmPod{ns: ns, pod: "evil-1a2b3-0", model: "evil", kv: "0.99", waiting: "7", running: "7"})
+	decoys = append(decoys, "evil")
 	scraped(t, "hostile", exposition(pods...), `vllm:num_requests_waiting{namespace="`+ns+`"}`, hasSeries(len(pods)))
 
 	var targets []collector.Target
@@ -469,21 +474,22 @@ func TestCollectHostileModelName(t *testing.T) {
 			got = append(got, string(s.Metric["model_name"]))
 		}
 		slices.Sort(got)
-		want := slices.Sorted(slices.Values(hostileModels))
+		want := slices.Sorted(slices.Values(append(slices.Clone(hostileModels), decoys...)))
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s selected other series (-want +got):\n%s\nquery: %s", q.Name, diff, q.PromQL)
 		}
 	}
 
-	// The per-model queries parse too, and select only the hostile names.
+	// The per-model queries parse too, and select only the namespace's models.
 	for _, q := range BuildModelQueries(SelectorFor(targets), DefaultWindow, DefaultGatewayMetric) {
 		vec, err := prom.Query(c.ctx, q.PromQL)
 		if err != nil {
 			t.Fatalf("%s does not parse: %v", q.Name, err)
 		}
 		for _, s := range vec {
-			if m := string(s.Metric["model_name"]); !slices.Contains(hostileModels, m) {
-				t.Errorf("%s selected model %q", q.Name, m)
+			if m := string(s.Metric["model_name"]); s.Metric["namespace"] != model.LabelValue(ns) ||
+				(!slices.Contains(hostileModels, m) && !slices.Contains(decoys, m)) {
+				t.Errorf("%s selected %v", q.Name, s.Metric)
 			}
 		}
 	}

@@ -1,0 +1,284 @@
+package promsource
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector"
+)
+
+// BenchmarkCollect is one collection cycle over n variants (5 per model, one ready pod each,
+// spread over 4 namespaces) with realistic pods and Deployments (full specs). Prometheus is an
+// in-process fake answering every query with a precomputed vector, and the reader is an
+// in-memory stand-in for the manager's informer cache that deep-copies on Get and List unless
+// asked not to, as the cache does: what is measured is the collector's own work, the join of
+// the series to the variants.
+func BenchmarkCollect(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprintf("variants=%d", n), func(b *testing.B) {
+			fx := newCollectFixture(n)
+			src := New(fx.api, fx.reader)
+			ctx := context.Background()
+			snap, err := src.Collect(ctx, fx.targets, fx.now)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, t := range fx.targets { // the join must attribute every pod
+				if o := snap.Variants[t.VariantAutoscaling]; !o.Metrics.Available || len(o.Pods) != 1 {
+					b.Fatalf("%s: %+v", t.VariantAutoscaling, o)
+				}
+			}
+			runtime.GC() // the fixture's garbage is not the collector's
+			b.ReportAllocs()
+			cpu0 := processCPU()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := src.Collect(ctx, fx.targets, fx.now); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// processCPU is the CPU time (user + system) the process has used, in nanoseconds; it
+// includes the garbage collector's work on other threads.
+func processCPU() int64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+type collectFixture struct {
+	targets []collector.Target
+	api     *vectorAPI
+	reader  *memReader
+	now     time.Time
+}
+
+const (
+	benchNamespaces       = 4
+	benchVariantsPerModel = 5
+)
+
+func newCollectFixture(n int) collectFixture {
+	now := time.Unix(1_800_000_000, 0)
+	fx := collectFixture{now: now, api: &vectorAPI{byQuery: map[string]model.Vector{}},
+		reader: &memReader{deployments: map[types.NamespacedName]*appsv1.Deployment{}, pods: map[string][]corev1.Pod{}}}
+	results := map[string]model.Vector{}
+	models := map[collector.ModelKey]bool{}
+	for i := range n {
+		ns := "team-" + strconv.Itoa(i%benchNamespaces)
+		modelID := "org/model-" + strconv.Itoa(i/benchVariantsPerModel)
+		name := "vllm-" + strconv.Itoa(i)
+		dep := benchDeployment(ns, name)
+		fx.reader.deployments[types.NamespacedName{Namespace: ns, Name: name}] = dep
+		pod := benchPod(dep, modelID, now)
+		fx.reader.pods[ns] = append(fx.reader.pods[ns], *pod)
+		fx.targets = append(fx.targets, collector.Target{VariantAutoscaling: types.NamespacedName{Namespace: ns, Name: name},
+			ModelID: modelID, Deployment: name})
+
+		m := model.Metric{labelNamespace: model.LabelValue(ns), labelPod: model.LabelValue(pod.Name), labelModelName: model.LabelValue(modelID)}
+		add := func(q string, m model.Metric, v float64) {
+			results[q] = append(results[q], &model.Sample{Metric: m, Value: model.SampleValue(v), Timestamp: model.TimeFromUnix(now.Unix())})
+		}
+		add(QueryKvCacheUsage, m, 0.4)
+		add(QueryRequestsWaiting, m, 2)
+		add(QueryRequestsRunning, m, 8)
+		add(QueryLastSample, m, float64(now.Add(-10*time.Second).Unix()))
+		add(QueryKvCacheBlocks, model.Metric{labelNamespace: model.LabelValue(ns), labelPod: model.LabelValue(pod.Name),
+			labelEngine: "0", labelNumGPUBlocks: "8192", labelBlockSize: "16"}, 1)
+		mk := collector.ModelKey{Namespace: ns, ModelID: modelID}
+		if models[mk] {
+			continue
+		}
+		models[mk] = true
+		pm := model.Metric{labelNamespace: model.LabelValue(ns), labelModelName: model.LabelValue(modelID)}
+		for q := range signalSource {
+			add(q, pm, 1.5)
+		}
+		for _, q := range []string{QueryTTFTBuckets, QueryITLBuckets} {
+			for j, le := range []string{"0.01", "0.05", "0.1", "0.5", "1", "5", "+Inf"} {
+				bm := pm.Clone()
+				bm[labelLE] = model.LabelValue(le)
+				add(q, bm, float64(10*(j+1)))
+			}
+		}
+	}
+	sel := SelectorFor(fx.targets)
+	for _, q := range append(BuildQueries(sel, DefaultWindow), BuildModelQueries(sel, DefaultWindow, DefaultGatewayMetric)...) {
+		fx.api.byQuery[q.PromQL] = results[q.Name]
+		if fx.api.byQuery[q.PromQL] == nil {
+			fx.api.byQuery[q.PromQL] = model.Vector{}
+		}
+	}
+	return fx
+}
+
+func benchDeployment(ns, name string) *appsv1.Deployment {
+	labels := map[string]string{"app.kubernetes.io/name": "vllm", "app.kubernetes.io/instance": name, "llm-d.ai/role": "decode"}
+	return &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID("uid-" + name), Generation: 3,
+			Labels: labels, Annotations: map[string]string{"deployment.kubernetes.io/revision": "3"}},
+		Spec: appsv1.DeploymentSpec{
+			Replicas: new(int32(1)),
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/instance": name}},
+			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: benchPodSpec(name)},
+		},
+		Status: appsv1.DeploymentStatus{Replicas: 1, ReadyReplicas: 1, AvailableReplicas: 1, UpdatedReplicas: 1, ObservedGeneration: 3},
+	}
+}
+
+func benchPodSpec(name string) corev1.PodSpec {
+	var env []corev1.EnvVar
+	for _, kv := range [][2]string{{"VLLM_PORT", "8000"}, {"HF_HOME", "/models/cache"}, {"VLLM_LOGGING_LEVEL", "INFO"},
+		{"CUDA_VISIBLE_DEVICES", "0"}, {"NCCL_DEBUG", "WARN"}, {"VLLM_USE_V1", "1"}, {"OMP_NUM_THREADS", "8"}} {
+		env = append(env, corev1.EnvVar{Name: kv[0], Value: kv[1]})
+	}
+	env = append(env, corev1.EnvVar{Name: "HF_TOKEN", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+		LocalObjectReference: corev1.LocalObjectReference{Name: "hf-token"}, Key: "token"}}})
+	gpu := corev1.ResourceName("nvidia.com/gpu")
+	res := corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("8"), corev1.ResourceMemory: resource.MustParse("64Gi"), gpu: resource.MustParse("1")},
+		Limits:   corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Gi"), gpu: resource.MustParse("1")},
+	}
+	probe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/health", Port: intstr.FromInt32(8000)}},
+		PeriodSeconds: 10, FailureThreshold: 3}
+	return corev1.PodSpec{
+		Containers: []corev1.Container{{
+			Name: "vllm", Image: "vllm/vllm-openai:v0.11.0",
+			Args:  []string{"--model", "org/" + name, "--port", "8000", "--max-model-len", "32768", "--gpu-memory-utilization", "0.9"},
+			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8000, Protocol: corev1.ProtocolTCP}},
+			Env:   env, Resources: res, ReadinessProbe: probe, LivenessProbe: probe,
+			VolumeMounts: []corev1.VolumeMount{{Name: "models", MountPath: "/models"}, {Name: "shm", MountPath: "/dev/shm"},
+				{Name: "kube-api-access", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount", ReadOnly: true}},
+		}},
+		Volumes: []corev1.Volume{
+			{Name: "models", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "models"}}},
+			{Name: "shm", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}}},
+			{Name: "kube-api-access", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+				{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: new(int64(3607))}},
+				{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"},
+					Items: []corev1.KeyToPath{{Key: "ca.crt", Path: "ca.crt"}}}},
+			}}}},
+		},
+		NodeSelector: map[string]string{"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"},
+		Tolerations:  []corev1.Toleration{{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule}},
+	}
+}
+
+func benchPod(dep *appsv1.Deployment, modelID string, now time.Time) *corev1.Pod {
+	rs := dep.Name + "-7c9d8f6b5"
+	labels := map[string]string{"pod-template-hash": "7c9d8f6b5", "llm-d.ai/model": "model"}
+	for k, v := range dep.Spec.Template.Labels {
+		labels[k] = v
+	}
+	started := metav1.NewTime(now.Add(-time.Hour))
+	var conds []corev1.PodCondition
+	for _, c := range []corev1.PodConditionType{corev1.PodScheduled, corev1.PodInitialized, corev1.ContainersReady, corev1.PodReady} {
+		conds = append(conds, corev1.PodCondition{Type: c, Status: corev1.ConditionTrue, LastTransitionTime: started})
+	}
+	spec := *dep.Spec.Template.Spec.DeepCopy()
+	spec.NodeName = "gpu-node-1"
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: dep.Namespace, Name: rs + "-x2k4p", UID: types.UID("pod-" + dep.Name),
+			Labels: labels, Annotations: map[string]string{"llm-d.ai/model-id": modelID},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: rs,
+				UID: types.UID("rs-" + dep.Name), Controller: new(true), BlockOwnerDeletion: new(true)}}},
+		Spec: spec,
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, Conditions: conds, PodIP: "10.0.0.1", HostIP: "192.168.0.1", StartTime: &started,
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "vllm", Ready: true, Started: new(true), Image: "vllm/vllm-openai:v0.11.0",
+				ContainerID: "containerd://abc", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}}}},
+	}
+}
+
+// vectorAPI answers each query with a precomputed vector, looked up by its PromQL text.
+type vectorAPI struct{ byQuery map[string]model.Vector }
+
+func (a *vectorAPI) Query(_ context.Context, q string, _ time.Time, _ ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
+	v, ok := a.byQuery[q]
+	if !ok {
+		return nil, nil, nil, fmt.Errorf("unexpected query %.80q", q)
+	}
+	return v, nil, nil, nil
+}
+
+// memReader serves Get of Deployments and List of Pods and Deployments from memory. Like the
+// informer cache it deep-copies what it returns unless the caller passes
+// client.UnsafeDisableDeepCopy.
+type memReader struct {
+	deployments map[types.NamespacedName]*appsv1.Deployment
+	pods        map[string][]corev1.Pod
+}
+
+func (r *memReader) Get(_ context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	var o client.GetOptions
+	o.ApplyOptions(opts)
+	dep, ok := obj.(*appsv1.Deployment)
+	if !ok {
+		return fmt.Errorf("memReader: Get of %T", obj)
+	}
+	d := r.deployments[key]
+	if d == nil {
+		return apierrors.NewNotFound(appsv1.Resource("deployments"), key.Name)
+	}
+	if o.UnsafeDisableDeepCopy != nil && *o.UnsafeDisableDeepCopy {
+		*dep = *d
+	} else {
+		d.DeepCopyInto(dep)
+	}
+	return nil
+}
+
+func (r *memReader) List(_ context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	var o client.ListOptions
+	o.ApplyOptions(opts)
+	unsafe := o.UnsafeDisableDeepCopy != nil && *o.UnsafeDisableDeepCopy
+	switch l := list.(type) {
+	case *corev1.PodList:
+		pods := r.pods[o.Namespace]
+		l.Items = make([]corev1.Pod, len(pods))
+		for i := range pods {
+			if unsafe {
+				l.Items[i] = pods[i]
+			} else {
+				pods[i].DeepCopyInto(&l.Items[i])
+			}
+		}
+	case *appsv1.DeploymentList:
+		l.Items = make([]appsv1.Deployment, 0, len(r.pods[o.Namespace])) // one pod per Deployment
+		for k, d := range r.deployments {
+			if k.Namespace != o.Namespace {
+				continue
+			}
+			if unsafe {
+				l.Items = append(l.Items, *d)
+			} else {
+				l.Items = append(l.Items, *d.DeepCopy())
+			}
+		}
+	default:
+		return fmt.Errorf("memReader: List of %T", list)
+	}
+	return nil
+}
