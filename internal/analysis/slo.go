@@ -188,7 +188,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 		current += float64(e.base) * e.capacity
 		currentCost += float64(e.base) * e.st.Cost
 	}
-	up := solveSLO(entries, need, sloUp)
+	up := solveSLO(entries, need)
 	chosen, verdict := up, ""
 	switch {
 	case greater(need, current):
@@ -197,7 +197,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 			verdict += "; every usable variant at maxReplicas still falls short"
 		}
 	default:
-		down := solveSLO(entries, need/sloScaleDownBand, sloDown)
+		down := solveSLO(entries, need/sloScaleDownBand)
 		if down.Feasible && down.Cost < currentCost-relTolerance*max(1, currentCost) && (planned == 0 || fc.ScaleDownAllowed(down.Capacity)) {
 			chosen = down
 			verdict = fmt.Sprintf("scale-down: %s req/s would still cover the %s needed with %s %% spare", num(down.Capacity), num(need),
@@ -358,26 +358,16 @@ func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics,
 	return out
 }
 
-// Directions of solveSLO: a scale-up never removes a replica, a scale-down never adds one, so
-// that one cycle moves every variant the same way (a mix change across cycles is still possible).
-const (
-	sloUp   = 1
-	sloDown = -1
-)
-
-// solveSLO runs mix.Solve over the usable variants in direction dir; unusable ones stay at their
-// base.
-func solveSLO(entries []*sloVariant, demand float64, dir int) mix.Result {
+// solveSLO runs mix.Solve over the usable variants; unusable ones stay at their base. The
+// solver may move replicas between variants in either direction (the warm preference prices
+// starting one); constraining a scale-up to remove nothing, or a scale-down to start nothing,
+// measured worse on the bench matrix (docs/analyzers.md).
+func solveSLO(entries []*sloVariant, demand float64) mix.Result {
 	in := make([]mix.Variant, len(entries))
 	for i, e := range entries {
 		lo, hi := e.st.Bounds()
-		switch {
-		case e.capacity <= 0:
+		if e.capacity <= 0 {
 			lo, hi = e.base, e.base
-		case dir == sloUp:
-			lo = max(lo, e.base)
-		case dir == sloDown:
-			hi = min(hi, e.base)
 		}
 		in[i] = mix.Variant{Cost: e.st.Cost, Capacity: e.capacity, Current: e.base, Min: lo, Max: hi}
 	}
