@@ -80,10 +80,10 @@ type ModelState struct {
 	// Variants lists the model's variants; names must be unique.
 	Variants []VariantState `json:"variants"`
 	// SLO is the model's latency targets (VariantAutoscaling spec.slo over its service class);
-	// zero when it has none. The v1 and capacity analyzers ignore it.
+	// zero when it has none. The v1 and capacity analyzers ignore it; the slo analyzer sizes to it.
 	SLO interfaces.SLOTargets `json:"slo,omitzero"`
 	// Metrics is the model's demand and latency over the collector's window; nil when the
-	// collector read none. The v1 and capacity analyzers ignore it.
+	// collector read none. The v1 and capacity analyzers ignore it; the slo analyzer reads it.
 	Metrics *ModelMetrics `json:"metrics,omitempty"`
 }
 
