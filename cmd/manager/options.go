@@ -36,7 +36,7 @@ type Options struct {
 	// CONFIG_MAP_NAME, SATURATION_CONFIG_MAP_NAME, SERVICE_CLASSES_CONFIG_MAP_NAME).
 	ConfigMaps controller.ConfigMapNames
 
-	// Analyzer names the saturation analyzer: capacity (default) or v1.
+	// Analyzer names the saturation analyzer: capacity (default), slo or v1.
 	Analyzer string
 	// PrometheusAllowHTTP permits a plain-HTTP Prometheus URL (local use only).
 	PrometheusAllowHTTP bool

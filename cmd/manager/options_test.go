@@ -27,7 +27,7 @@ func TestOptions(t *testing.T) {
 			check: func(o Options) bool {
 				return o.LeaderElect && o.Analyzer == "v1" && o.WatchNamespace == "llm" && o.ScaleDownStabilization == 0
 			}},
-		"unknown analyzer":    {args: []string{"--analyzer=magic"}, wantErr: "valid names are capacity, v1"},
+		"unknown analyzer":    {args: []string{"--analyzer=magic"}, wantErr: "valid names are capacity, slo, v1"},
 		"renew after lease":   {args: []string{"--leader-election-renew-deadline=2m"}, wantErr: "must be shorter"},
 		"window too short":    {args: []string{"--metrics-window=10ms"}, wantErr: "--metrics-window"},
 		"negative stabilizer": {args: []string{"--scale-down-stabilization=-1s"}, wantErr: "must not be negative"},

@@ -116,7 +116,7 @@ func TestRunErrors(t *testing.T) {
 		"unknown field":    {args: []string{"explain", "-"}, stdin: `{"models": [], "analyser": "v1"}`, wantCode: exitError, wantStderr: `unknown field "analyser"`},
 		"typo in config":   {args: []string{"explain", "-"}, stdin: `{"saturationConfig": {"default": {"kvCacheTreshold": 0.8}}, "models": []}`, wantCode: exitError, wantStderr: `unknown field "kvCacheTreshold"`},
 		"invalid config":   {args: []string{"explain", "-"}, stdin: `{"saturationConfig": {"default": {"kvCacheThreshold": 1.5}}, "models": []}`, wantCode: exitError, wantStderr: `saturationConfig["default"]: kvCacheThreshold must be between 0 and 1, got 1.5`},
-		"unknown analyzer": {args: []string{"explain", "-"}, stdin: `{"analyzer": "v9", "models": []}`, wantCode: exitError, wantStderr: `unknown analyzer "v9": valid names are capacity, v1`},
+		"unknown analyzer": {args: []string{"explain", "-"}, stdin: `{"analyzer": "v9", "models": []}`, wantCode: exitError, wantStderr: `unknown analyzer "v9": valid names are capacity, slo, v1`},
 		"not JSON":         {args: []string{"explain", "-"}, stdin: `models: []`, wantCode: exitError, wantStderr: "decoding snapshot"},
 	}
 	for name, tc := range tests {

@@ -123,6 +123,9 @@ func sanitizeModel(m ModelState) (ModelState, string) {
 		v.KvCacheTokens = min(v.KvCacheTokens, maxKvCacheTokens)
 		v.DecodeAlphaMs = bounded(v.DecodeAlphaMs, maxLatencyMs)
 		v.DecodeBetaMs = bounded(v.DecodeBetaMs, maxLatencyMs)
+		v.PrefillGammaMs = bounded(v.PrefillGammaMs, maxLatencyMs)
+		v.PrefillDeltaMs = bounded(v.PrefillDeltaMs, maxLatencyMs)
+		v.MaxBatch = min(max(v.MaxBatch, 0), maxPodRequests)
 
 		changed := false
 		for _, p := range v.Pods {

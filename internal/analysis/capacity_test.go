@@ -330,7 +330,7 @@ func TestNew(t *testing.T) {
 		}
 	}
 	_, err := New("v2")
-	if err == nil || !strings.Contains(err.Error(), `unknown analyzer "v2": valid names are capacity, v1`) {
+	if err == nil || !strings.Contains(err.Error(), `unknown analyzer "v2": valid names are capacity, slo, v1`) {
 		t.Errorf("New(v2) error = %v", err)
 	}
 }

@@ -46,6 +46,14 @@ type VariantState struct {
 	// alpha + beta * batch milliseconds (the VariantAutoscaling's perfParms); 0 when unknown.
 	DecodeAlphaMs float64 `json:"decodeAlphaMs,omitempty"`
 	DecodeBetaMs  float64 `json:"decodeBetaMs,omitempty"`
+	// PrefillGammaMs and PrefillDeltaMs are the prefill latency model of one replica,
+	// gamma + delta * prompt tokens milliseconds (perfParms.prefillParms); 0 when unknown. Only
+	// the slo analyzer reads them.
+	PrefillGammaMs float64 `json:"prefillGammaMs,omitempty"`
+	PrefillDeltaMs float64 `json:"prefillDeltaMs,omitempty"`
+	// MaxBatch is the largest running batch of one replica (the accelerator profile's
+	// maxBatchSize, vLLM --max-num-seqs); 0 when unknown. Only the slo analyzer reads it.
+	MaxBatch int `json:"maxBatch,omitempty"`
 	// Pods holds the readings of the variant's ready replicas that reported metrics.
 	Pods []PodMetrics `json:"pods"`
 }
@@ -72,10 +80,10 @@ type ModelState struct {
 	// Variants lists the model's variants; names must be unique.
 	Variants []VariantState `json:"variants"`
 	// SLO is the model's latency targets (VariantAutoscaling spec.slo over its service class);
-	// zero when it has none. The v1 and capacity analyzers ignore it.
+	// zero when it has none. The v1 and capacity analyzers ignore it; the slo analyzer sizes to it.
 	SLO interfaces.SLOTargets `json:"slo,omitzero"`
 	// Metrics is the model's demand and latency over the collector's window; nil when the
-	// collector read none. The v1 and capacity analyzers ignore it.
+	// collector read none. The v1 and capacity analyzers ignore it; the slo analyzer reads it.
 	Metrics *ModelMetrics `json:"metrics,omitempty"`
 }
 
@@ -121,18 +129,32 @@ type Analyzer interface {
 	Analyze(m ModelState, cfg interfaces.SaturationScalingConfig, now time.Time) Result
 }
 
+// StatefulAnalyzer is an analyzer that carries memory from one cycle to the next (a
+// forecaster, a fitted model, a feedback multiplier). The memory is a plain value the caller
+// keeps per model and hands back: the analyzer itself stays pure and shareable.
+type StatefulAnalyzer interface {
+	Analyzer
+	// AnalyzeWithState is Analyze given state, the value the previous call returned for the same
+	// model (nil on the first cycle, or when the caller lost it); it returns the result and the
+	// state to pass next time. It must not modify m or state.
+	AnalyzeWithState(m ModelState, cfg interfaces.SaturationScalingConfig, now time.Time, state any) (Result, any)
+}
+
 const (
 	// AnalyzerV1 names the reference saturation analyzer (+1/-1 per cycle).
 	AnalyzerV1 = "v1"
 	// AnalyzerCapacity names the demand/capacity analyzer.
 	AnalyzerCapacity = "capacity"
+	// AnalyzerSLO names the SLO-driven analyzer (arrival rate, forecast and per-replica
+	// capacity at the model's latency targets).
+	AnalyzerSLO = "slo"
 	// DefaultAnalyzer is the analyzer used when none is named.
 	DefaultAnalyzer = AnalyzerCapacity
 )
 
 // Names returns the valid analyzer names, sorted.
 func Names() []string {
-	return []string{AnalyzerCapacity, AnalyzerV1}
+	return []string{AnalyzerCapacity, AnalyzerSLO, AnalyzerV1}
 }
 
 // New returns the analyzer registered under name; an empty name selects DefaultAnalyzer.
@@ -142,6 +164,8 @@ func New(name string) (Analyzer, error) {
 		return V1Analyzer{}, nil
 	case AnalyzerCapacity, "":
 		return CapacityAnalyzer{}, nil
+	case AnalyzerSLO:
+		return SLOAnalyzer{}, nil
 	default:
 		return nil, fmt.Errorf("unknown analyzer %q: valid names are %s", name, strings.Join(Names(), ", "))
 	}

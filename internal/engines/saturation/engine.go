@@ -42,6 +42,9 @@ type Engine struct {
 	// kvTokens remembers each variant's per-replica KV capacity, which only running pods report,
 	// so that a variant scaled to zero keeps its place in the cheapest-per-capacity order.
 	kvTokens map[types.NamespacedName]float64
+	// analyzerState is the memory a StatefulAnalyzer returned for each model in the last cycle
+	// (forecaster, fitted models, feedback), handed back to it in the next.
+	analyzerState map[modelKey]any
 	// ready, when set, is closed once the engine's inputs are loaded; Start waits for it, at
 	// most readyTimeout, before the first cycle.
 	ready        <-chan struct{}
@@ -88,7 +91,7 @@ func New(source collector.Source, vas VASource, cfg *common.GlobalConfig, decisi
 	trigger chan<- event.GenericEvent, opts ...Option) (*Engine, error) {
 	e := &Engine{source: source, vas: vas, config: cfg, decisions: decisions, clock: clock.RealClock{},
 		stab:     newStabilizer(DefaultScaleDownStabilization, DefaultScaleDownStepFraction),
-		kvTokens: map[types.NamespacedName]float64{}}
+		kvTokens: map[types.NamespacedName]float64{}, analyzerState: map[modelKey]any{}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -188,6 +191,11 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 
 	satConfigs := e.config.GetSaturationConfig()
 	e.forgetVanished(targets)
+	for k := range e.analyzerState {
+		if _, ok := groups[k]; !ok {
+			delete(e.analyzerState, k) // the model has no VariantAutoscaling left
+		}
+	}
 	for _, k := range sortedKeys(groups) {
 		var decisions []interfaces.VariantDecision
 		if collectErr != nil {
@@ -252,7 +260,12 @@ func (e *Engine) decideModel(k modelKey, vas []*wvav1alpha1.VariantAutoscaling, 
 	if len(state.Variants) == 0 {
 		return nil
 	}
-	result := e.analyzer.Analyze(state, cfg, now)
+	var result analysis.Result
+	if sa, ok := e.analyzer.(analysis.StatefulAnalyzer); ok {
+		result, e.analyzerState[k] = sa.AnalyzeWithState(state, cfg, now, e.analyzerState[k])
+	} else {
+		result = e.analyzer.Analyze(state, cfg, now)
+	}
 	targets := map[string]analysis.VariantTarget{}
 	for _, t := range result.Targets {
 		targets[t.Variant] = t
@@ -303,6 +316,10 @@ func variantState(va *wvav1alpha1.VariantAutoscaling, obs collector.VariantObser
 	}
 	if pp := perfParms(va); pp != nil {
 		vs.DecodeAlphaMs, vs.DecodeBetaMs = pp.DecodeParms.Alpha, pp.DecodeParms.Beta
+		vs.PrefillGammaMs, vs.PrefillDeltaMs = pp.PrefillParms.Gamma, pp.PrefillParms.Delta
+	}
+	if ap := acceleratorProfile(va); ap != nil {
+		vs.MaxBatch = int(ap.MaxBatchSize)
 	}
 	if va.Spec.MinReplicas != nil {
 		vs.MinReplicas = ptr.To(int(*va.Spec.MinReplicas))
@@ -316,6 +333,15 @@ func variantState(va *wvav1alpha1.VariantAutoscaling, obs collector.VariantObser
 // perfParms returns the performance parameters of va's accelerator from spec.modelProfile: the
 // entry whose acc is the variant's accelerator, else the only entry; nil when none applies.
 func perfParms(va *wvav1alpha1.VariantAutoscaling) *wvav1alpha1.PerfParms {
+	if ap := acceleratorProfile(va); ap != nil {
+		return ap.PerfParms
+	}
+	return nil
+}
+
+// acceleratorProfile returns the spec.modelProfile entry of va's accelerator: the entry whose acc
+// is the variant's accelerator, else the only entry; nil when none applies.
+func acceleratorProfile(va *wvav1alpha1.VariantAutoscaling) *wvav1alpha1.AcceleratorProfile {
 	p := va.Spec.ModelProfile
 	if p == nil {
 		return nil
@@ -323,11 +349,11 @@ func perfParms(va *wvav1alpha1.VariantAutoscaling) *wvav1alpha1.PerfParms {
 	acc := va.AcceleratorName()
 	for i := range p.Accelerators {
 		if p.Accelerators[i].Acc == acc {
-			return p.Accelerators[i].PerfParms
+			return &p.Accelerators[i]
 		}
 	}
 	if len(p.Accelerators) == 1 {
-		return p.Accelerators[0].PerfParms
+		return &p.Accelerators[0]
 	}
 	return nil
 }

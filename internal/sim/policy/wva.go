@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"math"
 	"reflect"
 	"strconv"
 	"time"
@@ -48,6 +49,9 @@ type WVAConfig struct {
 	// saturation.WithScaleDownStabilization); zero disables each.
 	ScaleDownStabilization time.Duration
 	ScaleDownStepFraction  float64
+	// SLO is every VariantAutoscaling's spec.slo (whole milliseconds); zero sets none. The slo
+	// analyzer sizes to it; the others ignore it (the collector then also measures attainment).
+	SLO interfaces.SLOTargets
 	// MinReplicas is every VariantAutoscaling's spec.minReplicas. 0 lets the engine empty a
 	// variant while another variant of the model serves.
 	MinReplicas int
@@ -289,6 +293,7 @@ func (w *WVA) build(c sim.Cluster) error {
 	w.vas = map[string]*wvav1alpha1.VariantAutoscaling{}
 	for _, v := range c.Variants() {
 		va := variantAutoscaling(v, w.cfg.MinReplicas)
+		va.Spec.SLO = sloSpec(w.cfg.SLO)
 		va.Spec.Actuation = &wvav1alpha1.ActuationSpec{Mode: w.cfg.Mode()}
 		vas.Update(va)
 		w.vas[v.Name] = va
@@ -380,6 +385,24 @@ func desiredReplicas(g prometheus.Gatherer, namespace, deployment string) GaugeR
 		}
 		return sum, found, nil
 	}
+}
+
+// sloSpec is the spec.slo a user would write for t; nil when t sets no target.
+func sloSpec(t interfaces.SLOTargets) *wvav1alpha1.SLOSpec {
+	if t.IsZero() {
+		return nil
+	}
+	ms := func(d time.Duration) *int32 {
+		if d <= 0 {
+			return nil
+		}
+		return ptr.To(int32(min(max(d.Milliseconds(), 1), math.MaxInt32)))
+	}
+	s := &wvav1alpha1.SLOSpec{TTFTMilliseconds: ms(t.TTFT), ITLMilliseconds: ms(t.ITL)}
+	if t.Attainment > 0 {
+		s.Attainment = strconv.FormatFloat(t.Attainment, 'f', -1, 64)
+	}
+	return s
 }
 
 // variantAutoscaling is the VariantAutoscaling a user would write for a simulated variant:

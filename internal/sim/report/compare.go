@@ -19,6 +19,7 @@ import (
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
 	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/defaults"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/policy"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/promsim"
@@ -468,6 +469,8 @@ func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.Ora
 		if err != nil {
 			return sc, nil, nil, nil, err
 		}
+		// The scenario's SLO as every VariantAutoscaling's spec.slo, at the oracle's goal.
+		wcfg.SLO = interfaces.SLOTargets{TTFT: sc.SLO.TTFT, ITL: sc.SLO.ITL, Attainment: policy.DefaultOracleGoal}
 		var opts []sim.RunOption
 		var closer io.Closer
 		if cfg.Metrics != MetricsIdeal {

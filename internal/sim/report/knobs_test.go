@@ -108,7 +108,7 @@ func TestPolicyNameErrors(t *testing.T) {
 		"wva:":                           `knob "" must be key=value`,
 		"wva:step=0.5,step=0.25":         "knob step is set twice",
 		"wva:interval=-1s":               "knob interval=-1s (engine cycle period (duration)): must be a positive duration",
-		"wva:analyzer=v3":                "must be one of capacity, v1",
+		"wva:analyzer=v3":                "must be one of capacity, slo, v1",
 		"wva:kv-threshold=1.5":           "must be a number from 0 to 1",
 		"wva:min-replicas=-1":            "must be a non-negative integer",
 		"wva:queue-threshold=inf":        "must be a non-negative number",

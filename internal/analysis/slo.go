@@ -1,0 +1,464 @@
+package analysis
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis/forecast"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis/mix"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis/perfmodel"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis/queueing"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
+)
+
+// Tuning of the slo analyzer; docs/analyzers.md ("The slo analyzer") explains each.
+const (
+	// SLOSafety is the share of queueing.MaxRate a replica is planned to carry. MaxRate is
+	// optimistic: at the predicted rate the simulator shows 0.62-0.92 attainment, at 0.7 of it
+	// every measured case meets its target.
+	SLOSafety = 0.75
+	// SLOStartupHorizon is the forecast horizon: how long a new replica takes to serve.
+	SLOStartupHorizon = 120 * time.Second
+	// SLOBurstK is the forecaster's burst margin in residual standard deviations.
+	SLOBurstK = 1.0
+	// SLOHeadroomStep multiplies the headroom on every cycle with a missed attainment, up to
+	// SLOHeadroomMax.
+	SLOHeadroomStep = 1.1
+	SLOHeadroomMax  = 1.3
+	// SLOHeadroomDecay multiplies the excess headroom (above 1) on every cycle after
+	// SLOHeadroomCalmCycles cycles in a row that met every target.
+	SLOHeadroomDecay      = 0.8
+	SLOHeadroomCalmCycles = 3
+	// sloScaleDownBand: a smaller fleet must cover the planned demand / band, so that the fleet
+	// does not flap around the exact requirement.
+	sloScaleDownBand = 0.85
+	// sloWarmPreference is mix.Config.WarmPreference: starting a replica costs 10 % of its price
+	// more than keeping one.
+	sloWarmPreference = 0.1
+	// sloLengthCV is the coefficient of variation assumed for prompt and output lengths: the
+	// collector reads only their means; chat traces have about 1.
+	sloLengthCV = 1.0
+	// sloMinEstimatorSamples and sloMaxEstimatorMAPE decide when the fitted decode parameters
+	// replace the perfParms prior.
+	sloMinEstimatorSamples = 10
+	sloMaxEstimatorMAPE    = 0.2
+)
+
+// SLOState is the slo analyzer's memory of one model between cycles. It is a plain value: the
+// engine keeps it per model and passes it back (see StatefulAnalyzer).
+type SLOState struct {
+	// Forecast smooths the model's arrival rate.
+	Forecast forecast.Forecaster
+	// Headroom (>= 1) multiplies the planned demand; it grows while the observed attainment
+	// misses the target and decays back to 1 while it is met.
+	Headroom float64
+	// Calm counts the consecutive cycles that met every known attainment target.
+	Calm int
+	// Mix is the last request mix read (zero until one was).
+	Mix queueing.Mix
+	// Variants holds each variant's fitted performance model, by variant name.
+	Variants map[string]SLOVariantState
+}
+
+// SLOVariantState is the fitted performance model of one variant.
+type SLOVariantState struct {
+	// Prior is the perfParms the estimator started from; a changed prior restarts it.
+	Prior perfmodel.Params
+	// Estimator refines Prior from the model's ITL and running batch.
+	Estimator perfmodel.Estimator
+}
+
+// SLOAnalyzer sizes a model's variants so that the planned arrival rate fits the capacity its
+// replicas sustain within the model's TTFT and ITL targets; see docs/analyzers.md.
+type SLOAnalyzer struct{}
+
+// Name returns AnalyzerSLO.
+func (SLOAnalyzer) Name() string { return AnalyzerSLO }
+
+// Analyze is AnalyzeWithState without memory: no forecast trend, headroom 1, the perfParms.
+func (a SLOAnalyzer) Analyze(m ModelState, cfg interfaces.SaturationScalingConfig, now time.Time) Result {
+	res, _ := a.AnalyzeWithState(m, cfg, now, nil)
+	return res
+}
+
+// newSLOState returns an empty state.
+func newSLOState() SLOState {
+	f, _ := forecast.New(forecast.Config{Horizon: SLOStartupHorizon, BurstK: SLOBurstK}) // a valid constant config
+	return SLOState{Forecast: f, Headroom: 1, Variants: map[string]SLOVariantState{}}
+}
+
+// copySLOState returns a copy of prev that the analyzer may modify (an empty state when prev is
+// not an SLOState, or a corrupted one).
+func copySLOState(prev any) SLOState {
+	st, ok := prev.(SLOState)
+	if !ok || !(st.Headroom >= 1 && st.Headroom <= SLOHeadroomMax) {
+		return newSLOState()
+	}
+	st.Variants = maps.Clone(st.Variants)
+	if st.Variants == nil {
+		st.Variants = map[string]SLOVariantState{}
+	}
+	return st
+}
+
+// sloVariant is the working state of one variant.
+type sloVariant struct {
+	st       VariantState
+	base     int // current replicas clamped to bounds
+	params   perfmodel.Params
+	fitted   bool    // params come from the estimator
+	capacity float64 // planned req/s per replica: SLOSafety * MaxRate; 0 when unusable
+	why      string  // why capacity is 0, or the MaxRate bound
+	note     string  // bound note of base
+}
+
+// AnalyzeWithState implements StatefulAnalyzer.
+func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationScalingConfig, now time.Time, prev any) (Result, any) {
+	st := copySLOState(prev)
+	raw := m
+	m, inputNote := sanitizeModel(m)
+	met := sanitizeMetrics(m.Metrics)
+	vs := sortedVariants(m.Variants)
+	names := map[string]bool{}
+	for _, v := range vs {
+		names[v.Name] = true
+	}
+	maps.DeleteFunc(st.Variants, func(k string, _ SLOVariantState) bool { return !names[k] })
+
+	// Demand and mix.
+	lambda, haveRate := 0.0, false
+	if met != nil && met.ArrivalSource != "" {
+		lambda, haveRate = met.ArrivalRate, true
+		st.Forecast.Observe(now, lambda)
+	}
+	if met != nil && met.MeanOutputTokens >= 1 {
+		st.Mix = queueing.Mix{PromptTokens: min(met.MeanPromptTokens*(1-met.PrefixCacheHitRate), 1e7),
+			OutputTokens: min(met.MeanOutputTokens, 1e7), PromptCV: sloLengthCV, OutputCV: sloLengthCV}
+	}
+	feedback := st.updateHeadroom(m.SLO, met, starting(vs))
+
+	reason := ""
+	switch {
+	case m.SLO.IsZero():
+		reason = "the model has no SLO (VariantAutoscaling spec.slo or a service class)"
+	case met == nil:
+		reason = "the collector read no model metrics"
+	case !haveRate:
+		reason = "no arrival rate was read" + missingNote(met)
+	case lambda == 0 && busy(m, met):
+		reason = "the arrival rate reads 0 while requests wait or run"
+	case st.Mix.OutputTokens < 1:
+		reason = "no request lengths were read yet"
+	}
+	var entries []*sloVariant
+	if reason == "" {
+		entries = st.variants(vs, m, met, lambda)
+		usable := false
+		for _, e := range entries {
+			usable = usable || e.capacity > 0
+		}
+		if !usable {
+			var whys []string
+			for _, e := range entries {
+				whys = append(whys, e.st.Name+": "+e.why)
+			}
+			reason = "no variant has a usable per-replica capacity (" + strings.Join(whys, "; ") + ")"
+		}
+	}
+	if reason != "" {
+		res := CapacityAnalyzer{}.Analyze(raw, cfg, now)
+		res.Analyzer = AnalyzerSLO
+		res.Summary = "capacity fallback: " + reason + "; " + res.Summary
+		for i := range res.Targets {
+			res.Targets[i].Reason = "capacity fallback (" + reason + "): " + res.Targets[i].Reason
+		}
+		return res, st
+	}
+
+	fc := st.Forecast.Forecast(now)
+	planned := max(fc.Planned, lambda)
+	need := planned * st.Headroom
+	res := Result{ModelID: m.ModelID, Namespace: m.Namespace, Analyzer: AnalyzerSLO, AnalyzedAt: now}
+
+	current, currentCost := 0.0, 0.0
+	for _, e := range entries {
+		current += float64(e.base) * e.capacity
+		currentCost += float64(e.base) * e.st.Cost
+	}
+	up := solveSLO(entries, need)
+	chosen, verdict := up, ""
+	switch {
+	case greater(need, current):
+		verdict = fmt.Sprintf("scale-up: the fleet sustains %s req/s, below the %s needed", num(current), num(need))
+		if !up.Feasible {
+			verdict += "; every usable variant at maxReplicas still falls short"
+		}
+	default:
+		down := solveSLO(entries, need/sloScaleDownBand)
+		if down.Feasible && down.Cost < currentCost-relTolerance*max(1, currentCost) && (planned == 0 || fc.ScaleDownAllowed(down.Capacity)) {
+			chosen = down
+			verdict = fmt.Sprintf("scale-down: %s req/s would still cover the %s needed with %s %% spare", num(down.Capacity), num(need),
+				num(100*(1/sloScaleDownBand-1)))
+		} else {
+			chosen = mix.Result{Replicas: make([]int, len(entries)), Capacity: current}
+			for i, e := range entries {
+				chosen.Replicas[i] = e.base
+			}
+			verdict = fmt.Sprintf("no change: the fleet sustains %s req/s for the %s needed and no cheaper fleet keeps %s %% spare",
+				num(current), num(need), num(100*(1/sloScaleDownBand-1)))
+		}
+	}
+	targets := chosen.Replicas
+	ensureOneReplica(entries, targets)
+
+	res.Summary = fmt.Sprintf("%s; arrival %s req/s (%s), planned %s over %s (level %s, margin %s) x headroom %s; %s",
+		verdict, num(lambda), met.ArrivalSource, num(planned), SLOStartupHorizon, num(fc.Level), num(fc.Margin), num(st.Headroom), feedback)
+	if inputNote != "" {
+		res.Summary += "; inputs: " + inputNote
+	}
+	for i, e := range entries {
+		t := targets[i]
+		var r string
+		if e.capacity > 0 {
+			src := "perfParms"
+			if e.fitted {
+				src = "fitted"
+			}
+			r = fmt.Sprintf("demand %s req/s, planned %s x headroom %s = %s req/s; one replica sustains %s req/s (%s x MaxRate, %s, %s params); %d -> %d replicas",
+				num(lambda), num(planned), num(st.Headroom), num(need), num(e.capacity), num(SLOSafety), e.why, src, e.base, t)
+		} else {
+			r = fmt.Sprintf("not sized: %s; kept at %d replicas", e.why, t)
+		}
+		if e.note != "" {
+			r += "; " + e.note
+		}
+		res.Targets = append(res.Targets, VariantTarget{Variant: e.st.Name, Accelerator: e.st.Accelerator, Current: e.st.CurrentReplicas,
+			Desired: e.st.DesiredReplicas, Target: t, Action: interfaces.ActionFor(e.st.CurrentReplicas, t), Reason: r})
+	}
+	return res, st
+}
+
+// updateHeadroom applies the attainment feedback and describes it.
+// A miss while replicas are still starting is not held against the plan: the fleet that was
+// planned is not serving yet.
+func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics, starting int) string {
+	if slo.IsZero() || met == nil {
+		return "no attainment feedback"
+	}
+	goal := slo.Attainment
+	if !(goal >= 0.5 && goal < 1) {
+		goal = interfaces.DefaultSLOAttainment
+	}
+	var missed, known []string
+	for _, s := range []struct {
+		name string
+		sli  LatencySLI
+	}{{"TTFT", met.TTFTAttainment}, {"ITL", met.ITLAttainment}} {
+		if !s.sli.Known || s.sli.Target <= 0 || !(s.sli.Requests > 0) {
+			continue
+		}
+		known = append(known, fmt.Sprintf("%s %s", s.name, num(s.sli.Attainment)))
+		if s.sli.Attainment < goal {
+			missed = append(missed, s.name)
+		}
+	}
+	switch {
+	case len(known) == 0:
+		return "no attainment observed"
+	case len(missed) > 0 && starting > 0:
+		st.Calm = 0
+		return fmt.Sprintf("attainment %s misses %s while %d replica(s) start: headroom kept", strings.Join(known, ", "), num(goal), starting)
+	case len(missed) > 0:
+		st.Calm = 0
+		st.Headroom = min(st.Headroom*SLOHeadroomStep, SLOHeadroomMax)
+		return fmt.Sprintf("attainment %s misses %s: headroom raised", strings.Join(known, ", "), num(goal))
+	default:
+		st.Calm++
+		if st.Calm >= SLOHeadroomCalmCycles && st.Headroom > 1 {
+			st.Headroom = max(1+(st.Headroom-1)*SLOHeadroomDecay, 1)
+			if st.Headroom < 1.01 {
+				st.Headroom = 1
+			}
+			return fmt.Sprintf("attainment %s meets %s for %d cycles: headroom lowered", strings.Join(known, ", "), num(goal), st.Calm)
+		}
+		return fmt.Sprintf("attainment %s meets %s", strings.Join(known, ", "), num(goal))
+	}
+}
+
+// variants computes each variant's planned per-replica capacity, feeding the estimator first.
+func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics, lambda float64) []*sloVariant {
+	slo := queueing.SLO{TTFTMs: float64(m.SLO.TTFT) / float64(time.Millisecond), ITLMs: float64(m.SLO.ITL) / float64(time.Millisecond)}
+	if a := m.SLO.Attainment; a >= 0.5 {
+		slo.Attainment = min(a, 0.9999) // 0 or out of range: queueing's default
+	}
+	// The collector's ITL histogram is the model's: it tells one variant's decode speed only
+	// when that variant runs every request.
+	serving := -1
+	for i, v := range vs {
+		if runningOf(v) > 0 {
+			if serving >= 0 {
+				serving = -2
+				break
+			}
+			serving = i
+		}
+	}
+	var out []*sloVariant
+	for i, v := range vs {
+		e := &sloVariant{st: v}
+		e.base, e.note = v.clampReplicas(v.CurrentReplicas)
+		prior := perfmodel.Params{AlphaMs: min(v.DecodeAlphaMs, perfmodel.MaxAlphaMs), BetaMs: min(v.DecodeBetaMs, perfmodel.MaxBetaMs),
+			GammaMs: min(v.PrefillGammaMs, perfmodel.MaxGammaMs), DeltaMs: min(v.PrefillDeltaMs, perfmodel.MaxDeltaMs)}
+		out = append(out, e)
+		if prior.AlphaMs+prior.BetaMs <= 0 {
+			e.why = "no perfParms decode parameters"
+			continue
+		}
+		vst, ok := st.Variants[v.Name]
+		if !ok || vst.Prior != prior {
+			est, err := perfmodel.NewEstimator(prior, perfmodel.Config{})
+			if err != nil {
+				e.why = "perfParms out of range: " + err.Error()
+				continue
+			}
+			vst = SLOVariantState{Prior: prior, Estimator: est}
+		}
+		if i == serving && met.ITL.Total() > 0 {
+			if p50, ok := met.ITL.Quantile(0.5); ok && p50 > 0 {
+				n := 0
+				for _, p := range v.Pods {
+					if p.RunningRequests > 0 {
+						n++
+					}
+				}
+				// The median token is a plain decode step (prefill stalls hit the tail).
+				vst.Estimator.ObserveDecode(perfmodel.DecodeSample{Batch: runningOf(v) / float64(n), ITLMs: p50 * 1000})
+			}
+		}
+		st.Variants[v.Name] = vst
+		e.params = prior
+		if q := vst.Estimator.Quality(); q.DecodeSamples >= sloMinEstimatorSamples && q.DecodeMAPE <= sloMaxEstimatorMAPE {
+			fit := vst.Estimator.Params()
+			e.params.AlphaMs, e.params.BetaMs, e.params.EpsilonMs = fit.AlphaMs, fit.BetaMs, fit.EpsilonMs
+			e.fitted = true
+		}
+		limits := queueing.Limits{MaxBatch: v.MaxBatch, KVTokens: v.KvCacheTokens}
+		c := queueing.MaxRate(e.params, st.Mix, limits, slo)
+		if !c.Feasible || !(c.RatePerSec > 0) {
+			// queueing says "Infeasible: ..."; reasons avoid the word (it reads as a non-finite number).
+			e.why = "the queueing model finds no feasible rate: " + strings.TrimPrefix(strings.TrimSuffix(c.Reason, "."), "Infeasible: ")
+			continue
+		}
+		e.capacity = SLOSafety * c.RatePerSec
+		e.why = fmt.Sprintf("bound by %s", c.Bound)
+	}
+	return out
+}
+
+// solveSLO runs mix.Solve over the usable variants; unusable ones stay at their base. The
+// solver may move replicas between variants in either direction (the warm preference prices
+// starting one); constraining a scale-up to remove nothing, or a scale-down to start nothing,
+// measured worse on the bench matrix (docs/analyzers.md).
+func solveSLO(entries []*sloVariant, demand float64) mix.Result {
+	in := make([]mix.Variant, len(entries))
+	for i, e := range entries {
+		lo, hi := e.st.Bounds()
+		if e.capacity <= 0 {
+			lo, hi = e.base, e.base
+		}
+		in[i] = mix.Variant{Cost: e.st.Cost, Capacity: e.capacity, Current: e.base, Min: lo, Max: hi}
+	}
+	return mix.Solve(in, demand, mix.Config{WarmPreference: sloWarmPreference})
+}
+
+// ensureOneReplica keeps one replica of the model when every target is 0 (minReplicas 0
+// everywhere and no planned demand): the cheapest usable variant that may run one keeps it.
+func ensureOneReplica(entries []*sloVariant, targets []int) {
+	for _, t := range targets {
+		if t > 0 {
+			return
+		}
+	}
+	best := -1
+	for i, e := range entries {
+		if _, hi := e.st.Bounds(); hi < 1 || e.capacity <= 0 {
+			continue
+		}
+		if best < 0 || e.st.Cost < entries[best].st.Cost {
+			best = i
+		}
+	}
+	if best >= 0 {
+		targets[best] = 1
+	}
+}
+
+// starting is the number of replicas of vs that are not ready yet.
+func starting(vs []VariantState) int {
+	n := 0
+	for _, v := range vs {
+		n += max(v.CurrentReplicas-v.ready(), 0)
+	}
+	return n
+}
+
+// runningOf is the variant's running requests over its reporting pods.
+func runningOf(v VariantState) float64 {
+	var r float64
+	for _, p := range v.Pods {
+		r += p.RunningRequests
+	}
+	return r
+}
+
+// busy reports whether any pod of m or the model's metrics show requests.
+func busy(m ModelState, met *ModelMetrics) bool {
+	if met.Waiting > 0 {
+		return true
+	}
+	for _, v := range m.Variants {
+		for _, p := range v.Pods {
+			if p.RunningRequests > 0 || p.QueueLength > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// missingNote lists the collector's missing signals in a clause.
+func missingNote(met *ModelMetrics) string {
+	if len(met.Missing) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(met.Missing, "; ") + ")"
+}
+
+// sanitizeMetrics returns a copy of met with every number finite and in range (nil stays nil).
+// The collector never sends NaN, but the analyzer does not rely on it.
+func sanitizeMetrics(met *ModelMetrics) *ModelMetrics {
+	if met == nil {
+		return nil
+	}
+	c := *met
+	for _, p := range []*float64{&c.ArrivalRate, &c.MeanPromptTokens, &c.MeanOutputTokens, &c.Waiting} {
+		*p = bounded(*p, 1e9)
+	}
+	c.PrefixCacheHitRate = bounded(c.PrefixCacheHitRate, 1)
+	for _, s := range []*LatencySLI{&c.TTFTAttainment, &c.ITLAttainment} {
+		s.Attainment = bounded(s.Attainment, 1)
+		s.Requests = bounded(s.Requests, 1e9)
+	}
+	if h, ok := NewHistogram(c.ITL.Buckets); ok {
+		c.ITL = h
+	} else {
+		c.ITL = Histogram{}
+	}
+	if math.IsNaN(c.ArrivalRate) {
+		c.ArrivalRate = 0
+	}
+	return &c
+}

@@ -1,0 +1,238 @@
+package analysis
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/utils/ptr"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis/perfmodel"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis/queueing"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
+)
+
+var (
+	sloTargets = interfaces.SLOTargets{TTFT: 2 * time.Second, ITL: 50 * time.Millisecond, Attainment: 0.99, Source: "test"}
+	sloT0      = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+)
+
+// sloVariant is an H100-like variant with perfParms, all replicas ready and reporting.
+func sloVariantOf(name string, cost float64, replicas int) VariantState {
+	return VariantState{Name: name, Accelerator: "H100", Cost: cost, CurrentReplicas: replicas, ReadyReplicas: replicas,
+		MinReplicas: ptr.To(1), MaxReplicas: 40, KvCacheTokens: 200000, MaxBatch: 256,
+		DecodeAlphaMs: 6, DecodeBetaMs: 0.07, PrefillGammaMs: 20, PrefillDeltaMs: 0.05,
+		Pods: podsRun(name, replicas, 0.3, 0, 8)}
+}
+
+// sloMetrics is a model reading arrival req/s of 500-token prompts and 200-token outputs with
+// the given ITL attainment (0: not observed).
+func sloMetrics(arrival, itlAttainment float64) *ModelMetrics {
+	m := &ModelMetrics{ArrivalRate: arrival, ArrivalSource: ArrivalFromVLLM, MeanPromptTokens: 500, MeanOutputTokens: 200}
+	if itlAttainment > 0 {
+		m.ITLAttainment = LatencySLI{Target: sloTargets.ITL, Known: true, Attainment: itlAttainment, Requests: 50}
+	}
+	return m
+}
+
+func sloModel(met *ModelMetrics, vs ...VariantState) ModelState {
+	m := model(vs...)
+	m.SLO, m.Metrics = sloTargets, met
+	return m
+}
+
+// wantMu is the planned per-replica rate of sloVariantOf, computed from the queueing package.
+func wantMu(t *testing.T) float64 {
+	t.Helper()
+	c := queueing.MaxRate(perfmodel.Params{AlphaMs: 6, BetaMs: 0.07, GammaMs: 20, DeltaMs: 0.05},
+		queueing.Mix{PromptTokens: 500, OutputTokens: 200, PromptCV: 1, OutputCV: 1},
+		queueing.Limits{MaxBatch: 256, KVTokens: 200000}, queueing.SLO{TTFTMs: 2000, ITLMs: 50, Attainment: 0.99})
+	if !c.Feasible {
+		t.Fatalf("test variant infeasible: %s", c.Reason)
+	}
+	return SLOSafety * c.RatePerSec
+}
+
+// TestSLOSizesToPlannedRate: one variant, a steady rate: replicas = ceil(rate / (safety x MaxRate)).
+func TestSLOSizesToPlannedRate(t *testing.T) {
+	mu := wantMu(t)
+	rate := 7.5 * mu
+	res := SLOAnalyzer{}.Analyze(sloModel(sloMetrics(rate, 0), sloVariantOf("h100", 10, 2)), defaultCfg, sloT0)
+	if got := targetsOf(res.Targets)["h100"]; got != 8 {
+		t.Fatalf("target %d, want 8 = ceil(%.3g / %.3g): %s / %s", got, rate, mu, res.Summary, res.Targets[0].Reason)
+	}
+	if res.Analyzer != AnalyzerSLO || !strings.Contains(res.Targets[0].Reason, "one replica sustains") {
+		t.Errorf("result %+v", res)
+	}
+	// The same fleet at a quarter of the load scales down, to ceil(rate/4 / band / mu).
+	res = SLOAnalyzer{}.Analyze(sloModel(sloMetrics(rate/4, 0), sloVariantOf("h100", 10, 8)), defaultCfg, sloT0)
+	if got, want := targetsOf(res.Targets)["h100"], int(math.Ceil(rate/4/sloScaleDownBand/mu)); got != want {
+		t.Errorf("scale-down target %d, want %d: %s", got, want, res.Summary)
+	}
+}
+
+// TestSLOCheapestMix: of two variants the cheaper per request carries the load.
+func TestSLOCheapestMix(t *testing.T) {
+	mu := wantMu(t)
+	cheap, dear := sloVariantOf("cheap", 10, 1), sloVariantOf("dear", 30, 1)
+	res := SLOAnalyzer{}.Analyze(sloModel(sloMetrics(4.5*mu, 0), cheap, dear), defaultCfg, sloT0)
+	if got := targetsOf(res.Targets); got["cheap"] != 4 || got["dear"] != 1 {
+		t.Errorf("targets %v, want cheap 4 and dear at its minimum 1: %s", got, res.Summary)
+	}
+}
+
+// TestSLOHeadroomFeedback: a missed attainment raises the headroom by SLOHeadroomStep per
+// cycle up to SLOHeadroomMax, which raises the target; met attainment returns it to 1 after
+// SLOHeadroomCalmCycles; a miss while replicas start is not counted.
+func TestSLOHeadroomFeedback(t *testing.T) {
+	mu := wantMu(t)
+	rate := 9.5 * mu
+	var state any
+	now := sloT0
+	cycle := func(att float64, v VariantState) (Result, SLOState) {
+		t.Helper()
+		res, next := SLOAnalyzer{}.AnalyzeWithState(sloModel(sloMetrics(rate, att), v), defaultCfg, now, state)
+		state = next
+		now = now.Add(30 * time.Second)
+		assertFinite(t, res)
+		return res, next.(SLOState)
+	}
+	v := sloVariantOf("h100", 10, 10)
+	res, st := cycle(1, v) // met: headroom stays 1, 10 replicas suffice
+	if st.Headroom != 1 || targetsOf(res.Targets)["h100"] != 10 {
+		t.Fatalf("met: headroom %g target %d, want 1 and 10: %s", st.Headroom, targetsOf(res.Targets)["h100"], res.Summary)
+	}
+	for i, want := range []float64{1.1, 1.21, SLOHeadroomMax, SLOHeadroomMax} {
+		res, st = cycle(0.9, v)
+		if math.Abs(st.Headroom-want) > 1e-9 {
+			t.Errorf("miss %d: headroom %g, want %g", i+1, st.Headroom, want)
+		}
+	}
+	if got, want := targetsOf(res.Targets)["h100"], int(math.Ceil(rate*SLOHeadroomMax/mu-1e-9)); got != want || got <= 10 {
+		t.Errorf("target at headroom %g: %d, want %d: %s", st.Headroom, got, want, res.Summary)
+	}
+	// A miss while 3 replicas are still starting keeps the headroom.
+	starting := sloVariantOf("h100", 10, 13)
+	starting.ReadyReplicas, starting.Pods = 10, starting.Pods[:10]
+	before := st.Headroom
+	if _, st = cycle(0.9, starting); st.Headroom != before || st.Calm != 0 {
+		t.Errorf("miss while starting: headroom %g (was %g), calm %d", st.Headroom, before, st.Calm)
+	}
+	// Met for long enough: back to 1.
+	for range 20 {
+		res, st = cycle(0.999, v)
+	}
+	if st.Headroom != 1 || !strings.Contains(res.Summary, "x headroom 1;") {
+		t.Errorf("after 20 met cycles headroom %g: %s", st.Headroom, res.Summary)
+	}
+}
+
+// TestSLOStateIsNotModified: the state handed in is not changed by the call.
+func TestSLOStateIsNotModified(t *testing.T) {
+	m := sloModel(sloMetrics(20, 0.9), sloVariantOf("h100", 10, 4))
+	_, s1 := SLOAnalyzer{}.AnalyzeWithState(m, defaultCfg, sloT0, nil)
+	r2, s2 := SLOAnalyzer{}.AnalyzeWithState(m, defaultCfg, sloT0.Add(time.Minute), s1)
+	r3, _ := SLOAnalyzer{}.AnalyzeWithState(m, defaultCfg, sloT0.Add(time.Minute), s1)
+	if r2.Summary != r3.Summary || math.Abs(s1.(SLOState).Headroom-1.1) > 1e-9 || math.Abs(s2.(SLOState).Headroom-1.21) > 1e-9 {
+		t.Errorf("state changed by a call: %q vs %q, headroom %g then %g", r2.Summary, r3.Summary, s1.(SLOState).Headroom, s2.(SLOState).Headroom)
+	}
+	if _, ok := s2.(SLOState).Variants["h100"]; !ok {
+		t.Errorf("no per-variant state kept")
+	}
+	// A variant that vanished is forgotten.
+	_, s4 := SLOAnalyzer{}.AnalyzeWithState(sloModel(sloMetrics(20, 0.9), sloVariantOf("a100", 5, 4)), defaultCfg, sloT0.Add(2*time.Minute), s2)
+	if _, ok := s4.(SLOState).Variants["h100"]; ok {
+		t.Errorf("vanished variant's state kept")
+	}
+}
+
+// TestSLOFallsBackToCapacity: without an SLO, without model metrics, without an arrival rate,
+// with a zero rate while requests wait, without request lengths, or without perfParms, the slo
+// analyzer returns the capacity analyzer's targets and says why.
+func TestSLOFallsBackToCapacity(t *testing.T) {
+	busy := sloVariantOf("h100", 10, 2)
+	busy.Pods = podsRun("h100", 2, 0.95, 20, 30) // the capacity analyzer scales this up
+	noPerf := busy
+	noPerf.DecodeAlphaMs, noPerf.DecodeBetaMs = 0, 0
+	noRate := sloMetrics(0, 0)
+	noRate.ArrivalSource = ""
+	noRate.Missing = []string{"arrival: no vllm:request_success_total series"}
+	noLengths := sloMetrics(10, 0)
+	noLengths.MeanOutputTokens = 0
+	tests := map[string]struct {
+		m    ModelState
+		want string
+	}{
+		"no SLO":        {m: func() ModelState { m := sloModel(sloMetrics(10, 0), busy); m.SLO = interfaces.SLOTargets{}; return m }(), want: "no SLO"},
+		"no metrics":    {m: sloModel(nil, busy), want: "no model metrics"},
+		"no rate":       {m: sloModel(noRate, busy), want: "no arrival rate was read (arrival: no vllm"},
+		"zero but busy": {m: sloModel(sloMetrics(0, 0), busy), want: "reads 0 while requests wait or run"},
+		"no lengths":    {m: sloModel(noLengths, busy), want: "no request lengths"},
+		"no perfParms":  {m: sloModel(sloMetrics(10, 0), noPerf), want: "no variant has a usable per-replica capacity (h100: no perfParms"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			res := SLOAnalyzer{}.Analyze(tc.m, defaultCfg, sloT0)
+			want := CapacityAnalyzer{}.Analyze(tc.m, defaultCfg, sloT0)
+			if got, w := targetsOf(res.Targets), targetsOf(want.Targets); got["h100"] != w["h100"] || got["h100"] <= 2 {
+				t.Errorf("targets %v, want the capacity analyzer's %v (a scale-up)", got, w)
+			}
+			if !strings.Contains(res.Summary, "capacity fallback: "+tc.want) && !strings.Contains(res.Summary, tc.want) {
+				t.Errorf("summary %q lacks %q", res.Summary, tc.want)
+			}
+			if !strings.HasPrefix(res.Targets[0].Reason, "capacity fallback (") || res.Analyzer != AnalyzerSLO {
+				t.Errorf("reason %q / analyzer %q", res.Targets[0].Reason, res.Analyzer)
+			}
+		})
+	}
+}
+
+// TestSLOKeepsOneReplica: no demand and minReplicas 0 everywhere still leaves one replica.
+func TestSLOKeepsOneReplica(t *testing.T) {
+	a, b := sloVariantOf("a", 5, 1), sloVariantOf("b", 10, 2)
+	a.MinReplicas, b.MinReplicas = ptr.To(0), ptr.To(0)
+	a.Pods, b.Pods = podsRun("a", 1, 0, 0, 0), podsRun("b", 2, 0, 0, 0)
+	res := SLOAnalyzer{}.Analyze(sloModel(sloMetrics(0, 0), a, b), defaultCfg, sloT0)
+	if got := targetsOf(res.Targets); got["a"]+got["b"] != 1 || got["a"] != 1 {
+		t.Errorf("targets %v, want the cheaper variant a at 1: %s", got, res.Summary)
+	}
+}
+
+// sloFuzz wraps the slo analyzer so that checkAnalyzer's inputs also drive the SLO, the model
+// metrics and a second, stateful cycle.
+type sloFuzz struct{ in fuzzInput }
+
+func (sloFuzz) Name() string { return AnalyzerSLO }
+
+func (f sloFuzz) Analyze(m ModelState, cfg interfaces.SaturationScalingConfig, now time.Time) Result {
+	in := f.in
+	m.SLO = interfaces.SLOTargets{TTFT: time.Duration(in.sdu * float64(time.Second)), ITL: time.Duration(in.itl * float64(time.Millisecond)),
+		Attainment: in.kvSpare}
+	m.Metrics = &ModelMetrics{ArrivalRate: in.queue, ArrivalSource: ArrivalFromVLLM, MeanPromptTokens: in.tokens, MeanOutputTokens: in.running2,
+		PrefixCacheHitRate: in.kv2, Waiting: in.queue2,
+		ITLAttainment: LatencySLI{Target: time.Millisecond, Known: true, Attainment: in.kv, Requests: in.running},
+		ITL:           Histogram{Buckets: []Bucket{{UpperBound: in.alpha, Count: in.beta}, {UpperBound: math.Inf(1), Count: in.cost}}}}
+	for i := range m.Variants {
+		m.Variants[i].PrefillGammaMs, m.Variants[i].PrefillDeltaMs, m.Variants[i].MaxBatch = in.tokens2, in.cost2, in.desired
+	}
+	res, st := SLOAnalyzer{}.AnalyzeWithState(m, cfg, now, nil)
+	res2, _ := SLOAnalyzer{}.AnalyzeWithState(m, cfg, now.Add(30*time.Second), st)
+	if len(res2.Targets) != len(res.Targets) {
+		return Result{Analyzer: AnalyzerSLO} // checkAnalyzer flags the empty summary
+	}
+	return res2
+}
+
+// FuzzSLOAnalyzer is FuzzCapacityAnalyzer for the slo analyzer, whose SLO, arrival rate, mix,
+// attainment, ITL histogram and prefill parameters are fuzzed too, over two cycles of state.
+func FuzzSLOAnalyzer(f *testing.F) {
+	addFuzzSeeds(f)
+	f.Fuzz(func(t *testing.T, kv, queue, running, kv2, queue2, running2, cost, cost2, tokens, tokens2, alpha, beta,
+		kvThr, qThr, kvSpare, qSpare, sdu, itl float64, pods, current, ready, desired, minR, maxR, pods2, current2, maxR2 int) {
+		in := fuzzInput{kv, queue, running, kv2, queue2, running2, cost, cost2, tokens, tokens2, alpha, beta,
+			kvThr, qThr, kvSpare, qSpare, sdu, itl, pods, current, ready, desired, minR, maxR, pods2, current2, maxR2}
+		checkAnalyzer(t, sloFuzz{in}, in)
+		checkAnalyzer(t, SLOAnalyzer{}, in) // no SLO: the capacity fallback
+	})
+}
