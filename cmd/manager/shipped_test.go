@@ -2,42 +2,16 @@ package main
 
 import (
 	"flag"
-	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/config"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/defaults"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
 )
-
-// renderDefault renders config/default as `kubectl apply -k` would.
-func renderDefault(t *testing.T) []*unstructured.Unstructured {
-	t.Helper()
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	resources, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join("..", "..", "config", "default"))
-	if err != nil {
-		t.Fatalf("kustomize build config/default: %v", err)
-	}
-	var objs []*unstructured.Unstructured
-	for _, r := range resources.Resources() {
-		raw, err := r.MarshalJSON()
-		if err != nil {
-			t.Fatal(err)
-		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(raw); err != nil {
-			t.Fatal(err)
-		}
-		objs = append(objs, u)
-	}
-	return objs
-}
 
 // TestShippedDefaults checks that what config/default installs is defaults.Shipped(), the one
 // statement of the defaults that the manager and the simulator's wva policy both use: the engine
@@ -48,7 +22,7 @@ func TestShippedDefaults(t *testing.T) {
 	got := defaults.Settings{ScaleDownStepFraction: want.ScaleDownStepFraction} // no manifest sets the step
 	const prefix = "workload-variant-autoscaler-"
 	found := map[string]bool{}
-	for _, o := range renderDefault(t) {
+	for _, o := range renderInstall(t) {
 		switch {
 		case o.GetKind() == "ConfigMap" && o.GetName() == prefix+"variantautoscaling-config":
 			found["main ConfigMap"] = true
