@@ -31,6 +31,12 @@ type Options struct {
 
 	WatchNamespace    string
 	RESTClientTimeout time.Duration
+	// KubeAPIQPS and KubeAPIBurst are the client-side rate limit of the manager's API server
+	// requests (client-go's defaults, 5 and 10, throttle a fleet of thousands of variants).
+	KubeAPIQPS   float64
+	KubeAPIBurst int
+	// MaxConcurrentReconciles is the number of VariantAutoscalings reconciled in parallel.
+	MaxConcurrentReconciles int
 
 	// ConfigMaps locates the main, saturation and service-class ConfigMaps (env POD_NAMESPACE,
 	// CONFIG_MAP_NAME, SATURATION_CONFIG_MAP_NAME, SERVICE_CLASSES_CONFIG_MAP_NAME).
@@ -67,6 +73,9 @@ func DefaultOptions() Options {
 		LeaderElectionRenewDeadline: 50 * time.Second,
 		LeaderElectionRetryPeriod:   10 * time.Second,
 		RESTClientTimeout:           60 * time.Second,
+		KubeAPIQPS:                  50,
+		KubeAPIBurst:                100,
+		MaxConcurrentReconciles:     4,
 		ConfigMaps:                  controller.DefaultConfigMapNames(),
 		Analyzer:                    shipped.Analyzer,
 		MetricsWindow:               shipped.MetricsWindow,
@@ -97,6 +106,10 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.StringVar(&o.WatchNamespace, "watch-namespace", o.WatchNamespace,
 		"Only watch VariantAutoscalings, Deployments and Pods in this namespace (empty: all namespaces).")
 	fs.DurationVar(&o.RESTClientTimeout, "rest-client-timeout", o.RESTClientTimeout, "Timeout of API server requests.")
+	fs.Float64Var(&o.KubeAPIQPS, "kube-api-qps", o.KubeAPIQPS, "Steady rate of API server requests per second the manager may send.")
+	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst of API server requests above --kube-api-qps.")
+	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", o.MaxConcurrentReconciles,
+		"Number of VariantAutoscalings reconciled in parallel.")
 	fs.StringVar(&o.Analyzer, "analyzer", o.Analyzer, fmt.Sprintf("Saturation analyzer, one of %v.", analysis.Names()))
 	fs.BoolVar(&o.PrometheusAllowHTTP, "prometheus-allow-http", o.PrometheusAllowHTTP,
 		"Allow a plain-HTTP Prometheus URL (local development only).")
@@ -149,6 +162,15 @@ func (o *Options) Validate() error {
 	}
 	if o.ScaleDownStabilization < 0 {
 		errs = append(errs, errors.New("--scale-down-stabilization must not be negative"))
+	}
+	if o.KubeAPIQPS <= 0 {
+		errs = append(errs, errors.New("--kube-api-qps must be positive"))
+	}
+	if o.KubeAPIBurst < 1 {
+		errs = append(errs, errors.New("--kube-api-burst must be at least 1"))
+	}
+	if o.MaxConcurrentReconciles < 1 {
+		errs = append(errs, errors.New("--max-concurrent-reconciles must be at least 1"))
 	}
 	if o.RESTClientTimeout <= 0 {
 		errs = append(errs, errors.New("--rest-client-timeout must be positive"))

@@ -35,6 +35,7 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 	logger := ctrl.Log.WithName("setup")
 	restCfg = rest.CopyConfig(restCfg)
 	restCfg.Timeout = opts.RESTClientTimeout
+	restCfg.QPS, restCfg.Burst = float32(opts.KubeAPIQPS), opts.KubeAPIBurst
 
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
@@ -80,13 +81,16 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 		return fmt.Errorf("adding the saturation engine: %w", err)
 	}
 
-	// Direct mode reads past the cache (see actuator.DirectClient) and writes through the client.
-	act, err := actuator.New(metrics.Registry, directClient{Reader: mgr.GetAPIReader(), SubResourceClientConstructor: mgr.GetClient()})
+	// Direct mode reads the cache first and, only when a write is needed, past it (see
+	// actuator.DirectClient and actuator.WithCache); it writes through the client.
+	act, err := actuator.New(metrics.Registry, directClient{Reader: mgr.GetAPIReader(), SubResourceClientConstructor: mgr.GetClient()},
+		actuator.WithCache(mgr.GetClient()))
 	if err != nil {
 		return fmt.Errorf("creating the actuator: %w", err)
 	}
 	if err := controller.NewVariantAutoscalingReconciler(mgr.GetClient(), recorder, common.DecisionCache, common.DefaultVACache,
-		common.DecisionTrigger, controller.WithActuator(act), controller.WithClock(clk)).SetupWithManager(mgr); err != nil {
+		common.DecisionTrigger, controller.WithActuator(act), controller.WithClock(clk),
+		controller.WithMaxConcurrentReconciles(opts.MaxConcurrentReconciles)).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the VariantAutoscaling controller: %w", err)
 	}
 	if err := configMaps.SetupWithManager(mgr); err != nil {

@@ -53,6 +53,9 @@ type DirectClient interface {
 type Actuator struct {
 	metrics *metrics
 	direct  DirectClient
+	// cache, when set, is read first in Direct mode: a Deployment whose cached replicas
+	// already equal the decision is neither read from the API server nor written.
+	cache client.Reader
 
 	mu sync.Mutex
 	// records holds, per VariantAutoscaling Actuate has seen, what was published for it.
@@ -81,17 +84,35 @@ type record struct {
 // controller-runtime's metrics.Registry). direct reads the scale target and its
 // HorizontalPodAutoscalers and writes the scale subresource in Direct mode. With a nil direct,
 // Direct-mode decisions fail with ErrNoScaleClient and only the gauges are published.
-func New(reg prometheus.Registerer, direct DirectClient) (*Actuator, error) {
+func New(reg prometheus.Registerer, direct DirectClient, opts ...Option) (*Actuator, error) {
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, err
 	}
-	return &Actuator{
+	a := &Actuator{
 		metrics: m,
 		direct:  direct,
 		records: map[types.NamespacedName]*record{},
 		owners:  map[target]types.NamespacedName{},
-	}, nil
+	}
+	for _, o := range opts {
+		o(a)
+	}
+	return a, nil
+}
+
+// Option configures optional dependencies of the Actuator.
+type Option func(*Actuator)
+
+// WithCache makes Direct mode read the scale target from c (an informer-backed reader, such
+// as the manager's client) before anything else. When the cached replicas already equal the
+// decision and no HorizontalPodAutoscaler targets the Deployment, nothing is read from the
+// API server and nothing is written. Otherwise the Deployment is read again through the
+// DirectClient before writing, so that a cache lagging behind WVA's own last write is not
+// taken for a foreign writer. A stale cache that hides a foreign write costs at most the
+// delay until the watch delivers it: the controller reconciles on every replica change.
+func WithCache(c client.Reader) Option {
+	return func(a *Actuator) { a.cache = c }
 }
 
 // Actuate publishes d for va: wva_desired_replicas = d.TargetReplicas, wva_current_replicas =
@@ -241,6 +262,15 @@ func (a *Actuator) scale(ctx context.Context, va *wvav1alpha1.VariantAutoscaling
 	hpa, err := a.hpaFor(ctx, key)
 	if err != nil {
 		return nil, err
+	}
+	if a.cache != nil && hpa == "" {
+		cached := &appsv1.Deployment{}
+		if err := a.cache.Get(ctx, key, cached); err == nil && cached.DeletionTimestamp.IsZero() && replicasOf(cached) == want {
+			a.setWritten(vaKey, want, true)
+			log.FromContext(ctx).V(4).Info("Deployment already at the desired replicas", "variantAutoscaling", klog.KObj(va),
+				"deployment", klog.KRef(key.Namespace, key.Name), "replicas", want)
+			return nil, nil
+		}
 	}
 	written, hasWritten := a.lastWritten(vaKey)
 	var conflict *interfaces.ScaleConflict

@@ -16,6 +16,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	crcontroller "sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -57,6 +58,8 @@ type VariantAutoscalingReconciler struct {
 	// failing holds the VariantAutoscalings whose last actuation failed: a retry may read a
 	// cached status that has not seen applied=false yet, and must not repeat the event.
 	failing keySet
+	// workers is the number of VariantAutoscalings reconciled in parallel (0: controller-runtime's default).
+	workers int
 }
 
 // Option configures optional dependencies of the VariantAutoscalingReconciler.
@@ -70,6 +73,11 @@ func WithActuator(a Actuator) Option {
 // WithClock sets the clock used for condition transition times (default: the real clock).
 func WithClock(c clock.PassiveClock) Option {
 	return func(r *VariantAutoscalingReconciler) { r.clock = c }
+}
+
+// WithMaxConcurrentReconciles sets how many VariantAutoscalings are reconciled in parallel.
+func WithMaxConcurrentReconciles(n int) Option {
+	return func(r *VariantAutoscalingReconciler) { r.workers = n }
 }
 
 // NewVariantAutoscalingReconciler returns a reconciler that reads decisions from decisions,
@@ -94,6 +102,7 @@ func (r *VariantAutoscalingReconciler) SetupWithManager(mgr ctrl.Manager) error 
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("variantautoscaling").
+		WithOptions(crcontroller.Options{MaxConcurrentReconciles: r.workers}).
 		For(&wvav1alpha1.VariantAutoscaling{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.vasForDeployment),
@@ -194,6 +203,7 @@ func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.R
 
 	r.applyDecision(va, original, d)
 	va.Status.ObservedGeneration = va.Generation
+	logDecision(ctx, va, original, d)
 	if r.actuator != nil && deploy != nil {
 		mode := va.ActuationMode()
 		va.Status.Actuation = &wvav1alpha1.ActuationStatus{Mode: mode}
@@ -249,6 +259,20 @@ func (r *VariantAutoscalingReconciler) resolveTarget(ctx context.Context, va *wv
 	return nil
 }
 
+// logDecision logs the analyzer's detailed reason for d: at V(1) when the decision-level
+// status (optimizedAlloc or the OptimizationReady condition) changed, at V(4) otherwise.
+func logDecision(ctx context.Context, va, original *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) {
+	v := 4
+	before := meta.FindStatusCondition(original.Status.Conditions, wvav1alpha1.ConditionOptimizationReady)
+	after := meta.FindStatusCondition(va.Status.Conditions, wvav1alpha1.ConditionOptimizationReady)
+	if original.Status.OptimizedAlloc.Replicas != va.Status.OptimizedAlloc.Replicas || before == nil || after == nil ||
+		before.Reason != after.Reason || before.Message != after.Message {
+		v = 1
+	}
+	log.FromContext(ctx).V(v).Info("Decision", "variantAutoscaling", klog.KObj(va), "current", d.CurrentReplicas,
+		"target", d.TargetReplicas, "accelerator", d.AcceleratorName, "reason", d.Reason)
+}
+
 // applyDecision copies d into status: optimizedAlloc and the MetricsAvailable and
 // OptimizationReady conditions, recording events on transitions.
 func (r *VariantAutoscalingReconciler) applyDecision(va, original *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) {
@@ -272,7 +296,7 @@ func (r *VariantAutoscalingReconciler) applyDecision(va, original *wvav1alpha1.V
 			reason = wvav1alpha1.ReasonMetricsFound
 		}
 		r.setCondition(va, wvav1alpha1.ConditionMetricsAvailable, metav1.ConditionTrue, reason, messageOr(d.MetricsMessage, "Fresh metrics were read for the model."))
-		r.setCondition(va, wvav1alpha1.ConditionOptimizationReady, metav1.ConditionTrue, wvav1alpha1.ReasonOptimizationSucceeded, messageOr(d.Reason, "Decision computed."))
+		r.setCondition(va, wvav1alpha1.ConditionOptimizationReady, metav1.ConditionTrue, wvav1alpha1.ReasonOptimizationSucceeded, decisionMessage(d))
 		if metricsWereLost {
 			metricsAvailableEvent(r.recorder, va)
 		}
@@ -284,10 +308,28 @@ func (r *VariantAutoscalingReconciler) applyDecision(va, original *wvav1alpha1.V
 	msg := messageOr(d.MetricsMessage, "No metrics were read for the model.")
 	r.setCondition(va, wvav1alpha1.ConditionMetricsAvailable, metav1.ConditionFalse, reason, msg)
 	r.setCondition(va, wvav1alpha1.ConditionOptimizationReady, metav1.ConditionTrue, wvav1alpha1.ReasonDecisionHeld,
-		messageOr(d.Reason, "Metrics are unavailable, so the previous decision stands."))
+		fmt.Sprintf("Holding %d replicas: metrics are unavailable, so the previous decision stands (see MetricsAvailable).", d.TargetReplicas))
 	if metricsWereAvailable {
 		metricsUnavailableEvent(r.recorder, va, reason, msg)
 	}
+}
+
+// decisionMessage is the OptimizationReady message of a computed decision. It names only
+// decision-level facts (target, current replicas, accelerator, direction), so that it changes
+// only when the decision does: the analyzer's reason embeds live load figures (KV usage,
+// demand, arrival rate) that move every cycle, and copying it into status would patch every
+// VariantAutoscaling every cycle. That reason is logged at V(1) when the decision changes and
+// carried by the DesiredReplicasChanged event.
+func decisionMessage(d interfaces.VariantDecision) string {
+	action := d.Action
+	if action == "" {
+		action = interfaces.ActionFor(d.CurrentReplicas, d.TargetReplicas)
+	}
+	acc := d.AcceleratorName
+	if acc == "" {
+		acc = "its accelerator"
+	}
+	return fmt.Sprintf("Desired %d replicas on %s (current %d, %s).", d.TargetReplicas, acc, d.CurrentReplicas, action)
 }
 
 func messageOr(msg, fallback string) string {
