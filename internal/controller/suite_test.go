@@ -38,7 +38,12 @@ var (
 	sharedCfg *common.GlobalConfig
 	trigger   chan event.GenericEvent
 	actuated  = &recordingActuator{applied: map[types.NamespacedName]int{}, forgotten: map[types.NamespacedName]int{},
-		failing: map[types.NamespacedName]int{}, delegates: map[types.NamespacedName]Actuator{}}
+		failing: map[types.NamespacedName]int{}, delegates: map[types.NamespacedName]Actuator{},
+		calls: keyCounter{n: map[types.NamespacedName]int{}}}
+	// statusPatches counts the controller's status patches per VariantAutoscaling.
+	statusPatches = &keyCounter{n: map[types.NamespacedName]int{}}
+	// cachedClient is the manager's (informer-backed) client.
+	cachedClient client.Client
 	cmReconciler *ConfigMapReconciler
 	cmNames      = ConfigMapNames{Namespace: "wva-system", Main: "wva-config", Saturation: "saturation-scaling-config", ServiceClasses: "service-classes-config"}
 	suiteCancel  context.CancelFunc
@@ -80,7 +85,8 @@ func runSuite(m *testing.M) int {
 	sharedCfg = common.NewGlobalConfig()
 	trigger = common.NewDecisionTrigger()
 	recorder := mgr.GetEventRecorder("wva-controller")
-	must(NewVariantAutoscalingReconciler(mgr.GetClient(), recorder, decisions, vaCache, trigger, WithActuator(actuated)).SetupWithManager(mgr))
+	cachedClient = mgr.GetClient()
+	must(NewVariantAutoscalingReconciler(countingClient{Client: mgr.GetClient()}, recorder, decisions, vaCache, trigger, WithActuator(actuated)).SetupWithManager(mgr))
 	cmReconciler = NewConfigMapReconciler(mgr.GetClient(), recorder, sharedCfg, cmNames)
 	must(cmReconciler.SetupWithManager(mgr))
 
@@ -145,6 +151,38 @@ func eventsFor(ctx context.Context, obj client.Object) (map[string][]string, err
 	return out, nil
 }
 
+// keyCounter counts calls per object key.
+type keyCounter struct {
+	mu sync.Mutex
+	n  map[types.NamespacedName]int
+}
+
+func (c *keyCounter) inc(key types.NamespacedName) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n[key]++
+}
+
+func (c *keyCounter) get(key types.NamespacedName) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[key]
+}
+
+// countingClient is the controller's client, counting its status patches in statusPatches.
+type countingClient struct{ client.Client }
+
+func (c countingClient) Status() client.SubResourceWriter {
+	return countingStatus{SubResourceWriter: c.Client.Status()}
+}
+
+type countingStatus struct{ client.SubResourceWriter }
+
+func (s countingStatus) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+	statusPatches.inc(client.ObjectKeyFromObject(obj))
+	return s.SubResourceWriter.Patch(ctx, obj, patch, opts...)
+}
+
 // recordingActuator records what the controller asks to actuate.
 type recordingActuator struct {
 	mu        sync.Mutex
@@ -152,6 +190,7 @@ type recordingActuator struct {
 	forgotten map[types.NamespacedName]int // number of Forget calls
 	failing   map[types.NamespacedName]int // keys whose Actuate fails, with the number of calls
 	delegates map[types.NamespacedName]Actuator
+	calls     keyCounter // Actuate calls per key
 }
 
 // delegate makes the actuator pass the VariantAutoscaling key's calls to a (a real Actuator).
@@ -165,6 +204,7 @@ func (a *recordingActuator) Actuate(ctx context.Context, va *wvav1alpha1.Variant
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	key := client.ObjectKeyFromObject(va)
+	a.calls.inc(key)
 	if to, ok := a.delegates[key]; ok {
 		a.applied[key] = d.TargetReplicas
 		return to.Actuate(ctx, va, d)
