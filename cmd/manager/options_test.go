@@ -36,6 +36,16 @@ func TestOptions(t *testing.T) {
 			check: func(o Options) bool {
 				return o.GatewayMetric == promsource.GatewayMetric{Metric: "inference_model_request_total", ModelLabel: "model_name"}
 			}},
+		"sized for 10k by default": {check: func(o Options) bool {
+			return o.KubeAPIQPS == 50 && o.KubeAPIBurst == 100 && o.MaxConcurrentReconciles == 4
+		}},
+		"api load flags": {args: []string{"--kube-api-qps=200", "--kube-api-burst=400", "--max-concurrent-reconciles=16"},
+			check: func(o Options) bool {
+				return o.KubeAPIQPS == 200 && o.KubeAPIBurst == 400 && o.MaxConcurrentReconciles == 16
+			}},
+		"no workers":                {args: []string{"--max-concurrent-reconciles=0"}, wantErr: "--max-concurrent-reconciles"},
+		"no qps":                    {args: []string{"--kube-api-qps=0"}, wantErr: "--kube-api-qps"},
+		"no burst":                  {args: []string{"--kube-api-burst=0"}, wantErr: "--kube-api-burst"},
 		"gateway label not a label": {args: []string{`--gateway-model-label=a"b`}, wantErr: "not a Prometheus label name"},
 	}
 	for name, tc := range tests {
