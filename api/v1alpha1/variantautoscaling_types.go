@@ -76,6 +76,15 @@ type VariantAutoscalingSpec struct {
 	// a target set in neither place is not enforced.
 	// +optional
 	SLO *SLOSpec `json:"slo,omitempty"`
+
+	// StartupDelaySeconds is how long a new replica of this variant takes from pod creation to
+	// Ready. The slo analyzer plans demand this far ahead. When unset, WVA learns it from the
+	// variant's pods (their Ready time minus their creation time) and uses 120 seconds until it
+	// has seen a pod become ready.
+	// +optional
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=3600
+	StartupDelaySeconds *int32 `json:"startupDelaySeconds,omitempty"`
 }
 
 // SLOSpec is a service-level objective: latency targets that a share of requests must meet.
