@@ -82,8 +82,7 @@ type VariantAutoscalingSpec struct {
 	// variant's pods (their Ready time minus their creation time) and uses 120 seconds until it
 	// has seen a pod become ready.
 	// +optional
-	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=3600
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 3600",message="spec.startupDelaySeconds must be between 1 and 3600 (1 hour)"
 	StartupDelaySeconds *int32 `json:"startupDelaySeconds,omitempty"`
 }
 
