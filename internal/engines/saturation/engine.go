@@ -246,7 +246,8 @@ const (
 )
 
 // learnStartup returns the start-up estimate of samples (the start-up delays of the pods that
-// became ready most recently): their upper median, robust to one pod whose readiness flapped,
+// became ready most recently): their upper median (with 3 or more samples, one pod whose
+// readiness flapped does not move it; with 2 it is the larger),
 // within [MinLearnedStartup, MaxLearnedStartup]; 0 without samples.
 func learnStartup(samples []time.Duration) time.Duration {
 	if len(samples) == 0 {
