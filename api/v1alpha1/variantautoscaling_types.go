@@ -76,6 +76,14 @@ type VariantAutoscalingSpec struct {
 	// a target set in neither place is not enforced.
 	// +optional
 	SLO *SLOSpec `json:"slo,omitempty"`
+
+	// StartupDelaySeconds is how long a new replica of this variant takes from pod creation to
+	// Ready. The slo analyzer plans demand this far ahead. When unset, WVA learns it from the
+	// variant's pods (their Ready time minus their creation time) and uses 120 seconds until it
+	// has seen a pod become ready.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 3600",message="spec.startupDelaySeconds must be between 1 and 3600 (1 hour)"
+	StartupDelaySeconds *int32 `json:"startupDelaySeconds,omitempty"`
 }
 
 // SLOSpec is a service-level objective: latency targets that a share of requests must meet.

@@ -20,8 +20,11 @@ const (
 	// optimistic: at the predicted rate the simulator shows 0.62-0.92 attainment, at 0.7 of it
 	// every measured case meets its target.
 	SLOSafety = 0.75
-	// SLOStartupHorizon is the forecast horizon: how long a new replica takes to serve.
-	SLOStartupHorizon = 120 * time.Second
+	// DefaultStartupDelay is the start-up delay of a variant whose VariantState.StartupDelay is
+	// 0 (none set or learned yet); the forecast horizon is the longest start-up delay of the
+	// model's variants, at most MaxStartupDelay.
+	DefaultStartupDelay = 120 * time.Second
+	MaxStartupDelay     = time.Hour
 	// SLOBurstK is the forecaster's burst margin in residual standard deviations.
 	SLOBurstK = 1.0
 	// SLOHeadroomStep multiplies the headroom on every cycle with a missed attainment, up to
@@ -86,7 +89,7 @@ func (a SLOAnalyzer) Analyze(m ModelState, cfg interfaces.SaturationScalingConfi
 
 // newSLOState returns an empty state.
 func newSLOState() SLOState {
-	f, _ := forecast.New(forecast.Config{Horizon: SLOStartupHorizon, BurstK: SLOBurstK}) // a valid constant config
+	f, _ := forecast.New(forecast.Config{Horizon: DefaultStartupDelay, BurstK: SLOBurstK}) // a valid constant config
 	return SLOState{Forecast: f, Headroom: 1, Variants: map[string]SLOVariantState{}}
 }
 
@@ -102,6 +105,23 @@ func copySLOState(prev any) SLOState {
 		st.Variants = map[string]SLOVariantState{}
 	}
 	return st
+}
+
+// sloHorizon is the forecast horizon: the longest start-up delay of vs (DefaultStartupDelay for
+// a variant without one), within 1 s .. MaxStartupDelay.
+func sloHorizon(vs []VariantState) time.Duration {
+	h := time.Duration(0)
+	for _, v := range vs {
+		d := v.StartupDelay
+		if d <= 0 {
+			d = DefaultStartupDelay
+		}
+		h = max(h, min(max(d, time.Second), MaxStartupDelay))
+	}
+	if h == 0 {
+		h = DefaultStartupDelay
+	}
+	return h
 }
 
 // sloVariant is the working state of one variant.
@@ -127,6 +147,9 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 		names[v.Name] = true
 	}
 	maps.DeleteFunc(st.Variants, func(k string, _ SLOVariantState) bool { return !names[k] })
+	// A replica ordered now serves only after its start-up delay: plan that far ahead.
+	horizon := sloHorizon(vs)
+	st.Forecast.Config.Horizon = horizon
 
 	// Demand and mix.
 	lambda, haveRate := 0.0, false
@@ -215,7 +238,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 	ensureOneReplica(entries, targets)
 
 	res.Summary = fmt.Sprintf("%s; arrival %s req/s (%s), planned %s over %s (level %s, margin %s) x headroom %s; %s",
-		verdict, num(lambda), met.ArrivalSource, num(planned), SLOStartupHorizon, num(fc.Level), num(fc.Margin), num(st.Headroom), feedback)
+		verdict, num(lambda), met.ArrivalSource, num(planned), horizon, num(fc.Level), num(fc.Margin), num(st.Headroom), feedback)
 	if inputNote != "" {
 		res.Summary += "; inputs: " + inputNote
 	}

@@ -236,3 +236,51 @@ func FuzzSLOAnalyzer(f *testing.F) {
 		checkAnalyzer(t, SLOAnalyzer{}, in) // no SLO: the capacity fallback
 	})
 }
+
+// TestSLOHorizonFollowsStartupDelay: the forecast horizon is the longest start-up delay of the
+// model's variants (DefaultStartupDelay when none is known), so on a rising rate a slower
+// start-up plans, and orders, more replicas.
+func TestSLOHorizonFollowsStartupDelay(t *testing.T) {
+	mu := wantMu(t)
+	ramp := func(delays ...time.Duration) (Result, float64) {
+		t.Helper()
+		var vs []VariantState
+		for i, d := range delays {
+			v := sloVariantOf(string(rune('a'+i)), 10+float64(i), 2)
+			v.StartupDelay = d
+			vs = append(vs, v)
+		}
+		var state any
+		var res Result
+		for i := range 20 {
+			res, state = SLOAnalyzer{}.AnalyzeWithState(sloModel(sloMetrics(mu*(1+0.5*float64(i)), 0), vs...), defaultCfg,
+				sloT0.Add(time.Duration(i)*30*time.Second), state)
+			assertFinite(t, res)
+		}
+		return res, state.(SLOState).Forecast.Forecast(sloT0.Add(19 * 30 * time.Second)).Planned
+	}
+	def, defPlanned := ramp(0, 0)
+	slow, slowPlanned := ramp(time.Minute, 10*time.Minute)
+	fast, fastPlanned := ramp(20*time.Second, 30*time.Second)
+	for _, c := range []struct {
+		res  Result
+		want string
+	}{{def, "over 2m0s"}, {slow, "over 10m0s"}, {fast, "over 30s"}} {
+		if !strings.Contains(c.res.Summary, c.want) {
+			t.Errorf("summary %q does not name the horizon (%q)", c.res.Summary, c.want)
+		}
+	}
+	if !(fastPlanned < defPlanned && defPlanned < slowPlanned) {
+		t.Errorf("planned rates: 30s %g, default %g, 10m %g; want increasing with the horizon", fastPlanned, defPlanned, slowPlanned)
+	}
+	sum := func(r Result) int {
+		n := 0
+		for _, t := range r.Targets {
+			n += t.Target
+		}
+		return n
+	}
+	if !(sum(fast) <= sum(def) && sum(def) < sum(slow)) {
+		t.Errorf("replicas: 30s %d, default %d, 10m %d; want more for a longer start-up", sum(fast), sum(def), sum(slow))
+	}
+}

@@ -54,6 +54,10 @@ type VariantState struct {
 	// MaxBatch is the largest running batch of one replica (the accelerator profile's
 	// maxBatchSize, vLLM --max-num-seqs); 0 when unknown. Only the slo analyzer reads it.
 	MaxBatch int `json:"maxBatch,omitempty"`
+	// StartupDelay is how long a new replica takes from creation to serving (the VA's
+	// spec.startupDelaySeconds, else what the engine learned from the variant's pods); 0 means
+	// DefaultStartupDelay. Only the slo analyzer reads it.
+	StartupDelay time.Duration `json:"startupDelay,omitempty"`
 	// Pods holds the readings of the variant's ready replicas that reported metrics.
 	Pods []PodMetrics `json:"pods"`
 }

@@ -48,6 +48,9 @@ type Status struct {
 	Message string
 }
 
+// MaxStartupSamples caps VariantObservation.StartupSamples.
+const MaxStartupSamples = 5
+
 // VariantObservation is what one cycle saw of one variant.
 type VariantObservation struct {
 	// TargetFound is false when the scale target does not exist or is being deleted.
@@ -60,6 +63,10 @@ type VariantObservation struct {
 	Pods []analysis.PodMetrics
 	// KvCacheTokens is the KV-cache capacity of one replica in tokens (0 when unknown).
 	KvCacheTokens float64
+	// StartupSamples holds the start-up delays (Ready condition's lastTransitionTime minus the
+	// pod's creationTimestamp) of the ready pods that became ready most recently, newest first,
+	// at most MaxStartupSamples; empty when no ready pod carries both times.
+	StartupSamples []time.Duration
 	// Metrics says whether the pod metrics can be acted on.
 	Metrics Status
 }

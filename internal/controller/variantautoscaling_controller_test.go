@@ -321,6 +321,10 @@ func TestInvalidVAIsRejected(t *testing.T) {
 		"attainment below a half": {func(va *wvav1alpha1.VariantAutoscaling) {
 			va.Spec.SLO = &wvav1alpha1.SLOSpec{ITLMilliseconds: ptr.To[int32](50), Attainment: "0.4"}
 		}, "spec.slo.attainment must be a decimal from 0.5 up to but excluding 1"},
+		"zero startup delay": {func(va *wvav1alpha1.VariantAutoscaling) { va.Spec.StartupDelaySeconds = ptr.To[int32](0) },
+			"spec.startupDelaySeconds must be between 1 and 3600"},
+		"startup delay above an hour": {func(va *wvav1alpha1.VariantAutoscaling) { va.Spec.StartupDelaySeconds = ptr.To[int32](3601) },
+			"spec.startupDelaySeconds must be between 1 and 3600"},
 		"attainment as a percentage": {func(va *wvav1alpha1.VariantAutoscaling) {
 			va.Spec.SLO = &wvav1alpha1.SLOSpec{ITLMilliseconds: ptr.To[int32](50), Attainment: "99%"}
 		}, "spec.slo.attainment must be a decimal from 0.5 up to but excluding 1"},

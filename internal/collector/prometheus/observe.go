@@ -1,6 +1,7 @@
 package promsource
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -237,6 +238,43 @@ func podReady(p *corev1.Pod) bool {
 	return false
 }
 
+// startupSamples returns the start-up delays (Ready since - created) of the ready pods that
+// became ready most recently, newest first, at most collector.MaxStartupSamples. A pod without
+// both times, or whose Ready time is not after its creation, gives none.
+func startupSamples(pods []*corev1.Pod) []time.Duration {
+	type sample struct {
+		at    time.Time
+		delay time.Duration
+	}
+	var all []sample
+	for _, p := range pods {
+		for _, c := range p.Status.Conditions {
+			if c.Type != corev1.PodReady {
+				continue
+			}
+			created, at := p.CreationTimestamp.Time, c.LastTransitionTime.Time
+			if c.Status == corev1.ConditionTrue && !created.IsZero() && at.After(created) {
+				all = append(all, sample{at: at, delay: at.Sub(created)})
+			}
+			break
+		}
+	}
+	slices.SortFunc(all, func(a, b sample) int {
+		if c := b.at.Compare(a.at); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.delay, b.delay)
+	})
+	out := make([]time.Duration, 0, min(len(all), collector.MaxStartupSamples))
+	for _, s := range all[:min(len(all), collector.MaxStartupSamples)] {
+		out = append(out, s.delay)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
 // verdict is the outcome for one ready pod.
 type verdict struct {
 	pod     string
@@ -295,6 +333,7 @@ func observe(t collector.Target, dep *appsv1.Deployment, pods []*corev1.Pod, r r
 	}
 	slices.Sort(ready)
 	obs.ReadyReplicas = len(ready)
+	obs.StartupSamples = startupSamples(pods)
 	depName := dep.Namespace + "/" + dep.Name
 
 	if len(ready) == 0 {

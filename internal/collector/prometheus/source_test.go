@@ -112,7 +112,7 @@ func (c *cluster) namespace(base string) string {
 var runs = map[string]*atomic.Int64{}
 
 func init() {
-	for _, base := range []string{"join-a", "join-b", "partial", "stopped", "stale", "hostile", "many", "down", "slow", "demand"} {
+	for _, base := range []string{"join-a", "join-b", "partial", "stopped", "stale", "hostile", "many", "down", "slow", "demand", "startup"} {
 		runs[base] = &atomic.Int64{}
 	}
 }
@@ -211,9 +211,10 @@ func collect(t *testing.T, s *Source, targets ...collector.Target) collector.Sna
 	return snap
 }
 
-// ignoreMessages compares observations without the free-text messages.
+// ignoreMessages compares observations without the free-text messages and the start-up samples
+// (which depend on the wall clock; TestCollectStartupSamples checks them).
 var ignoreMessages = cmp.FilterPath(func(p cmp.Path) bool {
-	return p.Last().String() == ".Message"
+	return p.Last().String() == ".Message" || p.Last().String() == ".StartupSamples"
 }, cmp.Ignore())
 
 func found() collector.Status {

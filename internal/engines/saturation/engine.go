@@ -42,6 +42,9 @@ type Engine struct {
 	// kvTokens remembers each variant's per-replica KV capacity, which only running pods report,
 	// so that a variant scaled to zero keeps its place in the cheapest-per-capacity order.
 	kvTokens map[types.NamespacedName]float64
+	// startup remembers each variant's learned start-up delay (see learnStartup), kept while
+	// no pod of the variant has become ready recently.
+	startup map[types.NamespacedName]time.Duration
 	// analyzerState is the memory a StatefulAnalyzer returned for each model in the last cycle
 	// (forecaster, fitted models, feedback), handed back to it in the next.
 	analyzerState map[modelKey]any
@@ -91,7 +94,8 @@ func New(source collector.Source, vas VASource, cfg *common.GlobalConfig, decisi
 	trigger chan<- event.GenericEvent, opts ...Option) (*Engine, error) {
 	e := &Engine{source: source, vas: vas, config: cfg, decisions: decisions, clock: clock.RealClock{},
 		stab:     newStabilizer(DefaultScaleDownStabilization, DefaultScaleDownStepFraction),
-		kvTokens: map[types.NamespacedName]float64{}, analyzerState: map[modelKey]any{}}
+		kvTokens: map[types.NamespacedName]float64{}, startup: map[types.NamespacedName]time.Duration{},
+		analyzerState: map[modelKey]any{}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -228,6 +232,39 @@ func (e *Engine) forgetVanished(targets []collector.Target) {
 			delete(e.kvTokens, k)
 		}
 	}
+	for k := range e.startup {
+		if !seen[k] {
+			delete(e.startup, k)
+		}
+	}
+}
+
+// Bounds of a learned start-up delay.
+const (
+	MinLearnedStartup = 10 * time.Second
+	MaxLearnedStartup = 30 * time.Minute
+)
+
+// learnStartup returns the start-up estimate of samples (the start-up delays of the pods that
+// became ready most recently): their upper median (with 3 or more samples, one pod whose
+// readiness flapped does not move it; with 2 it is the larger),
+// within [MinLearnedStartup, MaxLearnedStartup]; 0 without samples.
+func learnStartup(samples []time.Duration) time.Duration {
+	if len(samples) == 0 {
+		return 0
+	}
+	s := slices.Clone(samples)
+	slices.Sort(s)
+	return min(max(s[len(s)/2], MinLearnedStartup), MaxLearnedStartup)
+}
+
+// startupDelay is the start-up delay of va handed to the analyzer: spec.startupDelaySeconds,
+// else the learned one (0 when none was learned: the analyzer's default).
+func startupDelay(va *wvav1alpha1.VariantAutoscaling, learned time.Duration) time.Duration {
+	if s := va.Spec.StartupDelaySeconds; s != nil && *s > 0 {
+		return time.Duration(*s) * time.Second
+	}
+	return learned
 }
 
 // decideModel analyses one model's variants and returns their decisions.
@@ -251,11 +288,16 @@ func (e *Engine) decideModel(k modelKey, vas []*wvav1alpha1.VariantAutoscaling, 
 		} else {
 			obs.KvCacheTokens = e.kvTokens[key]
 		}
+		if d := learnStartup(obs.StartupSamples); d > 0 {
+			e.startup[key] = d
+		}
 		byName[va.Name], obsByName[va.Name] = va, obs
 		if !obs.Metrics.Available {
 			unavailable = append(unavailable, va.Name)
 		}
-		state.Variants = append(state.Variants, variantState(va, obs, e.previousTarget(va)))
+		vs := variantState(va, obs, e.previousTarget(va))
+		vs.StartupDelay = startupDelay(va, e.startup[key])
+		state.Variants = append(state.Variants, vs)
 	}
 	if len(state.Variants) == 0 {
 		return nil

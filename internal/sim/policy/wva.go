@@ -136,10 +136,12 @@ type WVA struct {
 	kube      *promsim.KubeStore
 	hpas      map[string]*ExternalHPA
 	nextCycle time.Time
+	start     time.Time // the clock's time at NewWVA: the scenario's time zero
 }
 
 // NewWVA returns a WVA policy whose engine reads time from clk; pass the same clock to sim.Run
-// with sim.WithClock so the engine sees virtual time.
+// with sim.WithClock so the engine sees virtual time. clk must read the scenario's start: the
+// Kubernetes store of Direct mode stamps its pods relative to it.
 func NewWVA(cfg WVAConfig, clk *testingclock.FakeClock) (*WVA, error) {
 	if cfg.Interval <= 0 {
 		return nil, fmt.Errorf("wva interval must be positive, got %s", cfg.Interval)
@@ -159,7 +161,7 @@ func NewWVA(cfg WVAConfig, clk *testingclock.FakeClock) (*WVA, error) {
 	default:
 		return nil, fmt.Errorf("wva actuation mode must be %s or %s, got %q", wvav1alpha1.ActuationMetrics, wvav1alpha1.ActuationDirect, cfg.Actuation)
 	}
-	return &WVA{cfg: cfg, clock: clk}, nil
+	return &WVA{cfg: cfg, clock: clk, start: clk.Now()}, nil
 }
 
 // Name implements sim.Policy.
@@ -325,7 +327,7 @@ func (w *WVA) build(c sim.Cluster) error {
 	if w.cfg.Mode() == wvav1alpha1.ActuationDirect {
 		w.kube = w.cfg.Kube
 		if w.kube == nil {
-			if w.kube, err = promsim.NewKubeStore(); err != nil {
+			if w.kube, err = promsim.NewKubeStore(w.start); err != nil {
 				return err
 			}
 		}

@@ -158,7 +158,7 @@ func TestWVAActuatesThroughTheActuator(t *testing.T) {
 func TestWVADirectModeFollowsTheDeployment(t *testing.T) {
 	cfg := DefaultWVAConfig()
 	cfg.Actuation = wvav1alpha1.ActuationDirect
-	kube, err := promsim.NewKubeStore()
+	kube, err := promsim.NewKubeStore(t0)
 	if err != nil {
 		t.Fatal(err)
 	}

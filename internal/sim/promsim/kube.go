@@ -3,6 +3,7 @@ package promsim
 import (
 	"context"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -34,10 +35,13 @@ const (
 type KubeStore struct {
 	c     client.Client
 	ready map[types.NamespacedName]bool // the pods in the store and their readiness
+	start time.Time                     // the scenario's time zero
 }
 
-// NewKubeStore returns an empty store.
-func NewKubeStore() (*KubeStore, error) {
+// NewKubeStore returns an empty store whose scenario starts at start: a pod's creationTimestamp
+// and its Ready condition's lastTransitionTime are start plus the pod's Created and ReadyAt, so
+// the collector sees the simulated start-up delay.
+func NewKubeStore(start time.Time) (*KubeStore, error) {
 	scheme := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(scheme); err != nil {
 		return nil, fmt.Errorf("building the scheme: %w", err)
@@ -45,6 +49,7 @@ func NewKubeStore() (*KubeStore, error) {
 	return &KubeStore{
 		c:     fake.NewClientBuilder().WithScheme(scheme).Build(),
 		ready: map[types.NamespacedName]bool{},
+		start: start,
 	}, nil
 }
 
@@ -88,7 +93,7 @@ func (k *KubeStore) Sync(ctx context.Context, variants []sim.VariantSpec, pods [
 		was, ok := k.ready[key]
 		switch {
 		case !ok:
-			if err := k.c.Create(ctx, podObject(byKey[key], ready)); err != nil {
+			if err := k.c.Create(ctx, k.podObject(byKey[key], ready)); err != nil {
 				return fmt.Errorf("creating pod %s: %w", key, err)
 			}
 		case was != ready:
@@ -96,7 +101,7 @@ func (k *KubeStore) Sync(ctx context.Context, variants []sim.VariantSpec, pods [
 			if err := k.c.Get(ctx, key, pod); err != nil {
 				return fmt.Errorf("getting pod %s: %w", key, err)
 			}
-			pod.Status = podObject(byKey[key], ready).Status
+			pod.Status = k.podObject(byKey[key], ready).Status
 			if err := k.c.Status().Update(ctx, pod); err != nil {
 				return fmt.Errorf("updating pod %s: %w", key, err)
 			}
@@ -146,22 +151,25 @@ func (k *KubeStore) syncDeployment(ctx context.Context, v sim.VariantSpec, n int
 
 func replicaSetName(deployment string) string { return deployment + "-" + replicaSetHash }
 
-// podObject is the Pod of p, controlled by its variant's ReplicaSet.
-func podObject(p sim.Pod, ready bool) *corev1.Pod {
-	status := corev1.ConditionFalse
+// podObject is the Pod of p, controlled by its variant's ReplicaSet, with its creation and
+// readiness times in virtual time.
+func (k *KubeStore) podObject(p sim.Pod, ready bool) *corev1.Pod {
+	status, since := corev1.ConditionFalse, p.Created
 	if ready {
-		status = corev1.ConditionTrue
+		status, since = corev1.ConditionTrue, p.ReadyAt
 	}
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Namespace: p.Variant.Namespace, Name: p.Name,
-			Labels: map[string]string{LabelApp: p.Variant.Name},
+			CreationTimestamp: metav1.NewTime(k.start.Add(p.Created)),
+			Labels:            map[string]string{LabelApp: p.Variant.Name},
 			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet",
 				Name: replicaSetName(p.Variant.Name), Controller: ptr.To(true)}},
 		},
 		Status: corev1.PodStatus{
-			Phase:      corev1.PodRunning,
-			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: status}},
+			Phase: corev1.PodRunning,
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: status,
+				LastTransitionTime: metav1.NewTime(k.start.Add(since))}},
 		},
 	}
 }

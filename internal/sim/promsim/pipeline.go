@@ -40,7 +40,7 @@ func NewPipeline(cfg ScrapeConfig, start time.Time, opts ...promsource.Option) (
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
 	}
-	kube, err := NewKubeStore()
+	kube, err := NewKubeStore(start)
 	if err != nil {
 		return nil, errors.Join(err, db.Close())
 	}

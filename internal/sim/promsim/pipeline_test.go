@@ -25,6 +25,8 @@ type testCluster struct {
 	pods    map[string]program
 	states  map[string]sim.ReplicaState
 	order   []string
+	// created and readyAt are each pod's times from the start (0 when not set).
+	created, readyAt map[string]time.Duration
 }
 
 func (c *testCluster) Collect(context.Context, []collector.Target, time.Time) (collector.Snapshot, error) {
@@ -39,7 +41,7 @@ func (c *testCluster) Pods() []sim.Pod {
 		if !ok {
 			continue
 		}
-		out = append(out, sim.Pod{Name: name, Variant: c.variant, State: c.states[name],
+		out = append(out, sim.Pod{Name: name, Variant: c.variant, State: c.states[name], Created: c.created[name], ReadyAt: c.readyAt[name],
 			Read: func() sim.ReplicaMetrics { return sim.ReplicaMetrics{Name: name, Gauges: prog(c.now)} }})
 	}
 	return out
@@ -224,5 +226,35 @@ func TestPipelinePodTurnsReadyWhenItServes(t *testing.T) {
 	want := []analysis.PodMetrics{{Name: "v-a", QueueLength: 2, RunningRequests: 1}}
 	if obs.ReadyReplicas != 1 || !obs.Metrics.Available || !cmp.Equal(want, obs.Pods) {
 		t.Fatalf("once serving: %+v, want 1 ready pod with metrics %v", obs, want)
+	}
+}
+
+// The store stamps a pod's creation and Ready times in virtual time, so the collector reports
+// the simulated start-up delay of a pod once it serves, and none while it starts.
+func TestPipelineReportsTheStartupDelay(t *testing.T) {
+	a100, err := sim.LookupProfile(sim.ProfileA100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := sim.NewVariant("v", a100)
+	p := newTestPipeline(t, DefaultScrapeConfig())
+	c := &testCluster{variant: v, states: map[string]sim.ReplicaState{"v-a": sim.Starting}, order: []string{"v-a"},
+		created: map[string]time.Duration{"v-a": 20 * time.Second}, readyAt: map[string]time.Duration{"v-a": 200 * time.Second},
+		pods: map[string]program{"v-a": func(time.Duration) sim.Gauges { return sim.Gauges{Waiting: 0, Running: 1} }}}
+	collect := func(at time.Duration) collector.VariantObservation {
+		t.Helper()
+		runUntil(t, p, c, at)
+		snap, err := p.Collect(context.Background(), []collector.Target{v.Target()}, t0.Add(at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return snap.Variants[v.Key()]
+	}
+	if obs := collect(time.Minute); len(obs.StartupSamples) != 0 {
+		t.Fatalf("while starting: StartupSamples %v, want none", obs.StartupSamples)
+	}
+	c.states["v-a"] = sim.Serving
+	if obs := collect(200 * time.Second); !cmp.Equal(obs.StartupSamples, []time.Duration{180 * time.Second}) {
+		t.Fatalf("once serving: StartupSamples %v, want [3m0s]", obs.StartupSamples)
 	}
 }
