@@ -59,6 +59,10 @@ const (
 const (
 	// ReasonOptimizationSucceeded: the latest cycle produced a decision from fresh metrics.
 	ReasonOptimizationSucceeded = "OptimizationSucceeded"
+	// ReasonLimited: the latest cycle produced a decision from fresh metrics, held below what
+	// the analyzer wanted by a GPU limit (the accelerator inventory or a quota), which the
+	// message names.
+	ReasonLimited = "Limited"
 	// ReasonDecisionHeld: the latest cycle could not decide, so the previous decision stands.
 	ReasonDecisionHeld = "DecisionHeld"
 	// ReasonAwaitingDecision: no decision exists yet for the variant.

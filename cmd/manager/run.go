@@ -25,6 +25,7 @@ import (
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/defaults"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/common"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/saturation"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/inventory"
 )
 
 // eventSource is the name events are recorded under.
@@ -73,7 +74,9 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 	engine, err := saturation.New(source, common.DefaultVACache, common.Config, common.DecisionCache, common.DecisionTrigger,
 		saturation.WithAnalyzer(a), saturation.WithClock(clk), saturation.WithRegisterer(metrics.Registry),
 		saturation.WithScaleDownStabilization(opts.ScaleDownStabilization, defaults.Shipped().ScaleDownStepFraction),
-		saturation.WithReadiness(ready.ready, saturation.DefaultReadinessTimeout))
+		saturation.WithReadiness(ready.ready, saturation.DefaultReadinessTimeout),
+		// Read only while WVA_LIMITED_MODE is on; the first read starts the Node and Pod informers.
+		saturation.WithGPUInventory(inventory.NewReader(mgr.GetClient())))
 	if err != nil {
 		return err
 	}

@@ -138,6 +138,7 @@ func (r *ConfigMapReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 
 func (r *ConfigMapReconciler) loadMain(ctx context.Context, cm *corev1.ConfigMap) {
 	logger := log.FromContext(ctx)
+	r.loadGPULimits(ctx, cm)
 	raw, ok := cm.Data[config.OptimizationIntervalKey]
 	interval := ""
 	if ok {

@@ -23,6 +23,8 @@ const (
 	EventReasonHPAConflict            = "HPAConflict"
 	EventReasonForeignScaleWrite      = "ForeignScaleWrite"
 	EventReasonDirectActuationResumed = "DirectActuationResumed"
+	EventReasonLimited                = "Limited"
+	EventReasonLimitLifted            = "LimitLifted"
 )
 
 // Event actions (the events.k8s.io "action" field).
@@ -91,3 +93,13 @@ func configurationAppliedEvent(r events.EventRecorder, obj runtime.Object, what 
 
 // keyErr names a ConfigMap key in an error for events and logs.
 func keyErr(key string, err error) error { return fmt.Errorf("key %q: %w", key, err) }
+
+func limitedEvent(r events.EventRecorder, obj runtime.Object, d interfaces.VariantDecision) {
+	r.Eventf(obj, nil, corev1.EventTypeWarning, EventReasonLimited, actionDecide,
+		"Desired replicas limited to %d on %s by %s", d.TargetReplicas, d.AcceleratorName, d.LimitedBy)
+}
+
+func limitLiftedEvent(r events.EventRecorder, obj runtime.Object, d interfaces.VariantDecision) {
+	r.Eventf(obj, nil, corev1.EventTypeNormal, EventReasonLimitLifted, actionDecide,
+		"No GPU limit holds the decision back any more: desired %d replicas on %s", d.TargetReplicas, d.AcceleratorName)
+}

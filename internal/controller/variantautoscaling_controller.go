@@ -55,6 +55,7 @@ type VariantAutoscalingReconciler struct {
 	actuator  Actuator
 	clock     clock.PassiveClock
 	conflicts conflictMemory
+	limits    limitMemory
 	// failing holds the VariantAutoscalings whose last actuation failed: a retry may read a
 	// cached status that has not seen applied=false yet, and must not repeat the event.
 	failing keySet
@@ -296,7 +297,7 @@ func (r *VariantAutoscalingReconciler) applyDecision(va, original *wvav1alpha1.V
 			reason = wvav1alpha1.ReasonMetricsFound
 		}
 		r.setCondition(va, wvav1alpha1.ConditionMetricsAvailable, metav1.ConditionTrue, reason, messageOr(d.MetricsMessage, "Fresh metrics were read for the model."))
-		r.setCondition(va, wvav1alpha1.ConditionOptimizationReady, metav1.ConditionTrue, wvav1alpha1.ReasonOptimizationSucceeded, decisionMessage(d))
+		r.setOptimized(va, original, d)
 		if metricsWereLost {
 			metricsAvailableEvent(r.recorder, va)
 		}
@@ -372,6 +373,7 @@ func (r *VariantAutoscalingReconciler) forget(ctx context.Context, key types.Nam
 	r.vas.Remove(key)
 	r.decisions.Delete(key.Name, key.Namespace)
 	r.conflicts.forget(key)
+	r.limits.forget(key)
 	r.failing.remove(key)
 	if r.actuator != nil {
 		r.actuator.Forget(key)

@@ -61,6 +61,10 @@ type VariantDecision struct {
 	// SafetyOverride is true when the decision is a fallback kept because analysis failed.
 	SafetyOverride bool
 
+	// LimitedBy names the GPU limit (inventory or quota, with its size) that held the target
+	// below what the analyzer wanted, e.g. "the H100 GPU inventory (16 GPUs)"; empty when none did.
+	LimitedBy string
+
 	// MetricsAvailable is false when the cycle could not read fresh metrics for the variant;
 	// the target is then the previous decision (never a scale-down).
 	MetricsAvailable bool

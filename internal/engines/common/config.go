@@ -23,6 +23,9 @@ type GlobalConfig struct {
 	// serviceClasses maps a service-class ConfigMap key to its class (SLO targets per model).
 	serviceClasses map[string]interfaces.ServiceClass
 
+	// gpuLimits configures the GPU limiter (see gpulimits.go).
+	gpuLimits interfaces.GPULimits
+
 	// intervalChanged is closed, and cleared, when UpdateOptimizationConfig changes the interval.
 	intervalChanged chan struct{}
 }

@@ -52,6 +52,8 @@ type Engine struct {
 	// most readyTimeout, before the first cycle.
 	ready        <-chan struct{}
 	readyTimeout time.Duration
+	// gpus, when set, is the GPU inventory the limiter shares among variants (see limit.go).
+	gpus GPUInventory
 }
 
 // Option configures optional dependencies of the Engine.
@@ -200,6 +202,7 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 			delete(e.analyzerState, k) // the model has no VariantAutoscaling left
 		}
 	}
+	var all []interfaces.VariantDecision
 	for _, k := range sortedKeys(groups) {
 		var decisions []interfaces.VariantDecision
 		if collectErr != nil {
@@ -212,9 +215,10 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 			}
 			decisions = e.decideModel(k, groups[k], snap, cfg, slos[k], now)
 		}
-		for _, d := range decisions {
-			e.publish(d)
-		}
+		all = append(all, decisions...)
+	}
+	for _, d := range e.limitGPUs(ctx, all, vas) {
+		e.publish(d)
 	}
 	return nil
 }

@@ -1,0 +1,74 @@
+package controller
+
+import (
+	"fmt"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
+)
+
+// limitMemory remembers, per VariantAutoscaling, the GPU limit the last decision was held by
+// ("" for none), so that a reconcile reading a stale cached status does not repeat the
+// Limited event (see conflictMemory). After a restart it is empty and the status is used.
+type limitMemory struct {
+	mu   sync.Mutex
+	last map[types.NamespacedName]string
+}
+
+func (m *limitMemory) swap(key types.NamespacedName, limit string) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.last == nil {
+		m.last = map[types.NamespacedName]string{}
+	}
+	prev, ok := m.last[key]
+	m.last[key] = limit
+	return prev, ok
+}
+
+func (m *limitMemory) forget(key types.NamespacedName) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.last, key)
+}
+
+// setOptimized sets OptimizationReady for a decision computed from fresh metrics: reason
+// Limited naming the limit when a GPU limit held it back, else OptimizationSucceeded; and
+// records Limited / LimitLifted when that changes.
+func (r *VariantAutoscalingReconciler) setOptimized(va, original *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) {
+	if d.LimitedBy == "" {
+		r.setCondition(va, wvav1alpha1.ConditionOptimizationReady, metav1.ConditionTrue, wvav1alpha1.ReasonOptimizationSucceeded, decisionMessage(d))
+	} else {
+		r.setCondition(va, wvav1alpha1.ConditionOptimizationReady, metav1.ConditionTrue, wvav1alpha1.ReasonLimited,
+			limitedMessage(d))
+	}
+	prev, known := r.limits.swap(client.ObjectKeyFromObject(va), d.LimitedBy)
+	if !known {
+		// First sight since start: the status says whether it was limited, and by what.
+		prev = ""
+		if c := meta.FindStatusCondition(original.Status.Conditions, wvav1alpha1.ConditionOptimizationReady); c != nil && c.Reason == wvav1alpha1.ReasonLimited {
+			prev = d.LimitedBy
+			if c.Message != limitedMessage(d) {
+				prev = c.Message
+			}
+		}
+	}
+	switch {
+	case d.LimitedBy != "" && prev != d.LimitedBy:
+		limitedEvent(r.recorder, va, d)
+	case d.LimitedBy == "" && prev != "":
+		limitLiftedEvent(r.recorder, va, d)
+	}
+}
+
+// limitedMessage is the OptimizationReady message of a limited decision: the decision-level
+// facts and the limit that held it back.
+func limitedMessage(d interfaces.VariantDecision) string {
+	return fmt.Sprintf("%s Limited by %s.", decisionMessage(d), d.LimitedBy)
+}
