@@ -2,6 +2,7 @@ package limiter
 
 import (
 	"cmp"
+	"container/heap"
 	"fmt"
 	"maps"
 	"slices"
@@ -116,28 +117,28 @@ func Allocate(demands []Demand, pools map[string]Pool) Result {
 	}
 	for _, prio := range slices.Sorted(maps.Keys(levels)) {
 		members := levels[prio]
-		slices.SortStableFunc(members, func(a, b int) int { return cmp.Compare(demands[a].Variant, demands[b].Variant) })
+		// A min-heap on (GPUs held, Variant). Pools only shrink, so a variant whose next
+		// replica does not fit never will in this allocation and leaves the heap.
+		h := &fillHeap{demands: demands, allocs: res.Allocations}
+		for _, i := range members {
+			h.items = append(h.items, i)
+		}
+		heap.Init(h)
 		granted := 0
-		for {
-			best := -1
-			for _, i := range members {
-				if res.Allocations[i].Replicas >= want[i] || !fits(i) {
-					continue
-				}
-				if best < 0 || res.Allocations[i].Replicas*demands[i].GPUsPerReplica < res.Allocations[best].Replicas*demands[best].GPUsPerReplica {
-					best = i
-				}
+		for h.Len() > 0 {
+			i := h.items[0]
+			if res.Allocations[i].Replicas >= want[i] || !fits(i) {
+				heap.Pop(h)
+				continue
 			}
-			if best < 0 {
-				break
-			}
-			res.Allocations[best].Replicas++
+			res.Allocations[i].Replicas++
 			granted++
-			for _, p := range demands[best].Pools {
+			for _, p := range demands[i].Pools {
 				if _, ok := res.Remaining[p]; ok {
-					res.Remaining[p] -= demands[best].GPUsPerReplica
+					res.Remaining[p] -= demands[i].GPUsPerReplica
 				}
 			}
+			heap.Fix(h, 0)
 		}
 		res.Steps = append(res.Steps, fmt.Sprintf("Priority %d: %d replicas granted above the minimums to %d variants.", prio, granted, len(members)))
 	}
@@ -163,4 +164,28 @@ func Allocate(demands []Demand, pools map[string]Pool) Result {
 		}
 	}
 	return res
+}
+
+// fillHeap orders demand indices by GPUs held, then Variant.
+type fillHeap struct {
+	items   []int
+	demands []Demand
+	allocs  []Allocation
+}
+
+func (h *fillHeap) Len() int { return len(h.items) }
+func (h *fillHeap) Less(a, b int) bool {
+	i, j := h.items[a], h.items[b]
+	gi, gj := h.allocs[i].Replicas*h.demands[i].GPUsPerReplica, h.allocs[j].Replicas*h.demands[j].GPUsPerReplica
+	if gi != gj {
+		return gi < gj
+	}
+	return cmp.Less(h.demands[i].Variant, h.demands[j].Variant) || (h.demands[i].Variant == h.demands[j].Variant && i < j)
+}
+func (h *fillHeap) Swap(a, b int) { h.items[a], h.items[b] = h.items[b], h.items[a] }
+func (h *fillHeap) Push(x any)    { h.items = append(h.items, x.(int)) }
+func (h *fillHeap) Pop() any {
+	x := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
+	return x
 }
