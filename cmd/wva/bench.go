@@ -61,6 +61,7 @@ func parseBench(args []string, stderr io.Writer) (report.MatrixConfig, benchOpti
 	fs.DurationVar(&cfg.SLO.TTFT, "slo-ttft", cfg.SLO.TTFT, "SLO target `D` of the time to first token, for traces without @ttft")
 	fs.DurationVar(&cfg.SLO.ITL, "slo-itl", cfg.SLO.ITL, "SLO target `D` of the mean inter-token latency, for traces without @itl")
 	fs.StringVar(&cfg.WVAActuation, "wva-actuation", cfg.WVAActuation, "how wva's decisions reach the Deployments: `MODE` metrics (as shipped, through the sample HPA) or direct (scale subresource)")
+	fs.StringVar(&cfg.InitialFleet, "initial-fleet", cfg.InitialFleet, "`FLEET` wva, wva-v1 and hpa start from: steady (the fleet the load at time zero needs, as after running on the traffic before) or one (one replica per variant, a cold start)")
 	fs.DurationVar(&cfg.WVAActuationDelay, "wva-actuation-delay", cfg.WVAActuationDelay, "in direct mode, time `D` from a wva decision to the new replica count")
 	fs.IntVar(&cfg.Parallel, "parallel", runtime.GOMAXPROCS(0), "run up to `N` cells at once")
 	fs.Float64Var(&cfg.MeetsAttainment, "meets-attainment", report.DefaultMeetsAttainment, "verdict: worst feasible attainment `A` (0-1) a policy must reach")

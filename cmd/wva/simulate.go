@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -28,9 +29,10 @@ Flags:
 
 // simulateOptions are the flags of `wva simulate` that are not part of the comparison.
 type simulateOptions struct {
-	asJSON    bool
-	reportDir string
-	progress  bool
+	asJSON      bool
+	reportDir   string
+	progress    bool
+	decisionLog string
 }
 
 // errFlagSyntax marks the flag errors that the flag package has already printed with the usage.
@@ -52,6 +54,7 @@ func parseSimulate(args []string, stderr io.Writer) (report.Config, simulateOpti
 	variants := fs.String("variants", strings.Join(cfg.Profiles, ","), "comma-separated `LIST` of accelerator profiles, one variant each: "+profileNames())
 	fs.StringVar(&cfg.WVAActuation, "wva-actuation", cfg.WVAActuation,
 		"how wva's decisions reach the Deployments, through the production actuator: `MODE` metrics (as shipped: the published wva_desired_replicas, read by the sample HPA at its 15s scrape and sync) or direct (the scale subresource)")
+	fs.StringVar(&cfg.InitialFleet, "initial-fleet", cfg.InitialFleet, "`FLEET` wva, wva-v1 and hpa start from: steady (the fleet the load at time zero needs, as after running on the traffic before) or one (one replica per variant, a cold start)")
 	fs.DurationVar(&cfg.WVAActuationDelay, "wva-actuation-delay", cfg.WVAActuationDelay,
 		"in direct mode, time `D` from a wva decision to the new replica count")
 	fs.StringVar(&cfg.Metrics, "metrics", cfg.Metrics,
@@ -65,6 +68,7 @@ func parseSimulate(args []string, stderr io.Writer) (report.Config, simulateOpti
 	fs.BoolVar(&opts.asJSON, "json", false, "print the comparison as JSON")
 	fs.StringVar(&opts.reportDir, "report", "", "write report.md and PNG plots into `DIR` (e.g. out/demo)")
 	fs.BoolVar(&opts.progress, "progress", false, "show a progress bar on stderr even when it is not a terminal")
+	fs.StringVar(&opts.decisionLog, "decision-log", "", "write every wva engine cycle's decisions (time, variant, current -> target, reason) to `FILE`")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, simulateUsage)
 		fs.PrintDefaults()
@@ -108,6 +112,17 @@ func runSimulate(args []string, stdout, stderr io.Writer) int {
 		cfg.Progress = bar.update
 	}
 
+	if opts.decisionLog != "" {
+		f, err := os.Create(opts.decisionLog)
+		if err != nil {
+			fmt.Fprintf(stderr, "wva simulate: %v\n", err)
+			return exitError
+		}
+		defer f.Close()
+		w := bufio.NewWriter(f)
+		defer w.Flush()
+		cfg.DecisionLog = w
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	c, err := report.Compare(ctx, cfg)

@@ -169,6 +169,7 @@ func TestParseSimulateDefaults(t *testing.T) {
 		WVAActuationDelay: time.Second,
 		Metrics:           report.MetricsPrometheus,
 		ScrapeInterval:    15 * time.Second,
+		InitialFleet:      report.InitialFleetSteady,
 	}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -180,18 +181,18 @@ func TestParseSimulateDefaults(t *testing.T) {
 	cfg, opts, err = parseSimulate([]string{"--trace=t.csv", "--rate-scale", "2.5", "--startup-delay", "90s", "--policies", "oracle,hpa",
 		"--variants", "l4", "--slo-ttft", "3s", "--slo-itl", "150ms", "--seed", "9", "--json", "--report", "out/x", "--progress",
 		"--wva-actuation", "hpa", "--wva-actuation-delay", "20s", "--metrics", "ideal", "--scrape-interval", "30s",
-		"--scrape-jitter", "2s", "--scrape-failure-rate", "0.1"}, &bytes.Buffer{})
+		"--scrape-jitter", "2s", "--scrape-failure-rate", "0.1", "--initial-fleet", "one", "--decision-log", "out/d.log"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want = report.Config{Trace: "t.csv", TraceFormat: "auto", RateScale: 2.5, Seed: 9, Profiles: []string{"l4"}, StartupDelay: 90 * time.Second,
 		SLO: sim.SLO{TTFT: 3 * time.Second, ITL: 150 * time.Millisecond}, Policies: []string{"oracle", "hpa"}, TimelineEvery: report.DefaultTimelineEvery,
 		WVAActuation: report.ActuationHPA, WVAActuationDelay: 20 * time.Second, Metrics: report.MetricsIdeal,
-		ScrapeInterval: 30 * time.Second, ScrapeJitter: 2 * time.Second, ScrapeFailureRate: 0.1}
+		ScrapeInterval: 30 * time.Second, ScrapeJitter: 2 * time.Second, ScrapeFailureRate: 0.1, InitialFleet: report.InitialFleetOne}
 	if diff := cmp.Diff(want, cfg); diff != "" {
 		t.Errorf("parsed config (-want +got):\n%s", diff)
 	}
-	if want := (simulateOptions{asJSON: true, reportDir: "out/x", progress: true}); opts != want {
+	if want := (simulateOptions{asJSON: true, reportDir: "out/x", progress: true, decisionLog: "out/d.log"}); opts != want {
 		t.Errorf("options = %+v, want %+v", opts, want)
 	}
 }

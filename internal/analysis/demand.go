@@ -62,6 +62,13 @@ type ModelMetrics struct {
 	// collector's Target.SLO); Target is 0 when the model has no such target.
 	TTFTAttainment LatencySLI `json:"ttftAttainment,omitzero"`
 	ITLAttainment  LatencySLI `json:"itlAttainment,omitzero"`
+	// RequestTPOT is the per-request mean time per output token histogram
+	// (vllm:request_time_per_output_token_seconds), and RequestTPOTAttainment its share of
+	// requests within the ITL target: the request-level attainment of an SLO on the mean ITL.
+	// The per-token ITL histogram counts every slow token (a prefill stall) against the target,
+	// though a request's mean absorbs it. Empty on vLLM versions without the histogram.
+	RequestTPOT           Histogram  `json:"requestTPOT,omitzero"`
+	RequestTPOTAttainment LatencySLI `json:"requestTPOTAttainment,omitzero"`
 
 	// Missing lists the signals that could not be read, each with why, e.g.
 	// "ttft: no vllm:time_to_first_token_seconds_bucket series".

@@ -44,6 +44,8 @@ const (
 	// sloLengthCV is the coefficient of variation assumed for prompt and output lengths: the
 	// collector reads only their means; chat traces have about 1.
 	sloLengthCV = 1.0
+	// sloMixWeight is the weight of a cycle's mean lengths in the smoothed request mix.
+	sloMixWeight = 0.2
 	// sloMinEstimatorSamples and sloMaxEstimatorMAPE decide when the fitted decode parameters
 	// replace the perfParms prior.
 	sloMinEstimatorSamples = 10
@@ -158,8 +160,8 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 		st.Forecast.Observe(now, lambda)
 	}
 	if met != nil && met.MeanOutputTokens >= 1 {
-		st.Mix = queueing.Mix{PromptTokens: min(met.MeanPromptTokens*(1-met.PrefixCacheHitRate), 1e7),
-			OutputTokens: min(met.MeanOutputTokens, 1e7), PromptCV: sloLengthCV, OutputCV: sloLengthCV}
+		st.Mix = smoothMix(st.Mix, queueing.Mix{PromptTokens: min(met.MeanPromptTokens*(1-met.PrefixCacheHitRate), 1e7),
+			OutputTokens: min(met.MeanOutputTokens, 1e7), PromptCV: sloLengthCV, OutputCV: sloLengthCV})
 	}
 	feedback := st.updateHeadroom(m.SLO, met, starting(vs))
 
@@ -276,10 +278,13 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 		goal = interfaces.DefaultSLOAttainment
 	}
 	var missed, known []string
+	// The ITL target is on a request's mean ITL: the per-request TPOT histogram measures it;
+	// the per-token ITL histogram, where there is no other, counts each slow token.
+	itl := itlSLI(met)
 	for _, s := range []struct {
 		name string
 		sli  LatencySLI
-	}{{"TTFT", met.TTFTAttainment}, {"ITL", met.ITLAttainment}} {
+	}{{"TTFT", met.TTFTAttainment}, {"ITL", itl}} {
 		if !s.sli.Known || s.sli.Target <= 0 || !(s.sli.Requests > 0) {
 			continue
 		}
@@ -309,6 +314,29 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 		}
 		return fmt.Sprintf("attainment %s meets %s", strings.Join(known, ", "), num(goal))
 	}
+}
+
+// smoothMix folds a cycle's request mix into the running one (an exponential average with
+// weight sloMixWeight). A window's mean lengths swing with a few long requests; each swing would
+// change every variant's capacity and the cheapest mix, and the engine's stabilisation would
+// keep the union of the mixes chosen in its window.
+func smoothMix(prev, cur queueing.Mix) queueing.Mix {
+	if !(prev.OutputTokens >= 1) {
+		return cur
+	}
+	w := sloMixWeight
+	cur.PromptTokens = prev.PromptTokens + w*(cur.PromptTokens-prev.PromptTokens)
+	cur.OutputTokens = prev.OutputTokens + w*(cur.OutputTokens-prev.OutputTokens)
+	return cur
+}
+
+// itlSLI is the attainment of the ITL target: per request when the per-request TPOT histogram
+// was read, else per token.
+func itlSLI(met *ModelMetrics) LatencySLI {
+	if s := met.RequestTPOTAttainment; s.Known && s.Requests > 0 {
+		return s
+	}
+	return met.ITLAttainment
 }
 
 // variants computes each variant's planned per-replica capacity, feeding the estimator first.
@@ -471,7 +499,7 @@ func sanitizeMetrics(met *ModelMetrics) *ModelMetrics {
 		*p = bounded(*p, 1e9)
 	}
 	c.PrefixCacheHitRate = bounded(c.PrefixCacheHitRate, 1)
-	for _, s := range []*LatencySLI{&c.TTFTAttainment, &c.ITLAttainment} {
+	for _, s := range []*LatencySLI{&c.TTFTAttainment, &c.ITLAttainment, &c.RequestTPOTAttainment} {
 		s.Attainment = bounded(s.Attainment, 1)
 		s.Requests = bounded(s.Requests, 1e9)
 	}

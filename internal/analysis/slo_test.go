@@ -284,3 +284,29 @@ func TestSLOHorizonFollowsStartupDelay(t *testing.T) {
 		t.Errorf("replicas: 30s %d, default %d, 10m %d; want more for a longer start-up", sum(fast), sum(def), sum(slow))
 	}
 }
+
+// TestSLOFeedbackPrefersRequestTPOT checks that the ITL feedback reads the per-request TPOT
+// histogram when there is one: slow tokens (a per-token attainment of 0.9) whose requests still
+// meet their mean-ITL target raise no headroom, and requests that miss it do, whatever the
+// per-token histogram says.
+func TestSLOFeedbackPrefersRequestTPOT(t *testing.T) {
+	v := sloVariantOf("h100", 10, 10)
+	cycle := func(perToken, perRequest float64) SLOState {
+		t.Helper()
+		met := sloMetrics(5, perToken)
+		if perRequest > 0 {
+			met.RequestTPOTAttainment = LatencySLI{Target: sloTargets.ITL, Known: true, Attainment: perRequest, Requests: 20}
+		}
+		_, next := SLOAnalyzer{}.AnalyzeWithState(sloModel(met, v), defaultCfg, sloT0, nil)
+		return next.(SLOState)
+	}
+	if st := cycle(0.9, 0); st.Headroom <= 1 {
+		t.Errorf("per-token 0.9 without a TPOT histogram: headroom %g, want raised", st.Headroom)
+	}
+	if st := cycle(0.9, 0.999); st.Headroom != 1 {
+		t.Errorf("per-token 0.9, per-request 0.999: headroom %g, want 1", st.Headroom)
+	}
+	if st := cycle(1, 0.9); st.Headroom <= 1 {
+		t.Errorf("per-token 1, per-request 0.9: headroom %g, want raised", st.Headroom)
+	}
+}

@@ -96,6 +96,7 @@ const (
 	MetricCacheConfigInfo        = "vllm:cache_config_info"
 	MetricTTFTSeconds            = "vllm:time_to_first_token_seconds"
 	MetricInterTokenLatency      = "vllm:inter_token_latency_seconds"
+	MetricRequestTPOT            = "vllm:request_time_per_output_token_seconds"
 	MetricE2ERequestLatency      = "vllm:e2e_request_latency_seconds"
 	MetricRequestQueueTime       = "vllm:request_queue_time_seconds"
 	MetricRequestPromptTokens    = "vllm:request_prompt_tokens"
@@ -118,7 +119,7 @@ func TTFTBuckets() []float64 {
 }
 
 // ITLBuckets returns the bucket upper bounds of vllm:inter_token_latency_seconds (also those of
-// the older vllm:time_per_output_token_seconds).
+// the older vllm:time_per_output_token_seconds and of vllm:request_time_per_output_token_seconds).
 func ITLBuckets() []float64 {
 	return []float64{0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 		20.0, 40.0, 80.0}
@@ -241,6 +242,9 @@ type Histograms struct {
 	TTFT Histogram
 	// ITL observes every gap between two consecutive output tokens of a request.
 	ITL Histogram
+	// TPOT observes each finished request's mean time per output token after the first, the
+	// mean ITL the SLO is scored on (requests of one output token are not observed).
+	TPOT Histogram
 	// E2E observes each finished request's arrival-to-last-token time.
 	E2E Histogram
 	// QueueTime observes each finished request's time from reaching the replica to its first
@@ -257,6 +261,7 @@ func newHistograms() Histograms {
 	return Histograms{
 		TTFT:             NewHistogram(TTFTBuckets()),
 		ITL:              NewHistogram(ITLBuckets()),
+		TPOT:             NewHistogram(ITLBuckets()),
 		E2E:              NewHistogram(RequestLatencyBuckets()),
 		QueueTime:        NewHistogram(RequestLatencyBuckets()),
 		PromptTokens:     NewHistogram(tokens),
@@ -266,6 +271,6 @@ func newHistograms() Histograms {
 
 // clone returns a deep copy of h.
 func (h Histograms) clone() Histograms {
-	return Histograms{TTFT: h.TTFT.clone(), ITL: h.ITL.clone(), E2E: h.E2E.clone(), QueueTime: h.QueueTime.clone(),
+	return Histograms{TTFT: h.TTFT.clone(), ITL: h.ITL.clone(), TPOT: h.TPOT.clone(), E2E: h.E2E.clone(), QueueTime: h.QueueTime.clone(),
 		PromptTokens: h.PromptTokens.clone(), GenerationTokens: h.GenerationTokens.clone()}
 }

@@ -491,6 +491,7 @@ func (s *Server) finish(r *Request) {
 	if r.OutputTokens > 1 {
 		c.TPOTSeconds += (r.Finished - r.FirstToken).Seconds()
 		c.TPOTCount += int64(r.OutputTokens - 1)
+		s.hist.TPOT.Observe((r.Finished-r.FirstToken).Seconds()/float64(r.OutputTokens-1), 1)
 	}
 	h := &s.hist
 	h.E2E.Observe((r.Finished - r.Arrival).Seconds(), 1)

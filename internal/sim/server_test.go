@@ -328,8 +328,13 @@ func TestServerHistogramsMatchTheRequests(t *testing.T) {
 		t.Fatalf("want every request finished and a preemption, got %+v", s.Counters())
 	}
 	h := s.Histograms()
-	var gaps, gapSeconds, ttft, e2e, queue float64
+	var gaps, gapSeconds, ttft, e2e, queue, tpot float64
+	multi := 0
 	for _, r := range rs {
+		if r.OutputTokens > 1 {
+			multi++
+			tpot += (r.Finished - r.FirstToken).Seconds() / float64(r.OutputTokens-1)
+		}
 		gaps += float64(r.OutputTokens - 1)
 		gapSeconds += (r.Finished - r.FirstToken).Seconds()
 		ttft += r.TTFT().Seconds()
@@ -339,6 +344,10 @@ func TestServerHistogramsMatchTheRequests(t *testing.T) {
 	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-9*max(1, math.Abs(b)) }
 	if h.ITL.Count != uint64(gaps) || !near(h.ITL.Sum, gapSeconds) {
 		t.Errorf("ITL histogram count %d sum %g, want %g gaps summing to %g s", h.ITL.Count, h.ITL.Sum, gaps, gapSeconds)
+	}
+	// The per-request TPOT: one observation per request of more than one token, its mean ITL.
+	if h.TPOT.Count != uint64(multi) || multi != 4 || !near(h.TPOT.Sum, tpot) {
+		t.Errorf("TPOT histogram count %d sum %g, want %d requests summing to %g s", h.TPOT.Count, h.TPOT.Sum, multi, tpot)
 	}
 	if h.TTFT.Count != 5 || !near(h.TTFT.Sum, ttft) || h.E2E.Count != 5 || !near(h.E2E.Sum, e2e) {
 		t.Errorf("TTFT %d/%g (want 5/%g), E2E %d/%g (want 5/%g)", h.TTFT.Count, h.TTFT.Sum, ttft, h.E2E.Count, h.E2E.Sum, e2e)

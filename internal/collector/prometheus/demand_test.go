@@ -35,7 +35,8 @@ type demandPod struct {
 	ttftRates                         []float64
 	itlBounds                         []float64
 	itlRates                          []float64
-	legacyITL                         bool // export vllm:time_per_output_token_seconds instead
+	legacyITL                         bool      // export vllm:time_per_output_token_seconds instead
+	tpotBounds, tpotRates             []float64 // vllm:request_time_per_output_token_seconds
 	// gateway request rate (EPP) for this pod's model; 0: none exported
 	gateway float64
 }
@@ -85,6 +86,9 @@ func (p demandPod) render(b *strings.Builder, start, t time.Time) {
 		}
 		histogram(name, p.itlBounds, p.itlRates, 1)
 	}
+	if len(p.tpotBounds) > 0 {
+		histogram(MetricRequestTPOT, p.tpotBounds, p.tpotRates, 1)
+	}
 	if p.gateway > 0 {
 		fmt.Fprintf(b, "# TYPE inference_objective_request_total counter\n")
 		fmt.Fprintf(b, "inference_objective_request_total{namespace=%q,pod=\"epp\",model_name=\"alias\",target_model_name=%q} %s %s\n",
@@ -114,9 +118,12 @@ func TestCollectDemandAndLatency(t *testing.T) {
 	// name. The queue of pod a grows by 0.5 requests/s, pod b's stays at 2.
 	ttftB, ttftR := []float64{0.1, 0.25, 0.5, 1}, []float64{0.5, 2.5, 4.5, 5, 5}
 	itlB, itlR := []float64{0.01, 0.025, 0.05, 0.1}, []float64{10, 40, 45, 50, 50}
+	// Per request (pod a only), the mean ITL: 4 of its 5 requests/s at or below 25 ms.
+	tpotB, tpotR := []float64{0.01, 0.025, 0.05}, []float64{1, 4, 5, 5}
 	pods := []demandPod{
 		{ns: ns, pod: "llama-6b7c8-a", model: llama, requests: 5, promptTokens: 200, genTokens: 50, waitingBase: 4, waitingSlope: 0.5, running: 8,
-			prefixHits: 250, prefixQueries: 1000, ttftBounds: ttftB, ttftRates: ttftR, itlBounds: itlB, itlRates: itlR, gateway: 12},
+			prefixHits: 250, prefixQueries: 1000, ttftBounds: ttftB, ttftRates: ttftR, itlBounds: itlB, itlRates: itlR, gateway: 12,
+			tpotBounds: tpotB, tpotRates: tpotR},
 		{ns: ns, pod: "llama-6b7c8-b", model: llama, requests: 5, promptTokens: 200, genTokens: 50, waitingBase: 2, running: 8,
 			prefixHits: 250, prefixQueries: 1000, ttftBounds: ttftB, ttftRates: ttftR, itlBounds: itlB, itlRates: itlR, legacyITL: true},
 		// granite: idle counters (nothing finished in the window), no latency histograms.
@@ -187,6 +194,11 @@ func TestCollectDemandAndLatency(t *testing.T) {
 		TTFTAttainment: analysis.LatencySLI{Target: 250 * time.Millisecond, Known: true, Attainment: 0.5, P99: 950 * time.Millisecond, Requests: 10},
 		// 25 ms is a bound: 80 %. p99: rank 99 in (0.05, 0.1] → 0.05 + 0.05·9/10.
 		ITLAttainment: analysis.LatencySLI{Target: 25 * time.Millisecond, Known: true, Attainment: 0.8, P99: 95 * time.Millisecond, Requests: 100},
+		// Per request: 4 of 5 at or below the 25 ms bound. p99: rank 4.95 in (0.025, 0.05] →
+		// 0.025 + 0.025·0.95.
+		RequestTPOT: buckets(0.01, 1, 0.025, 4, 0.05, 5, inf, 5),
+		RequestTPOTAttainment: analysis.LatencySLI{Target: 25 * time.Millisecond, Known: true, Attainment: 0.8,
+			P99: 48750 * time.Microsecond, Requests: 5},
 	}
 	// Waiting at evalAt: pod a 4 + 0.5 × 6 s, pod b 2; their prompts 200 tokens each.
 	want.Waiting = 4 + 0.5*evalAt.Sub(start).Seconds() + 2

@@ -81,6 +81,7 @@ func observeModels(targets []collector.Target, res modelResults, window time.Dur
 		}
 	}
 	ttft, itl := bucketsByModel(res.vectors[QueryTTFTBuckets]), bucketsByModel(res.vectors[QueryITLBuckets])
+	tpot := bucketsByModel(res.vectors[QueryRequestTPOTBuckets])
 
 	out := make(map[collector.ModelKey]analysis.ModelMetrics, len(slos))
 	for k, slo := range slos {
@@ -138,6 +139,10 @@ func observeModels(targets []collector.Target, res modelResults, window time.Dur
 
 		m.TTFT, m.TTFTAttainment = histogramSignal(&m, "ttft", MetricTTFT, ttft[k], res.errs[QueryTTFTBuckets], slo.TTFT)
 		m.ITL, m.ITLAttainment = histogramSignal(&m, "itl", MetricITL+" (or "+MetricTPOT+")", itl[k], res.errs[QueryITLBuckets], slo.ITL)
+		// Older vLLM has no per-request TPOT histogram: its absence is not a missing signal (the
+		// per-token ITL histogram stands in), so it is measured on a scratch value.
+		var scratch analysis.ModelMetrics
+		m.RequestTPOT, m.RequestTPOTAttainment = histogramSignal(&scratch, "request tpot", MetricRequestTPOT, tpot[k], res.errs[QueryRequestTPOTBuckets], slo.ITL)
 		slices.Sort(m.Missing)
 		out[k] = m
 	}

@@ -45,6 +45,9 @@ const (
 	// vLLM releases give it. Both are read; the newer wins where a pod exports both.
 	MetricITL  = "vllm:inter_token_latency_seconds"
 	MetricTPOT = "vllm:time_per_output_token_seconds"
+	// MetricRequestTPOT is the per-request histogram of the mean time per output token (vLLM
+	// V1): the request-level ITL an SLO on the mean ITL is met or missed on.
+	MetricRequestTPOT = "vllm:request_time_per_output_token_seconds"
 )
 
 // GatewayMetric names the request counter of an inference gateway (the llm-d / Gateway API
@@ -109,6 +112,8 @@ const (
 	// QueryTTFTBuckets and QueryITLBuckets are the bucket rates of the latency histograms.
 	QueryTTFTBuckets = "ttft_buckets"
 	QueryITLBuckets  = "itl_buckets"
+	// QueryRequestTPOTBuckets is the bucket rate of the per-request TPOT histogram.
+	QueryRequestTPOTBuckets = "request_tpot_buckets"
 	// QueryGatewayRequestRate is the gateway's request rate per model (only with a GatewayMetric).
 	QueryGatewayRequestRate = "gateway_request_rate"
 )
@@ -189,8 +194,8 @@ func BuildQueries(sel Selector, window time.Duration) []Query {
 	}
 }
 
-// BuildModelQueries returns the per-model demand and latency queries of one cycle for sel: 12
-// queries, 13 with a gateway metric, whatever the number of targets, namespaces or models.
+// BuildModelQueries returns the per-model demand and latency queries of one cycle for sel: 13
+// queries, 14 with a gateway metric, whatever the number of targets, namespaces or models.
 // window is the range of the rates and slopes. Every query sums over the pods of a model, so a
 // result has one series per (namespace, model_name), or per (namespace, model_name, le) for the
 // histograms.
@@ -221,6 +226,7 @@ func BuildModelQueries(sel Selector, window time.Duration, gw GatewayMetric) []Q
 		// As for the KV cache: rate() drops the name, so where a pod exports both names the
 		// label sets are equal and `or` keeps the newer one.
 		{QueryITLBuckets, sumBy(buckets, rate(MetricITL+"_bucket")+" or "+rate(MetricTPOT+"_bucket"))},
+		{QueryRequestTPOTBuckets, sumBy(buckets, rate(MetricRequestTPOT+"_bucket"))},
 	}
 	if gw.Metric != "" && gw.Validate() == nil {
 		sel := "{" + labelNamespace + "=~" + regexAlternation(sel.Namespaces) + "," + gw.ModelLabel + `!=""}`

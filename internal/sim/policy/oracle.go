@@ -222,6 +222,10 @@ func (o *Oracle) Schedule() []OracleWindow { return slices.Clone(o.windows) }
 // Plan returns the cost and GPU-hours of the plan.
 func (o *Oracle) Plan() PlanTotals { return PlanTotals{Cost: o.plan.cost, GPUHours: o.plan.gpuHours} }
 
+// InitialReplicas returns the fleet of the plan's first window: what the load at time zero
+// needs, the fleet an autoscaler that has been running on the traffic before would have.
+func (o *Oracle) InitialReplicas() map[string]int { return maps.Clone(o.windows[0].Replicas) }
+
 // PeakReplicas returns the fleet of the window whose plan costs most: a fixed fleet that serves
 // the peak (the default of the static policy).
 func (o *Oracle) PeakReplicas() map[string]int {

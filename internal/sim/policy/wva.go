@@ -3,6 +3,7 @@ package policy
 import (
 	"context"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"strconv"
@@ -70,6 +71,9 @@ type WVAConfig struct {
 	// Kube, when set, is the simulated cluster's Kubernetes store that Direct mode scales (e.g.
 	// the Pipeline's); when nil the policy keeps a store of its own.
 	Kube *promsim.KubeStore
+	// DecisionLog, when set, receives one line per variant and engine cycle: the time from the
+	// scenario's start, the variant, its current and target replicas and the decision's reason.
+	DecisionLog io.Writer
 }
 
 // Mode returns the actuation mode c runs: Actuation, or Metrics when it is empty.
@@ -188,6 +192,7 @@ func (w *WVA) Decide(ctx context.Context, now time.Time, c sim.Cluster) (map[str
 		if err := w.engine.RunOnce(ctx); err != nil {
 			return nil, fmt.Errorf("engine cycle: %w", err)
 		}
+		w.logDecisions(now, c)
 		if w.hpas == nil {
 			return w.actuateDirect(ctx, c)
 		}
@@ -199,6 +204,19 @@ func (w *WVA) Decide(ctx context.Context, now time.Time, c sim.Cluster) (map[str
 		return nil, nil
 	}
 	return w.tickHPAs(ctx, now, c)
+}
+
+// logDecisions writes the cycle's decisions to the DecisionLog, if any.
+func (w *WVA) logDecisions(now time.Time, c sim.Cluster) {
+	if w.cfg.DecisionLog == nil {
+		return
+	}
+	for _, v := range c.Variants() {
+		if d, ok := w.decisions.Get(v.Name, v.Namespace); ok {
+			fmt.Fprintf(w.cfg.DecisionLog, "%s\t%s\t%s\t%d -> %d\t%s\n", w.cfg.Name, now.Sub(w.start).Truncate(time.Second), v.Name,
+				d.CurrentReplicas, d.TargetReplicas, d.Reason)
+		}
+	}
 }
 
 // actuate hands the latest decision of every variant to the actuator, as the controller does

@@ -98,9 +98,23 @@ type Config struct {
 	// promsim.ScrapeConfig).
 	ScrapeJitter      time.Duration
 	ScrapeFailureRate float64
+	// InitialFleet is the fleet the adaptive policies (wva, wva-v1, hpa) start from:
+	// InitialFleetSteady (or "") the instant oracle's fleet for the first window (at least one
+	// replica per variant), as if the autoscaler had been running on the traffic before the
+	// trace starts; InitialFleetOne one
+	// replica per variant, a cold start that no policy facing the start-up delay can serve.
+	InitialFleet string
+	// DecisionLog, when set, receives the wva policies' decisions (policy.WVAConfig).
+	DecisionLog io.Writer
 	// Progress, when set, is called as Compare advances (from the calling goroutine).
 	Progress func(Progress)
 }
+
+// The initial fleets of Config.InitialFleet.
+const (
+	InitialFleetSteady = "steady"
+	InitialFleetOne    = "one"
+)
 
 // DefaultConfig returns the comparison `wva simulate` runs without flags: the bundled trace at
 // rate scale 4 and seed 1, A100 and H100 variants with the default start-up delay, the default
@@ -119,6 +133,7 @@ func DefaultConfig() Config {
 		ScrapeInterval:    promsim.DefaultScrapeInterval,
 		WVAActuation:      ActuationMetrics,
 		WVAActuationDelay: sim.DefaultTick,
+		InitialFleet:      InitialFleetSteady,
 	}
 }
 
@@ -159,6 +174,11 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("scrape interval must not be negative, got %s", c.ScrapeInterval))
 	} else if err := c.scrapeConfig().Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	switch c.InitialFleet {
+	case "", InitialFleetSteady, InitialFleetOne:
+	default:
+		errs = append(errs, fmt.Errorf("initial fleet must be %s or %s, got %q", InitialFleetSteady, InitialFleetOne, c.InitialFleet))
 	}
 	if c.WVAActuationDelay < 0 {
 		errs = append(errs, fmt.Errorf("wva actuation delay must not be negative, got %s", c.WVAActuationDelay))
@@ -456,12 +476,25 @@ func actuationMode(s string) (wvav1alpha1.ActuationMode, error) {
 
 // build returns the scenario, policy and run options of the named policy: the production engine
 // actuates through the production actuator as cfg says (by default Metrics mode through the
-// sample HPA; Direct mode one tick after deciding); wva-v1 goes through the chart's HPA chain; the static fleet is the oracle's peak fleet, ready from time zero; oracle-warm
-// starts with its plan's first fleet.
+// sample HPA; Direct mode one tick after deciding); wva-v1 goes through the chart's HPA chain;
+// wva, wva-v1 and hpa start from cfg.InitialFleet; the static fleet is the oracle's peak fleet,
+// ready from time zero; oracle-warm starts with its plan's first fleet.
 func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.OracleWarm, cfg Config) (sim.Scenario, sim.Policy, []sim.RunOption, io.Closer, error) {
 	spec, err := parsePolicyName(name)
 	if err != nil {
 		return sc, nil, nil, nil, err
+	}
+	if cfg.InitialFleet != InitialFleetOne {
+		switch spec.Base {
+		case policy.NameWVA, policy.NameWVAV1, policy.NameHPA:
+			// At least one replica each: the HPA of Metrics mode (minReplicas 1) never scales a
+			// Deployment up from zero, and the cold-start fleet had one.
+			initial := oracle.InitialReplicas()
+			for _, v := range sc.Variants {
+				initial[v.Name] = max(initial[v.Name], 1)
+			}
+			sc = withInitial(sc, initial)
+		}
 	}
 	switch spec.Base {
 	case policy.NameWVA, policy.NameWVAV1:
@@ -469,6 +502,7 @@ func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.Ora
 		if err != nil {
 			return sc, nil, nil, nil, err
 		}
+		wcfg.DecisionLog = cfg.DecisionLog
 		// The scenario's SLO as every VariantAutoscaling's spec.slo, at the oracle's goal.
 		wcfg.SLO = interfaces.SLOTargets{TTFT: sc.SLO.TTFT, ITL: sc.SLO.ITL, Attainment: policy.DefaultOracleGoal}
 		var opts []sim.RunOption

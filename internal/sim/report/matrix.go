@@ -64,6 +64,8 @@ type MatrixConfig struct {
 	Profiles          []string
 	WVAActuation      string
 	WVAActuationDelay time.Duration
+	// InitialFleet is as in Config.
+	InitialFleet string
 	// SLO is the SLO of the traces that set none.
 	SLO sim.SLO
 	// Parallel bounds the cells run at once; 0 means GOMAXPROCS. The result does not depend
@@ -92,6 +94,7 @@ func DefaultMatrixConfig() MatrixConfig {
 		Profiles:          DefaultProfiles(),
 		WVAActuation:      ActuationMetrics,
 		WVAActuationDelay: sim.DefaultTick,
+		InitialFleet:      InitialFleetSteady,
 		SLO:               sim.DefaultSLO(),
 	}
 }
@@ -253,6 +256,7 @@ func (c MatrixConfig) cells() []cellSpec {
 						Policies:          c.Policies,
 						WVAActuation:      c.WVAActuation,
 						WVAActuationDelay: c.WVAActuationDelay,
+						InitialFleet:      c.InitialFleet,
 						// One record per run: the matrix keeps no timelines.
 						TimelineEvery: 24 * time.Hour,
 					}})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"image/png"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/policy"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/workload"
 )
 
@@ -278,5 +280,70 @@ func TestCompareVariantNames(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"a100=A100-40GB", "h100=H100-80GB"}, got); diff != "" {
 		t.Errorf("variants (-want +got):\n%s", diff)
+	}
+}
+
+// TestInitialFleet checks where the adaptive policies start: "steady" from the instant
+// oracle's first window (at least one replica per variant), "one" from one replica each; the
+// oracle-warm plan keeps its own first fleet.
+func TestInitialFleet(t *testing.T) {
+	cfg := stepConfig(t)
+	sc, err := scenario(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oracle, err := policy.NewOracle(sc, policy.DefaultOracleConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm, err := oracle.Warm()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := oracle.InitialReplicas()
+	total := 0
+	for _, v := range sc.Variants {
+		want[v.Name] = max(want[v.Name], 1)
+		total += want[v.Name]
+	}
+	// The step scenario opens at 10 req/s of 1,000-token prompts: more than one replica's worth.
+	if total <= len(sc.Variants) {
+		t.Fatalf("the oracle's first window %v is one replica per variant: the test cannot tell the fleets apart", want)
+	}
+	initial := func(name, fleet string) map[string]int {
+		t.Helper()
+		c := cfg
+		c.InitialFleet = fleet
+		got, _, _, closer, err := build(name, sc, oracle, warm, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if closer != nil {
+			closer.Close()
+		}
+		out := map[string]int{}
+		for _, v := range got.Variants {
+			out[v.Name] = v.InitialReplicas
+		}
+		return out
+	}
+	one := map[string]int{}
+	for _, v := range sc.Variants {
+		one[v.Name] = 1
+	}
+	for _, name := range []string{"hpa", "wva", "wva-v1"} {
+		if got := initial(name, InitialFleetSteady); !maps.Equal(got, want) {
+			t.Errorf("steady: %s starts with %v, want the oracle's first window %v", name, got, want)
+		}
+		if got := initial(name, InitialFleetOne); !maps.Equal(got, one) {
+			t.Errorf("one: %s starts with %v, want %v", name, got, one)
+		}
+	}
+	if got := initial("oracle-warm", InitialFleetOne); !maps.Equal(got, warm.InitialReplicas()) {
+		t.Errorf("oracle-warm starts with %v, want its plan's first fleet %v", got, warm.InitialReplicas())
+	}
+	cfg.InitialFleet = "warm"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `initial fleet must be steady or one, got "warm"`) {
+		t.Errorf("Validate() = %v, want the initial-fleet error", err)
 	}
 }

@@ -43,7 +43,7 @@ type Collector struct {
 
 	running, waiting, kvUsage, cacheInfo                       *prometheus.Desc
 	promptTokens, genTokens, success, preemptions, pcQ, pcHits *prometheus.Desc
-	ttft, itl, e2e, queue, promptHist, genHist                 *prometheus.Desc
+	ttft, itl, tpot, e2e, queue, promptHist, genHist           *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -69,6 +69,7 @@ func New(modelName string, kvCacheTokens int, read func() sim.ReplicaMetrics) *C
 		pcHits:       d(sim.MetricPrefixCacheHits, "Prefix cache hits, in terms of number of cached tokens.", l),
 		ttft:         d(sim.MetricTTFTSeconds, "Histogram of time to first token in seconds.", l),
 		itl:          d(sim.MetricInterTokenLatency, "Histogram of inter-token latency in seconds.", l),
+		tpot:         d(sim.MetricRequestTPOT, "Histogram of time_per_output_token_seconds per request.", l),
 		e2e:          d(sim.MetricE2ERequestLatency, "Histogram of e2e request latency in seconds.", l),
 		queue:        d(sim.MetricRequestQueueTime, "Histogram of time spent in WAITING phase for request.", l),
 		promptHist:   d(sim.MetricRequestPromptTokens, "Number of prefill tokens processed.", l),
@@ -84,7 +85,7 @@ func ForPod(p sim.Pod) *Collector {
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.running, c.waiting, c.kvUsage, c.cacheInfo, c.promptTokens, c.genTokens,
-		c.success, c.preemptions, c.pcQ, c.pcHits, c.ttft, c.itl, c.e2e, c.queue, c.promptHist, c.genHist} {
+		c.success, c.preemptions, c.pcQ, c.pcHits, c.ttft, c.itl, c.tpot, c.e2e, c.queue, c.promptHist, c.genHist} {
 		ch <- d
 	}
 }
@@ -115,6 +116,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.pcHits, k.PrefixCacheHits)
 	hist(c.ttft, h.TTFT)
 	hist(c.itl, h.ITL)
+	hist(c.tpot, h.TPOT)
 	hist(c.e2e, h.E2E)
 	hist(c.queue, h.QueueTime)
 	hist(c.promptHist, h.PromptTokens)

@@ -21,7 +21,7 @@ func fixed() sim.ReplicaMetrics {
 	return sim.ReplicaMetrics{
 		Gauges:     sim.Gauges{KVCacheUsage: 0.25, Waiting: 3, Running: 7},
 		Counters:   sim.Counters{RequestSuccess: 11, PromptTokensTotal: 1200, GenerationTokensTotal: 3400, Preemptions: 2},
-		Histograms: sim.Histograms{TTFT: ttft, ITL: sim.NewHistogram(sim.ITLBuckets()), E2E: sim.NewHistogram(sim.RequestLatencyBuckets()), QueueTime: sim.NewHistogram(sim.RequestLatencyBuckets()), PromptTokens: sim.NewHistogram(sim.TokenBuckets(sim.MaxModelLen)), GenerationTokens: sim.NewHistogram(sim.TokenBuckets(sim.MaxModelLen))},
+		Histograms: sim.Histograms{TTFT: ttft, ITL: sim.NewHistogram(sim.ITLBuckets()), TPOT: sim.NewHistogram(sim.ITLBuckets()), E2E: sim.NewHistogram(sim.RequestLatencyBuckets()), QueueTime: sim.NewHistogram(sim.RequestLatencyBuckets()), PromptTokens: sim.NewHistogram(sim.TokenBuckets(sim.MaxModelLen)), GenerationTokens: sim.NewHistogram(sim.TokenBuckets(sim.MaxModelLen))},
 	}
 }
 
@@ -108,7 +108,7 @@ func TestHandlerServesTheVLLMMetricSet(t *testing.T) {
 		hist.GetSampleCount() != 3 || hist.GetSampleSum() != 3.6 {
 		t.Errorf("TTFT histogram: %d buckets %v, count %d, sum %g", len(hist.Bucket), buckets, hist.GetSampleCount(), hist.GetSampleSum())
 	}
-	for _, n := range []string{sim.MetricInterTokenLatency, sim.MetricE2ERequestLatency, sim.MetricRequestQueueTime,
+	for _, n := range []string{sim.MetricInterTokenLatency, sim.MetricRequestTPOT, sim.MetricE2ERequestLatency, sim.MetricRequestQueueTime,
 		sim.MetricRequestPromptTokens, sim.MetricRequestGenerationToken} {
 		if mfs[n].GetType() != dto.MetricType_HISTOGRAM {
 			t.Errorf("%s missing or not a histogram", n)
