@@ -107,7 +107,7 @@ type Option func(*Actuator)
 // WithCache makes Direct mode read the scale target from c (an informer-backed reader, such
 // as the manager's client) before anything else. When the cached replicas already equal the
 // decision and no HorizontalPodAutoscaler targets the Deployment, nothing is read from the
-// API server and nothing is written. Otherwise the Deployment is read again through the
+// API server and nothing is written. The HorizontalPodAutoscalers are always listed from c. Otherwise the Deployment is read again through the
 // DirectClient before writing, so that a cache lagging behind WVA's own last write is not
 // taken for a foreign writer. A stale cache that hides a foreign write costs at most the
 // delay until the watch delivers it: the controller reconciles on every replica change.
@@ -330,9 +330,19 @@ func (a *Actuator) scale(ctx context.Context, va *wvav1alpha1.VariantAutoscaling
 
 // hpaFor returns the name of a HorizontalPodAutoscaler that targets the Deployment key, or ""
 // when none does. KEDA's ScaledObjects count: KEDA scales through an HPA of its own.
+// With a cache (WithCache) the HorizontalPodAutoscalers are listed from it, without a deep
+// copy: not one API list per VariantAutoscaling per cycle. An HPA created a moment ago that
+// the watch has not delivered yet costs at most one more write of WVA's; the next reconcile
+// sees it.
 func (a *Actuator) hpaFor(ctx context.Context, key types.NamespacedName) (string, error) {
 	var hpas autoscalingv2.HorizontalPodAutoscalerList
-	if err := a.direct.List(ctx, &hpas, client.InNamespace(key.Namespace)); err != nil {
+	var err error
+	if a.cache != nil {
+		err = a.cache.List(ctx, &hpas, client.InNamespace(key.Namespace), client.UnsafeDisableDeepCopy)
+	} else {
+		err = a.direct.List(ctx, &hpas, client.InNamespace(key.Namespace))
+	}
+	if err != nil {
 		return "", fmt.Errorf("listing HorizontalPodAutoscalers in %s for Deployment %s: %w", key.Namespace, key, err)
 	}
 	var names []string
