@@ -84,7 +84,7 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 	// Direct mode reads the cache first and, only when a write is needed, past it (see
 	// actuator.DirectClient and actuator.WithCache); it writes through the client.
 	act, err := actuator.New(metrics.Registry, directClient{Reader: mgr.GetAPIReader(), SubResourceClientConstructor: mgr.GetClient()},
-		actuator.WithCache(mgr.GetClient()))
+		actuator.WithCache(mgr.GetClient()), actuator.WithClock(clk))
 	if err != nil {
 		return fmt.Errorf("creating the actuator: %w", err)
 	}
