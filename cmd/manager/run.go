@@ -130,6 +130,8 @@ func managerOptions(opts Options, scheme *runtime.Scheme) ctrl.Options {
 	}
 
 	cacheOpts := cache.Options{
+		// Only the fields the manager reads are kept (see trimForCache).
+		DefaultTransform: trimForCache,
 		// The ConfigMaps WVA reads live in its own namespace; cache no others.
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.ConfigMap{}: {Namespaces: map[string]cache.Config{opts.ConfigMaps.Namespace: {}}},
