@@ -36,7 +36,8 @@ func newPrometheusSource(ctx context.Context, logger logr.Logger, opts Options, 
 		return nil, fmt.Errorf("registering the collector metrics: %w", err)
 	}
 	logger.Info("Prometheus configured", "url", cfg.RedactedURL(), "from", from, "bearerToken", tokenSource(cfg),
-		"maxResponseBytes", cfg.EffectiveMaxResponseBytes(), "maxSeries", cfg.EffectiveMaxSeries())
+		"maxResponseBytes", cfg.EffectiveMaxResponseBytes(), "maxSeries", cfg.EffectiveMaxSeries(),
+		"queryTimeout", cfg.EffectiveQueryTimeout())
 	return promsource.New(api, cached, promsource.WithQueryTimeout(cfg.EffectiveQueryTimeout()),
 		promsource.WithWindow(opts.MetricsWindow), promsource.WithMetrics(m), promsource.WithGatewayMetric(opts.GatewayMetric)), nil
 }

@@ -87,7 +87,7 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 	// Direct mode reads the cache first and, only when a write is needed, past it (see
 	// actuator.DirectClient and actuator.WithCache); it writes through the client.
 	act, err := actuator.New(metrics.Registry, directClient{Reader: mgr.GetAPIReader(), SubResourceClientConstructor: mgr.GetClient()},
-		actuator.WithCache(mgr.GetClient()))
+		actuator.WithCache(mgr.GetClient()), actuator.WithClock(clk))
 	if err != nil {
 		return fmt.Errorf("creating the actuator: %w", err)
 	}
@@ -133,6 +133,8 @@ func managerOptions(opts Options, scheme *runtime.Scheme) ctrl.Options {
 	}
 
 	cacheOpts := cache.Options{
+		// Only the fields the manager reads are kept (see trimForCache).
+		DefaultTransform: trimForCache,
 		// The ConfigMaps WVA reads live in its own namespace; cache no others.
 		ByObject: map[client.Object]cache.ByObject{
 			&corev1.ConfigMap{}: {Namespaces: map[string]cache.Config{opts.ConfigMaps.Namespace: {}}},

@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
@@ -18,6 +19,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -57,6 +59,8 @@ type Actuator struct {
 	// already equal the decision is neither read from the API server nor written.
 	cache client.Reader
 
+	clock clock.PassiveClock
+
 	mu sync.Mutex
 	// records holds, per VariantAutoscaling Actuate has seen, what was published for it.
 	records map[types.NamespacedName]*record
@@ -92,6 +96,7 @@ func New(reg prometheus.Registerer, direct DirectClient, opts ...Option) (*Actua
 	a := &Actuator{
 		metrics: m,
 		direct:  direct,
+		clock:   clock.RealClock{},
 		records: map[types.NamespacedName]*record{},
 		owners:  map[target]types.NamespacedName{},
 	}
@@ -107,12 +112,22 @@ type Option func(*Actuator)
 // WithCache makes Direct mode read the scale target from c (an informer-backed reader, such
 // as the manager's client) before anything else. When the cached replicas already equal the
 // decision and no HorizontalPodAutoscaler targets the Deployment, nothing is read from the
-// API server and nothing is written. Otherwise the Deployment is read again through the
+// API server and nothing is written. The HorizontalPodAutoscalers are always listed from c. Otherwise the Deployment is read again through the
 // DirectClient before writing, so that a cache lagging behind WVA's own last write is not
 // taken for a foreign writer. A stale cache that hides a foreign write costs at most the
 // delay until the watch delivers it: the controller reconciles on every replica change.
 func WithCache(c client.Reader) Option {
 	return func(a *Actuator) { a.cache = c }
+}
+
+// WithClock sets the clock the decision age (DecisionAgeMetric) is measured with (default the
+// real clock). A nil c is ignored.
+func WithClock(c clock.PassiveClock) Option {
+	return func(a *Actuator) {
+		if c != nil {
+			a.clock = c
+		}
+	}
 }
 
 // Actuate publishes d for va: wva_desired_replicas = d.TargetReplicas, wva_current_replicas =
@@ -135,8 +150,12 @@ func (a *Actuator) Actuate(ctx context.Context, va *wvav1alpha1.VariantAutoscali
 		acc = va.AcceleratorName()
 	}
 	s := series{variant: va.Spec.ScaleTargetRef.Name, namespace: va.Namespace, accelerator: acc}
-	if err := a.publish(key, s, d.CurrentReplicas, d.TargetReplicas); err != nil {
+	changed, err := a.publish(key, s, d.CurrentReplicas, d.TargetReplicas)
+	if err != nil {
 		return nil, err
+	}
+	if changed {
+		a.metrics.observeAge(OperationPublish, d.LastRunTime, a.clock.Now())
 	}
 	log.FromContext(ctx).V(4).Info("Published decision", "variantAutoscaling", klog.KObj(va),
 		"deployment", klog.KRef(s.namespace, s.variant), "accelerator", acc,
@@ -146,7 +165,7 @@ func (a *Actuator) Actuate(ctx context.Context, va *wvav1alpha1.VariantAutoscali
 		a.setWritten(key, 0, false)
 		return nil, nil
 	}
-	conflict, err := a.scale(ctx, va, DirectReplicas(va, d.TargetReplicas))
+	conflict, err := a.scale(ctx, va, DirectReplicas(va, d.TargetReplicas), d.LastRunTime)
 	if err != nil {
 		a.metrics.failed(s.target(), OperationScale)
 		return nil, err
@@ -155,8 +174,9 @@ func (a *Actuator) Actuate(ctx context.Context, va *wvav1alpha1.VariantAutoscali
 }
 
 // publish sets the gauges of s for the VariantAutoscaling key, after deleting the series key
-// published under other labels.
-func (a *Actuator) publish(key types.NamespacedName, s series, current, desired int) error {
+// published under other labels. It reports whether the desired value published for the
+// target changed (the first publication counts as a change).
+func (a *Actuator) publish(key types.NamespacedName, s series, current, desired int) (bool, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 
@@ -172,15 +192,16 @@ func (a *Actuator) publish(key types.NamespacedName, s series, current, desired 
 	t := s.target()
 	if owner, ok := a.owners[t]; ok && owner != key {
 		a.metrics.failed(t, OperationPublish)
-		return fmt.Errorf("publishing metrics of %s for Deployment %s: %w (%s)", key, t, ErrTargetClaimed, owner)
+		return false, fmt.Errorf("publishing metrics of %s for Deployment %s: %w (%s)", key, t, ErrTargetClaimed, owner)
 	}
 	a.owners[t] = key
+	changed := !rec.hasLast || rec.lastDesired != desired
 	if rec.hasLast {
 		a.metrics.scaled(t, rec.lastDesired, desired)
 	}
 	a.metrics.set(s, current, desired)
 	rec.published, rec.lastDesired, rec.hasLast = true, desired, true
-	return nil
+	return changed, nil
 }
 
 // relabel moves rec to the label set s: it deletes the gauges rec published and releases its
@@ -253,7 +274,8 @@ func DirectReplicas(va *wvav1alpha1.VariantAutoscaling, target int) int32 {
 // scale sets the replicas of va's scale target to want through the scale subresource, unless
 // they already are want or a HorizontalPodAutoscaler targets the Deployment. It reports
 // another writer of the replicas, and retries on conflicts.
-func (a *Actuator) scale(ctx context.Context, va *wvav1alpha1.VariantAutoscaling, want int32) (*interfaces.ScaleConflict, error) {
+// decidedAt is when the decision was computed, for DecisionAgeMetric.
+func (a *Actuator) scale(ctx context.Context, va *wvav1alpha1.VariantAutoscaling, want int32, decidedAt time.Time) (*interfaces.ScaleConflict, error) {
 	key := types.NamespacedName{Namespace: va.Namespace, Name: va.Spec.ScaleTargetRef.Name}
 	vaKey := client.ObjectKeyFromObject(va)
 	if a.direct == nil {
@@ -322,6 +344,7 @@ func (a *Actuator) scale(ctx context.Context, va *wvav1alpha1.VariantAutoscaling
 	}
 	a.setWritten(vaKey, want, true)
 	if updated {
+		a.metrics.observeAge(OperationScale, decidedAt, a.clock.Now())
 		logger.V(1).Info("Scaled Deployment", "variantAutoscaling", klog.KObj(va),
 			"deployment", klog.KRef(key.Namespace, key.Name), "from", from, "to", want)
 	}
@@ -330,9 +353,19 @@ func (a *Actuator) scale(ctx context.Context, va *wvav1alpha1.VariantAutoscaling
 
 // hpaFor returns the name of a HorizontalPodAutoscaler that targets the Deployment key, or ""
 // when none does. KEDA's ScaledObjects count: KEDA scales through an HPA of its own.
+// With a cache (WithCache) the HorizontalPodAutoscalers are listed from it, without a deep
+// copy: not one API list per VariantAutoscaling per cycle. An HPA created a moment ago that
+// the watch has not delivered yet costs at most one more write of WVA's; the next reconcile
+// sees it.
 func (a *Actuator) hpaFor(ctx context.Context, key types.NamespacedName) (string, error) {
 	var hpas autoscalingv2.HorizontalPodAutoscalerList
-	if err := a.direct.List(ctx, &hpas, client.InNamespace(key.Namespace)); err != nil {
+	var err error
+	if a.cache != nil {
+		err = a.cache.List(ctx, &hpas, client.InNamespace(key.Namespace), client.UnsafeDisableDeepCopy)
+	} else {
+		err = a.direct.List(ctx, &hpas, client.InNamespace(key.Namespace))
+	}
+	if err != nil {
 		return "", fmt.Errorf("listing HorizontalPodAutoscalers in %s for Deployment %s: %w", key.Namespace, key, err)
 	}
 	var names []string

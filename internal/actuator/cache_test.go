@@ -15,9 +15,16 @@ import (
 
 // snapshotReader is an informer cache under the test's control: it serves the Deployment as
 // it was at the last refresh, like a cache whose watch has not delivered later writes yet.
+// Lists (of HorizontalPodAutoscalers) go to the API server, as from a cache that is up to date.
 type snapshotReader struct {
 	client.Reader
 	deploy *appsv1.Deployment
+	lists  int
+}
+
+func (s *snapshotReader) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	s.lists++
+	return s.Reader.List(ctx, list, opts...)
 }
 
 func (s *snapshotReader) refresh(t *testing.T, ns, name string) {
@@ -30,10 +37,16 @@ func (s *snapshotReader) Get(_ context.Context, _ client.ObjectKey, obj client.O
 	return nil
 }
 
-// countingClient is the uncached DirectClient, counting Deployment reads and scale writes.
+// countingClient is the uncached DirectClient, counting Deployment reads, lists and scale
+// writes.
 type countingClient struct {
 	client.WithWatch
-	gets, writes int
+	gets, lists, writes int
+}
+
+func (c *countingClient) List(ctx context.Context, list client.ObjectList, opts ...client.ListOption) error {
+	c.lists++
+	return c.WithWatch.List(ctx, list, opts...)
 }
 
 func (c *countingClient) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
@@ -61,7 +74,7 @@ func TestDirectModeReadsTheCacheFirst(t *testing.T) {
 	ns := newNamespace(t)
 	mustCreate(t, testutil.Deployment("llama").Namespace(ns).Replicas(2).Obj())
 	va := testutil.VariantAutoscaling("llama").Namespace(ns).Direct().Obj()
-	cache := &snapshotReader{}
+	cache := &snapshotReader{Reader: k8sClient}
 	cache.refresh(t, ns, "llama")
 	direct := &countingClient{WithWatch: k8sClient}
 	a, err := New(prometheus.NewRegistry(), direct, WithCache(cache))
@@ -98,5 +111,10 @@ func TestDirectModeReadsTheCacheFirst(t *testing.T) {
 	cache.refresh(t, ns, "llama")
 	if c := actuate(t, a, va, 4, 4); c == nil || c.Kind != interfaces.ScaleConflictHPA {
 		t.Errorf("with an HPA and the cache at the decision: conflict %+v, want HPA", c)
+	}
+	// The HorizontalPodAutoscalers were looked for in every Direct-mode actuation, always in
+	// the cache.
+	if direct.lists != 0 || cache.lists != 6 {
+		t.Errorf("HPA lists: %d uncached and %d cached, want 0 and 6", direct.lists, cache.lists)
 	}
 }

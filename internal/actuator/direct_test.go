@@ -6,12 +6,15 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
 	appsv1 "k8s.io/api/apps/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
@@ -193,4 +196,46 @@ func TestDirectModeUpdateFails(t *testing.T) {
 	if got := promtestutil.ToFloat64(a.metrics.errors.WithLabelValues("llama", ns, OperationScale)); got != 1 {
 		t.Errorf("%s{operation=scale} = %v, want 1", ActuationErrorsTotalMetric, got)
 	}
+}
+
+// TestDecisionAgeAtActuation: a changed decision is observed once at its publication and once
+// at its scale write, aged from the engine cycle that computed it; an unchanged decision
+// applied again is not observed.
+func TestDecisionAgeAtActuation(t *testing.T) {
+	ns := newNamespace(t)
+	mustCreate(t, testutil.Deployment("llama").Namespace(ns).Replicas(2).Obj())
+	va := testutil.VariantAutoscaling("llama").Namespace(ns).Direct().Obj()
+	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	a, err := New(prometheus.NewRegistry(), k8sClient, WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	apply := func(target int, age time.Duration) {
+		t.Helper()
+		d := decision("", 2, target)
+		d.LastRunTime = clk.Now().Add(-age)
+		if _, err := a.Actuate(context.Background(), va, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(step string, op string, count uint64, sum float64) {
+		t.Helper()
+		m := &dto.Metric{}
+		if err := a.metrics.age.WithLabelValues(op).(prometheus.Histogram).Write(m); err != nil {
+			t.Fatal(err)
+		}
+		if h := m.GetHistogram(); h.GetSampleCount() != count || h.GetSampleSum() != sum {
+			t.Errorf("%s: %s{operation=%q} count %d sum %g, want %d and %g", step, DecisionAgeMetric, op,
+				h.GetSampleCount(), h.GetSampleSum(), count, sum)
+		}
+	}
+	apply(4, 3*time.Second)
+	check("new decision", OperationPublish, 1, 3)
+	check("new decision", OperationScale, 1, 3)
+	apply(4, 30*time.Second)
+	check("unchanged decision", OperationPublish, 1, 3)
+	check("unchanged decision", OperationScale, 1, 3)
+	apply(6, 500*time.Millisecond)
+	check("second change", OperationPublish, 2, 3.5)
+	check("second change", OperationScale, 2, 3.5)
 }

@@ -3,6 +3,7 @@ package actuator
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -25,7 +26,17 @@ const (
 	ReplicaScalingTotalMetric = "wva_replica_scaling_total"
 	// ActuationErrorsTotalMetric counts failed actuations, by operation.
 	ActuationErrorsTotalMetric = "wva_actuation_errors_total"
+	// DecisionAgeMetric is the age of a decision (from the engine cycle that computed it,
+	// VariantDecision.LastRunTime) when it took effect, by operation: OperationPublish when the
+	// published desired replica count changed, OperationScale when Direct mode wrote the scale
+	// subresource. Only changes are observed, so it measures how long a new decision takes to
+	// reach the HPA input or spec.replicas, not how often unchanged decisions are re-applied.
+	DecisionAgeMetric = "wva_decision_age_at_actuation_seconds"
 )
+
+// decisionAgeBuckets spans a reconcile right after the cycle (tens of milliseconds) to a
+// backlog of minutes at thousands of variants.
+var decisionAgeBuckets = []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 15, 20, 30, 60, 120, 300}
 
 // Label keys of the exported metrics.
 const (
@@ -73,6 +84,7 @@ type metrics struct {
 	ratio   *prometheus.GaugeVec
 	scaling *prometheus.CounterVec
 	errors  *prometheus.CounterVec
+	age     *prometheus.HistogramVec
 }
 
 // newMetrics creates the collectors and registers them on reg.
@@ -99,9 +111,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: ActuationErrorsTotalMetric,
 			Help: "Failed actuations of a variant's decision, by operation (publish, scale).",
 		}, []string{LabelVariantName, LabelNamespace, LabelOperation}),
+		age: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    DecisionAgeMetric,
+			Help:    "Seconds from the engine cycle that computed a changed decision to its publication (publish) or scale write (scale).",
+			Buckets: decisionAgeBuckets,
+		}, []string{LabelOperation}),
 	}
 	var errs []error
-	for _, c := range []prometheus.Collector{m.desired, m.current, m.ratio, m.scaling, m.errors} {
+	for _, c := range []prometheus.Collector{m.desired, m.current, m.ratio, m.scaling, m.errors, m.age} {
 		if err := reg.Register(c); err != nil {
 			errs = append(errs, err)
 		}
@@ -164,6 +181,15 @@ func (m *metrics) scaled(t target, from, to int) {
 	case to < from:
 		m.scaling.WithLabelValues(t.name, t.namespace, DirectionDown).Inc()
 	}
+}
+
+// observeAge records the age of a decision computed at decidedAt when it took effect at now;
+// a decision without a time (zero) is not observed.
+func (m *metrics) observeAge(operation string, decidedAt, now time.Time) {
+	if decidedAt.IsZero() {
+		return
+	}
+	m.age.WithLabelValues(operation).Observe(max(now.Sub(decidedAt), 0).Seconds())
 }
 
 func (m *metrics) failed(t target, operation string) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
@@ -85,7 +86,9 @@ func newCollectFixture(n int) collectFixture {
 	now := time.Unix(1_800_000_000, 0)
 	fx := collectFixture{now: now, api: &vectorAPI{byQuery: map[string]model.Vector{}},
 		reader: &memReader{deployments: map[types.NamespacedName]*appsv1.Deployment{}, pods: map[string][]corev1.Pod{}}}
-	results := map[string]model.Vector{}
+	// The series of each query, built below as a decoded response would be laid out: one
+	// query's samples and label sets allocated together, each sample with its own label set.
+	series := map[string][]model.Metric{}
 	models := map[collector.ModelKey]bool{}
 	for i := range n {
 		ns := "team-" + strconv.Itoa(i%benchNamespaces)
@@ -99,15 +102,13 @@ func newCollectFixture(n int) collectFixture {
 			ModelID: modelID, Deployment: name})
 
 		m := model.Metric{labelNamespace: model.LabelValue(ns), labelPod: model.LabelValue(pod.Name), labelModelName: model.LabelValue(modelID)}
-		add := func(q string, m model.Metric, v float64) {
-			results[q] = append(results[q], &model.Sample{Metric: m, Value: model.SampleValue(v), Timestamp: model.TimeFromUnix(now.Unix())})
-		}
-		add(QueryKvCacheUsage, m, 0.4)
-		add(QueryRequestsWaiting, m, 2)
-		add(QueryRequestsRunning, m, 8)
-		add(QueryLastSample, m, float64(now.Add(-10*time.Second).Unix()))
+		add := func(q string, m model.Metric) { series[q] = append(series[q], m) }
+		add(QueryKvCacheUsage, m)
+		add(QueryRequestsWaiting, m)
+		add(QueryRequestsRunning, m)
+		add(QueryLastSample, m)
 		add(QueryKvCacheBlocks, model.Metric{labelNamespace: model.LabelValue(ns), labelPod: model.LabelValue(pod.Name),
-			labelEngine: "0", labelNumGPUBlocks: "8192", labelBlockSize: "16"}, 1)
+			labelEngine: "0", labelNumGPUBlocks: "8192", labelBlockSize: "16"})
 		mk := collector.ModelKey{Namespace: ns, ModelID: modelID}
 		if models[mk] {
 			continue
@@ -115,15 +116,19 @@ func newCollectFixture(n int) collectFixture {
 		models[mk] = true
 		pm := model.Metric{labelNamespace: model.LabelValue(ns), labelModelName: model.LabelValue(modelID)}
 		for q := range signalSource {
-			add(q, pm, 1.5)
+			add(q, pm)
 		}
 		for _, q := range []string{QueryTTFTBuckets, QueryITLBuckets} {
-			for j, le := range []string{"0.01", "0.05", "0.1", "0.5", "1", "5", "+Inf"} {
+			for _, le := range benchBuckets {
 				bm := pm.Clone()
 				bm[labelLE] = model.LabelValue(le)
-				add(q, bm, float64(10*(j+1)))
+				add(q, bm)
 			}
 		}
+	}
+	results := make(map[string]model.Vector, len(series))
+	for q, ms := range series {
+		results[q] = benchVector(q, ms, now)
 	}
 	sel := SelectorFor(fx.targets)
 	for _, q := range append(BuildQueries(sel, DefaultWindow), BuildModelQueries(sel, DefaultWindow, DefaultGatewayMetric)...) {
@@ -133,6 +138,36 @@ func newCollectFixture(n int) collectFixture {
 		}
 	}
 	return fx
+}
+
+var benchBuckets = []string{"0.01", "0.05", "0.1", "0.5", "1", "5", "+Inf"}
+
+// benchVector returns the vector of query q with one sample per label set of ms, allocated
+// together with fresh label sets as the client's decoder allocates a response: the samples of
+// one query lie side by side in memory, not among the pods and Deployments of the fixture.
+func benchVector(q string, ms []model.Metric, now time.Time) model.Vector {
+	samples := make([]model.Sample, len(ms))
+	vec := make(model.Vector, len(ms))
+	for i, m := range ms {
+		v := 1.5
+		switch q {
+		case QueryKvCacheUsage:
+			v = 0.4
+		case QueryRequestsWaiting:
+			v = 2
+		case QueryRequestsRunning:
+			v = 8
+		case QueryLastSample:
+			v = float64(now.Add(-10 * time.Second).Unix())
+		case QueryKvCacheBlocks:
+			v = 1
+		case QueryTTFTBuckets, QueryITLBuckets:
+			v = float64(10 * (1 + slices.Index(benchBuckets, string(m[labelLE]))))
+		}
+		samples[i] = model.Sample{Metric: m.Clone(), Value: model.SampleValue(v), Timestamp: model.TimeFromUnix(now.Unix())}
+		vec[i] = &samples[i]
+	}
+	return vec
 }
 
 func benchDeployment(ns, name string) *appsv1.Deployment {

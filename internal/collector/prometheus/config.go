@@ -42,8 +42,19 @@ const (
 	EnvAllowHTTP = "PROMETHEUS_ALLOW_HTTP"
 )
 
+// EnvQueryTimeout bounds each PromQL query (a Go duration such as 5s), environment or main
+// ConfigMap.
+const EnvQueryTimeout = "PROMETHEUS_QUERY_TIMEOUT"
+
 // DefaultQueryTimeout bounds each PromQL query when Config.QueryTimeout is zero.
 const DefaultQueryTimeout = 5 * time.Second
+
+// The range of Config.QueryTimeout: shorter fails every query over a network, longer holds a
+// cycle (every query of a cycle runs in parallel) beyond the longest optimization interval.
+const (
+	MinQueryTimeout = 100 * time.Millisecond
+	MaxQueryTimeout = 5 * time.Minute
+)
 
 // tokenRefreshPeriod is how long a token read from TokenPath is used before the file is read
 // again. Kubelet rotates projected service-account tokens well before they expire (at 80% of
@@ -74,7 +85,7 @@ type Config struct {
 	// AllowHTTP accepts a plain http BaseURL. Only for a local Prometheus: queries and the
 	// bearer token then travel unencrypted.
 	AllowHTTP bool
-	// QueryTimeout bounds each query; 0 means DefaultQueryTimeout.
+	// QueryTimeout bounds each query (EnvQueryTimeout); 0 means DefaultQueryTimeout.
 	QueryTimeout time.Duration
 	// MaxResponseBytes bounds each query's response body; 0 means DefaultMaxResponseBytes.
 	MaxResponseBytes int64
@@ -110,8 +121,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%s and %s must be set together (client certificate %q, key %q)",
 			EnvClientCertPath, EnvClientKeyPath, c.ClientCertPath, c.ClientKeyPath))
 	}
-	if c.QueryTimeout < 0 {
-		errs = append(errs, fmt.Errorf("query timeout %s is negative", c.QueryTimeout))
+	if c.QueryTimeout != 0 && (c.QueryTimeout < MinQueryTimeout || c.QueryTimeout > MaxQueryTimeout) {
+		errs = append(errs, fmt.Errorf("%s must be a duration from %s to %s such as 10s (unset means %s)",
+			EnvQueryTimeout, MinQueryTimeout, MaxQueryTimeout, DefaultQueryTimeout))
 	}
 	errs = append(errs, c.validateLimits()...)
 	if len(errs) > 0 {
@@ -213,6 +225,12 @@ func ConfigFromEnvAndConfigMap(getenv func(string) string, data map[string]strin
 		TokenPath:          val(EnvTokenPath),
 		InsecureSkipVerify: flag(EnvInsecureSkipVerify),
 		AllowHTTP:          flag(EnvAllowHTTP),
+	}
+	if v := val(EnvQueryTimeout); v != "" {
+		c.QueryTimeout = -1 // rejected by Validate unless it parses
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			c.QueryTimeout = d
+		}
 	}
 	parseLimits(&c, val)
 	return c, c.BaseURL != ""

@@ -26,10 +26,10 @@ func TestConfigValidate(t *testing.T) {
 		"unparsable":               {cfg: Config{BaseURL: "https://p:9090/%zz"}, wantErr: []string{"parsing PROMETHEUS_BASE_URL"}},
 		"cert without key":         {cfg: Config{BaseURL: "https://p", ClientCertPath: "/c.crt"}, wantErr: []string{"must be set together"}},
 		"key without cert":         {cfg: Config{BaseURL: "https://p", ClientKeyPath: "/c.key"}, wantErr: []string{"must be set together"}},
-		"negative timeout":         {cfg: Config{BaseURL: "https://p", QueryTimeout: -time.Second}, wantErr: []string{"negative"}},
+		"negative timeout":         {cfg: Config{BaseURL: "https://p", QueryTimeout: -time.Second}, wantErr: []string{EnvQueryTimeout}},
 		"several problems at once": {
 			cfg:     Config{BaseURL: "http://p", ClientKeyPath: "/k", QueryTimeout: -1},
-			wantErr: []string{"plain http", "must be set together", "negative"},
+			wantErr: []string{"plain http", "must be set together", EnvQueryTimeout},
 		},
 	}
 	for name, tc := range cases {
@@ -59,6 +59,47 @@ func TestEffectiveQueryTimeout(t *testing.T) {
 	}
 	if got := (Config{QueryTimeout: time.Second}).EffectiveQueryTimeout(); got != time.Second {
 		t.Errorf("1s: %s", got)
+	}
+}
+
+// TestQueryTimeoutFromEnvAndConfigMap: PROMETHEUS_QUERY_TIMEOUT is read like the other keys
+// and validated; a bad value is an error naming the key, never a silent default.
+func TestQueryTimeoutFromEnvAndConfigMap(t *testing.T) {
+	cases := map[string]struct {
+		value   string
+		want    time.Duration
+		wantErr bool
+	}{
+		"unset: default":   {value: "", want: DefaultQueryTimeout},
+		"ten seconds":      {value: " 10s ", want: 10 * time.Second},
+		"sub-second":       {value: "500ms", want: 500 * time.Millisecond},
+		"not a duration":   {value: "ten", wantErr: true},
+		"no unit":          {value: "10", wantErr: true},
+		"zero":             {value: "0s", wantErr: true},
+		"too short":        {value: "10ms", wantErr: true},
+		"beyond the range": {value: "6m", wantErr: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			data := map[string]string{EnvBaseURL: "https://p:9090", EnvQueryTimeout: tc.value}
+			fromEnv, _ := ConfigFromEnvAndConfigMap(func(k string) string { return data[k] }, nil)
+			fromCM, _ := ConfigFromEnvAndConfigMap(func(string) string { return "" }, data)
+			for src, cfg := range map[string]Config{"env": fromEnv, "ConfigMap": fromCM} {
+				err := cfg.Validate()
+				if tc.wantErr {
+					if err == nil || !strings.Contains(err.Error(), EnvQueryTimeout) {
+						t.Errorf("%s: Validate() = %v, want an error naming %s", src, err, EnvQueryTimeout)
+					}
+					continue
+				}
+				if err != nil {
+					t.Errorf("%s: Validate() = %v", src, err)
+				}
+				if got := cfg.EffectiveQueryTimeout(); got != tc.want {
+					t.Errorf("%s: query timeout %s, want %s", src, got, tc.want)
+				}
+			}
+		})
 	}
 }
 

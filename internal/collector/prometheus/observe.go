@@ -292,13 +292,16 @@ func judge(pod string, r *reading, now time.Time, window, staleAfter time.Durati
 		v.problem = "no series"
 	case r.last.IsZero():
 		v.problem = "no current " + MetricRequestsWaiting + " sample"
+	// The problem names the time of the newest sample, not its age: the message must not
+	// change from one cycle to the next while nothing new arrives (the status is written only
+	// when it changes).
 	case now.Sub(r.last) > staleAfter:
 		v.stale = true
-		v.problem = "newest sample " + now.Sub(r.last).Round(time.Second).String() + " old"
+		v.problem = "newest sample at " + sampleTime(r.last) + ", older than " + staleAfter.String()
 	case ((!r.hasKV && r.badKV == "") || (!r.hasWaiting && r.badWaiting == "")) && now.Sub(r.last) > window:
 		// The sample exists but lies before the max_over_time window, so there is no peak.
 		v.stale = true
-		v.problem = "newest sample " + now.Sub(r.last).Round(time.Second).String() + " old, before the " + window.String() + " query window"
+		v.problem = "newest sample at " + sampleTime(r.last) + ", before the " + window.String() + " query window"
 	case !r.hasKV && r.badKV != "":
 		v.problem = "KV-cache usage is " + r.badKV
 	case !r.hasKV:
@@ -316,6 +319,9 @@ func judge(pod string, r *reading, now time.Time, window, staleAfter time.Durati
 	}
 	return v
 }
+
+// sampleTime formats the time of a sample for a status message: UTC, to the second.
+func sampleTime(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
 
 // observe builds the observation of target t whose Deployment is dep and whose pods (already
 // attributed with controlledPods) are pods. window is the max_over_time range of the queries and

@@ -39,57 +39,79 @@ var signalSource = map[string]string{
 var scalarQueries = [...]string{QueryRequestRate, QueryPromptTokensRate, QueryGenerationTokensRate, QueryMeanPromptTokens,
 	QueryMeanOutputTokens, QueryPrefixCacheHitRate, QueryWaitingNow, QueryWaitingGrowth, QueryRunningGrowth}
 
+// modelAcc gathers the per-model query results of one model: one map lookup per sample.
+type modelAcc struct {
+	slo        interfaces.SLOTargets
+	v          [len(scalarQueries)]float64
+	has        [len(scalarQueries)]bool
+	bad        [len(scalarQueries)]string
+	gateway    float64
+	hasGateway bool
+	ttft, itl  []analysis.Bucket
+	tpot       []analysis.Bucket
+}
+
 // observeModels builds the ModelMetrics of every model of targets from res. slo gives each
 // model's targets (the first non-zero SLO among its targets). gateway tells whether the gateway
-// query was issued.
+// query was issued. Series of models no target names are dropped after one map lookup.
 func observeModels(targets []collector.Target, res modelResults, window time.Duration, gateway GatewayMetric) map[collector.ModelKey]analysis.ModelMetrics {
-	slos := map[collector.ModelKey]interfaces.SLOTargets{}
+	accs := make(map[collector.ModelKey]*modelAcc, len(targets)/4+1)
 	for _, t := range targets {
 		k := collector.ModelKey{Namespace: t.VariantAutoscaling.Namespace, ModelID: t.ModelID}
-		if _, ok := slos[k]; !ok || slos[k].IsZero() {
-			slos[k] = t.SLO
+		if a := accs[k]; a == nil {
+			accs[k] = &modelAcc{slo: t.SLO}
+		} else if a.slo.IsZero() {
+			a.slo = t.SLO
 		}
 	}
-
-	// One entry per model holding every scalar query's value: one map lookup per sample.
-	type scalarValues struct {
-		v   [len(scalarQueries)]float64
-		has [len(scalarQueries)]bool
-		bad [len(scalarQueries)]string
+	lookup := func(m model.Metric, modelLabel model.LabelName) *modelAcc {
+		return accs[collector.ModelKey{Namespace: string(m[labelNamespace]), ModelID: string(m[modelLabel])}]
 	}
-	scalars := make(map[collector.ModelKey]*scalarValues, len(slos))
 	for i, name := range scalarQueries {
 		for _, s := range res.vectors[name] {
-			k := collector.ModelKey{Namespace: string(s.Metric[labelNamespace]), ModelID: string(s.Metric[labelModelName])}
-			sv := scalars[k]
-			if sv == nil {
-				sv = &scalarValues{}
-				scalars[k] = sv
+			a := lookup(s.Metric, labelModelName)
+			if a == nil {
+				continue
 			}
 			v := float64(s.Value)
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				sv.bad[i] = formatValue(v) // reported only when no valid value was read
+				a.bad[i] = formatValue(v) // reported only when no valid value was read
 				continue
 			}
-			sv.v[i], sv.has[i] = v, true
+			a.v[i], a.has[i] = v, true
 		}
 	}
-	gw := map[collector.ModelKey]float64{}
 	for _, s := range res.vectors[QueryGatewayRequestRate] {
 		if v := float64(s.Value); validValue(v) {
-			gw[collector.ModelKey{Namespace: string(s.Metric[labelNamespace]), ModelID: string(s.Metric[model.LabelName(gateway.ModelLabel)])}] += v
+			if a := lookup(s.Metric, model.LabelName(gateway.ModelLabel)); a != nil {
+				a.gateway += v
+				a.hasGateway = true
+			}
 		}
 	}
-	ttft, itl := bucketsByModel(res.vectors[QueryTTFTBuckets]), bucketsByModel(res.vectors[QueryITLBuckets])
-	tpot := bucketsByModel(res.vectors[QueryRequestTPOTBuckets])
-
-	out := make(map[collector.ModelKey]analysis.ModelMetrics, len(slos))
-	for k, slo := range slos {
-		m := analysis.ModelMetrics{Window: window}
-		sv := scalars[k]
-		if sv == nil {
-			sv = &scalarValues{}
+	addBuckets(res.vectors[QueryTTFTBuckets], func(m model.Metric) *[]analysis.Bucket {
+		if a := lookup(m, labelModelName); a != nil {
+			return &a.ttft
 		}
+		return nil
+	})
+	addBuckets(res.vectors[QueryITLBuckets], func(m model.Metric) *[]analysis.Bucket {
+		if a := lookup(m, labelModelName); a != nil {
+			return &a.itl
+		}
+		return nil
+	})
+	addBuckets(res.vectors[QueryRequestTPOTBuckets], func(m model.Metric) *[]analysis.Bucket {
+		if a := lookup(m, labelModelName); a != nil {
+			return &a.tpot
+		}
+		return nil
+	})
+
+	out := make(map[collector.ModelKey]analysis.ModelMetrics, len(accs))
+	for k, sv := range accs {
+		slo := sv.slo
+		m := analysis.ModelMetrics{Window: window}
 		get := func(query, what string, nanMeans string) (float64, bool) {
 			if err := res.errs[query]; err != nil {
 				m.Missing = append(m.Missing, what+": "+err.Error())
@@ -125,7 +147,8 @@ func observeModels(targets []collector.Target, res modelResults, window time.Dur
 		m.WaitingGrowth, _ = get(QueryWaitingGrowth, "waiting growth", "invalid value")
 		m.RunningGrowth, _ = get(QueryRunningGrowth, "running growth", "invalid value")
 
-		if rate, ok := gw[k]; ok {
+		if sv.hasGateway {
+			rate := sv.gateway
 			m.GatewayRequestRate, m.ArrivalRate, m.ArrivalSource = rate, rate, analysis.ArrivalFromGateway
 		} else if hasCompletions {
 			// Conservation: what arrived either finished or is still inside vLLM. A queue that
@@ -137,12 +160,12 @@ func observeModels(targets []collector.Target, res modelResults, window time.Dur
 			m.Missing = append(m.Missing, "gateway request rate: "+err.Error())
 		}
 
-		m.TTFT, m.TTFTAttainment = histogramSignal(&m, "ttft", MetricTTFT, ttft[k], res.errs[QueryTTFTBuckets], slo.TTFT)
-		m.ITL, m.ITLAttainment = histogramSignal(&m, "itl", MetricITL+" (or "+MetricTPOT+")", itl[k], res.errs[QueryITLBuckets], slo.ITL)
+		m.TTFT, m.TTFTAttainment = histogramSignal(&m, "ttft", MetricTTFT, sv.ttft, res.errs[QueryTTFTBuckets], slo.TTFT)
+		m.ITL, m.ITLAttainment = histogramSignal(&m, "itl", MetricITL+" (or "+MetricTPOT+")", sv.itl, res.errs[QueryITLBuckets], slo.ITL)
 		// Older vLLM has no per-request TPOT histogram: its absence is not a missing signal (the
 		// per-token ITL histogram stands in), so it is measured on a scratch value.
 		var scratch analysis.ModelMetrics
-		m.RequestTPOT, m.RequestTPOTAttainment = histogramSignal(&scratch, "request tpot", MetricRequestTPOT, tpot[k], res.errs[QueryRequestTPOTBuckets], slo.ITL)
+		m.RequestTPOT, m.RequestTPOTAttainment = histogramSignal(&scratch, "request tpot", MetricRequestTPOT, sv.tpot, res.errs[QueryRequestTPOTBuckets], slo.ITL)
 		slices.Sort(m.Missing)
 		out[k] = m
 	}
@@ -173,16 +196,18 @@ func histogramSignal(m *analysis.ModelMetrics, what, metric string, buckets []an
 	return h, sli
 }
 
-// bucketsByModel groups bucket-rate series by model; series without a parsable le are dropped.
-func bucketsByModel(v model.Vector) map[collector.ModelKey][]analysis.Bucket {
-	out := map[collector.ModelKey][]analysis.Bucket{}
+// addBuckets appends each bucket-rate series of v to the slice into returns for its labels (nil:
+// the series is dropped); series without a parsable le are dropped.
+func addBuckets(v model.Vector, into func(model.Metric) *[]analysis.Bucket) {
 	for _, s := range v {
+		dst := into(s.Metric)
+		if dst == nil {
+			continue
+		}
 		le, err := strconv.ParseFloat(string(s.Metric[labelLE]), 64)
 		if err != nil {
 			continue
 		}
-		k := collector.ModelKey{Namespace: string(s.Metric[labelNamespace]), ModelID: string(s.Metric[labelModelName])}
-		out[k] = append(out[k], analysis.Bucket{UpperBound: le, Count: float64(s.Value)})
+		*dst = append(*dst, analysis.Bucket{UpperBound: le, Count: float64(s.Value)})
 	}
-	return out
 }

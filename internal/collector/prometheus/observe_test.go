@@ -175,7 +175,7 @@ func TestObserve(t *testing.T) {
 			},
 			want: collector.VariantObservation{TargetFound: true, CurrentReplicas: 2, ReadyReplicas: 2,
 				Metrics: stale("The vLLM metrics of all 2 ready pods are older than the staleness limit of 2m0s " +
-					"(dep-5d4f7-a: newest sample 2m30s old; dep-5d4f7-b: newest sample 4m0s old); check that Prometheus is still scraping them")},
+					"(dep-5d4f7-a: newest sample at 2026-03-01T11:57:30Z, older than 2m0s; dep-5d4f7-b: newest sample at 2026-03-01T11:56:00Z, older than 2m0s); check that Prometheus is still scraping them")},
 		},
 		"some stale": {
 			replicas: ptr.To[int32](2),
@@ -183,7 +183,7 @@ func TestObserve(t *testing.T) {
 			series:   map[string]series{"dep-5d4f7-a": fresh(0.4, 0, 1), "dep-5d4f7-b": {waiting: f(1), age: ago(3 * time.Minute)}},
 			want: collector.VariantObservation{TargetFound: true, CurrentReplicas: 2, ReadyReplicas: 2,
 				Pods:    []analysis.PodMetrics{{Name: "dep-5d4f7-a", KvCacheUsage: 0.4, RunningRequests: 1}},
-				Metrics: stale("1 of 2 ready pods report stale metrics (dep-5d4f7-b: newest sample 3m0s old)")},
+				Metrics: stale("1 of 2 ready pods report stale metrics (dep-5d4f7-b: newest sample at 2026-03-01T11:57:00Z, older than 2m0s)")},
 		},
 		"sample before the window but within the staleness limit": {
 			replicas: ptr.To[int32](2),
@@ -191,7 +191,7 @@ func TestObserve(t *testing.T) {
 			series:   map[string]series{"dep-5d4f7-a": fresh(0.4, 0, 1), "dep-5d4f7-b": {waiting: f(1), age: ago(90 * time.Second)}},
 			want: collector.VariantObservation{TargetFound: true, CurrentReplicas: 2, ReadyReplicas: 2,
 				Pods:    []analysis.PodMetrics{{Name: "dep-5d4f7-a", KvCacheUsage: 0.4, RunningRequests: 1}},
-				Metrics: stale("1 of 2 ready pods report stale metrics (dep-5d4f7-b: newest sample 1m30s old, before the 1m0s query window)")},
+				Metrics: stale("1 of 2 ready pods report stale metrics (dep-5d4f7-b: newest sample at 2026-03-01T11:58:30Z, before the 1m0s query window)")},
 		},
 		"stale and missing is missing": {
 			replicas: ptr.To[int32](3),
@@ -199,7 +199,7 @@ func TestObserve(t *testing.T) {
 			series:   map[string]series{"dep-5d4f7-a": fresh(0.4, 0, 1), "dep-5d4f7-b": {waiting: f(1), age: ago(3 * time.Minute)}},
 			want: collector.VariantObservation{TargetFound: true, CurrentReplicas: 3, ReadyReplicas: 3,
 				Pods: []analysis.PodMetrics{{Name: "dep-5d4f7-a", KvCacheUsage: 0.4, RunningRequests: 1}},
-				Metrics: missing("2 of 3 ready pods report no metrics (dep-5d4f7-b: newest sample 3m0s old; " +
+				Metrics: missing("2 of 3 ready pods report no metrics (dep-5d4f7-b: newest sample at 2026-03-01T11:57:00Z, older than 2m0s; " +
 					"dep-5d4f7-c: no series)")},
 		},
 		"not-ready pods are not expected to report": {
@@ -244,6 +244,28 @@ func TestObserve(t *testing.T) {
 				t.Errorf("observation (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestStaleMessageDoesNotAge checks that the message about stale metrics stays the same from
+// one cycle to the next while no new sample arrives: the status is written only when it
+// changes, and a message carrying the age of the samples changed every cycle.
+func TestStaleMessageDoesNotAge(t *testing.T) {
+	dep := testutil.Deployment("dep").Namespace("ns").Obj()
+	dep.Spec.Replicas = ptr.To[int32](2)
+	pods := []corev1.Pod{podFixture("dep-5d4f7-a", "dep-5d4f7", true, map[string]string{"app": "dep"}),
+		podFixture("dep-5d4f7-b", "dep-5d4f7", true, map[string]string{"app": "dep"})}
+	res := resultsFor("llama", map[string]series{
+		"dep-5d4f7-a": fresh(0.4, 0, 1),                           // fresh at t0, before the window a minute later
+		"dep-5d4f7-b": {waiting: f(1), age: ago(3 * time.Minute)}, // stale all along
+	}, t0)
+	tgt := collector.Target{ModelID: "llama", Deployment: "dep"}
+	var msgs []string
+	for _, now := range []time.Time{t0.Add(70 * time.Second), t0.Add(100 * time.Second)} {
+		msgs = append(msgs, observe(tgt, dep, podPtrs(pods), parseReadings(res), now, DefaultWindow, DefaultStalenessLimit).Metrics.Message)
+	}
+	if msgs[0] != msgs[1] {
+		t.Errorf("the message changed between two cycles without new samples:\n%s\n%s", msgs[0], msgs[1])
 	}
 }
 

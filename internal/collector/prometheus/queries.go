@@ -2,6 +2,7 @@ package promsource
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -152,18 +153,17 @@ type Selector struct {
 	Models []string
 }
 
-// SelectorFor returns the Selector covering targets.
+// SelectorFor returns the Selector covering targets. It deduplicates before it sorts, so its
+// cost grows with the number of targets plus the sorting of the distinct namespaces and models,
+// not with sorting every target's copy of them.
 func SelectorFor(targets []collector.Target) Selector {
-	var s Selector
+	namespaces := map[string]struct{}{}
+	models := make(map[string]struct{}, len(targets)/4+1)
 	for _, t := range targets {
-		s.Namespaces = append(s.Namespaces, t.VariantAutoscaling.Namespace)
-		s.Models = append(s.Models, t.ModelID)
+		namespaces[t.VariantAutoscaling.Namespace] = struct{}{}
+		models[t.ModelID] = struct{}{}
 	}
-	slices.Sort(s.Namespaces)
-	slices.Sort(s.Models)
-	s.Namespaces = slices.Compact(s.Namespaces)
-	s.Models = slices.Compact(s.Models)
-	return s
+	return Selector{Namespaces: slices.Sorted(maps.Keys(namespaces)), Models: slices.Sorted(maps.Keys(models))}
 }
 
 // BuildQueries returns the queries of one cycle for sel: their number is fixed, whatever the

@@ -157,8 +157,9 @@ func (s *Source) Collect(ctx context.Context, targets []collector.Target, now ti
 	for i, lt := range live {
 		sel[i] = lt.Target
 	}
-	queries := BuildQueries(SelectorFor(sel), s.window)
-	modelQueries := BuildModelQueries(SelectorFor(sel), s.window, s.gateway)
+	selector := SelectorFor(sel)
+	queries := BuildQueries(selector, s.window)
+	modelQueries := BuildModelQueries(selector, s.window, s.gateway)
 	var mres modelResults
 	var wg sync.WaitGroup
 	wg.Go(func() { mres = s.runModelQueries(ctx, modelQueries, now) })
@@ -181,15 +182,14 @@ func (s *Source) Collect(ctx context.Context, targets []collector.Target, now ti
 // deployments lists the Deployments of every namespace of targets once, by namespace and name.
 // The informer cache's objects are read without a deep copy: the Source never modifies them.
 func (s *Source) deployments(ctx context.Context, targets []collector.Target) (map[types.NamespacedName]*appsv1.Deployment, error) {
-	namespaces := make([]string, 0, len(targets))
+	namespaces := map[string]struct{}{}
 	for _, t := range targets {
 		if t.Deployment != "" {
-			namespaces = append(namespaces, t.VariantAutoscaling.Namespace)
+			namespaces[t.VariantAutoscaling.Namespace] = struct{}{}
 		}
 	}
-	slices.Sort(namespaces)
-	out := map[types.NamespacedName]*appsv1.Deployment{}
-	for _, ns := range slices.Compact(namespaces) {
+	out := make(map[types.NamespacedName]*appsv1.Deployment, len(targets))
+	for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
 		var list appsv1.DeploymentList
 		if err := s.reader.List(ctx, &list, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
 			return nil, fmt.Errorf("listing Deployments in namespace %s: %w", ns, err)

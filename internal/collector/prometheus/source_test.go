@@ -425,7 +425,8 @@ func TestCollectStale(t *testing.T) {
 	if got.Metrics.Available || got.Metrics.Reason != wvav1alpha1.ReasonMetricsStale || len(got.Pods) != 0 {
 		t.Errorf("observation %+v, want MetricsStale without pods", got)
 	}
-	for _, want := range []string{"all 2 ready pods", "staleness limit of 2m0s", "vllm-9a8b7-a: newest sample 2m3"} {
+	for _, want := range []string{"all 2 ready pods", "staleness limit of 2m0s",
+		"vllm-9a8b7-a: newest sample at " + sampleTime(old) + ", older than 2m0s"} {
 		if !strings.Contains(got.Metrics.Message, want) {
 			t.Errorf("message %q does not contain %q", got.Metrics.Message, want)
 		}
