@@ -261,7 +261,8 @@ func (e *Engine) forgetZero(groups map[modelKey][]*wvav1alpha1.VariantAutoscalin
 
 // DemandSource reads the waiting demand of models at zero replicas: for each model it has a
 // reading of, the number of requests waiting. A model without a reading is left out (not
-// reported as 0). *promsource.Source implements it.
+// reported as 0). With an error it may still return the readings it could take.
+// *promsource.Source implements it.
 type DemandSource interface {
 	WaitingDemand(ctx context.Context, models []collector.IdleModel, now time.Time) (map[collector.ModelKey]float64, error)
 }
@@ -340,12 +341,12 @@ func (f *FromZero) RunOnce(ctx context.Context) error {
 	slices.SortFunc(idle, func(a, b collector.IdleModel) int {
 		return cmp.Or(cmp.Compare(a.Model.Namespace, b.Model.Namespace), cmp.Compare(a.Model.ModelID, b.Model.ModelID))
 	})
-	demand, err := f.demand.WaitingDemand(ctx, idle, e.clock.Now())
-	if err != nil {
+	// A failed read may still carry the readings of the models it could read.
+	demand, first := f.demand.WaitingDemand(ctx, idle, e.clock.Now())
+	if first != nil {
 		e.metrics.fromZeroErrors.Inc()
-		return fmt.Errorf("reading the waiting demand of %d models at zero: %w", len(idle), err)
+		first = fmt.Errorf("reading the waiting demand of %d models at zero: %w", len(idle), first)
 	}
-	var first error
 	for _, m := range idle {
 		if n := demand[m.Model]; n > 0 {
 			if err := f.wake(ctx, modelKey{m.Model.Namespace, m.Model.ModelID}, n); err != nil {
