@@ -186,8 +186,15 @@ func (e *Engine) applyZero(k modelKey, vas []*wvav1alpha1.VariantAutoscaling, sn
 	}
 	switch {
 	case act == activityAtZero && !st.wokenAt.IsZero() && now.Sub(st.wokenAt) < wakeGrace:
-		// Woken moments ago: the Deployment read may not show the new replica yet.
+		// Woken moments ago: the Deployment read may not show the new replica yet, and the
+		// analyzer, seeing no replica, would take it away again.
 		st.idleSince = time.Time{}
+		for i := range decisions {
+			if d := &decisions[i]; d.VariantName == st.wake.va.Name && d.TargetReplicas < 1 {
+				d.TargetReplicas, d.Action = 1, interfaces.ActionFor(d.CurrentReplicas, 1)
+				d.Reason = fmt.Sprintf("Starting from zero: woken %s ago because requests waited.", now.Sub(st.wokenAt).Round(time.Second))
+			}
+		}
 	case act == activityAtZero:
 		// At zero (parked by an earlier cycle, by hand, or before a restart): stay there until
 		// a request waits.
