@@ -223,3 +223,25 @@ func gauge(reg *prometheus.Registry, metric, deployment string) (float64, error)
 	}
 	return 0, fmt.Errorf("no %s series for %s", metric, deployment)
 }
+
+// TestScaleToZeroValidation: the API server rejects scaleToZero without minReplicas 0 and a
+// retention outside 0..86400.
+func TestScaleToZeroValidation(t *testing.T) {
+	ctx := context.Background()
+	ns := newNamespace(t)
+	noMin := testutil.VariantAutoscaling("no-min").Namespace(ns).Target("d").ScaleToZero(600, "").Obj()
+	noMin.Spec.MinReplicas = nil
+	long := testutil.VariantAutoscaling("long").Namespace(ns).Target("d").ScaleToZero(86401, "").Obj()
+	for va, want := range map[*wvav1alpha1.VariantAutoscaling]string{
+		noMin: "spec.scaleToZero needs spec.minReplicas: 0",
+		long:  "spec.scaleToZero.retentionSeconds must be between 0 and 86400",
+	} {
+		if err := k8sClient.Create(ctx, va); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("creating %s: %v, want %q", va.Name, err, want)
+		}
+	}
+	ok := testutil.VariantAutoscaling("ok").Namespace(ns).Target("d").ScaleToZero(0, "sum(q)").Obj()
+	if err := k8sClient.Create(ctx, ok); err != nil {
+		t.Errorf("creating a valid scaleToZero: %v", err)
+	}
+}
