@@ -63,6 +63,9 @@ const (
 	// the analyzer wanted by a GPU limit (the accelerator inventory or a quota), which the
 	// message names.
 	ReasonLimited = "Limited"
+	// ReasonScaledToZero: the model has served no request for its scale-to-zero retention, so
+	// every variant of it is at 0 replicas until a request waits (spec.scaleToZero).
+	ReasonScaledToZero = "ScaledToZero"
 	// ReasonDecisionHeld: the latest cycle could not decide, so the previous decision stands.
 	ReasonDecisionHeld = "DecisionHeld"
 	// ReasonAwaitingDecision: no decision exists yet for the variant.

@@ -30,6 +30,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="self.scaleTargetRef.kind == 'Deployment'",message="spec.scaleTargetRef.kind must be Deployment"
 // +kubebuilder:validation:XValidation:rule="!has(self.scaleTargetRef.apiVersion) || size(self.scaleTargetRef.apiVersion) == 0 || self.scaleTargetRef.apiVersion == 'apps/v1'",message="spec.scaleTargetRef.apiVersion must be apps/v1"
 // +kubebuilder:validation:XValidation:rule="!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas",message="spec.minReplicas must not exceed spec.maxReplicas"
+// +kubebuilder:validation:XValidation:rule="!has(self.scaleToZero) || (has(self.minReplicas) && self.minReplicas == 0)",message="spec.scaleToZero needs spec.minReplicas: 0"
 type VariantAutoscalingSpec struct {
 	// ScaleTargetRef names the Deployment, in the VariantAutoscaling's namespace, that serves
 	// this variant.
@@ -53,8 +54,8 @@ type VariantAutoscalingSpec struct {
 	VariantCost string `json:"variantCost,omitempty"`
 
 	// MinReplicas is the fewest replicas WVA will ask for (default 1). 0 lets WVA remove every
-	// replica of this variant while another variant of the same model serves it: a model always
-	// keeps at least one replica.
+	// replica of this variant while another variant of the same model serves it: a model keeps
+	// at least one replica unless every variant of the model sets scaleToZero.
 	// +optional
 	// +kubebuilder:validation:Minimum=0
 	MinReplicas *int32 `json:"minReplicas,omitempty"`
@@ -84,6 +85,38 @@ type VariantAutoscalingSpec struct {
 	// +optional
 	// +kubebuilder:validation:XValidation:rule="self >= 1 && self <= 3600",message="spec.startupDelaySeconds must be between 1 and 3600 (1 hour)"
 	StartupDelaySeconds *int32 `json:"startupDelaySeconds,omitempty"`
+
+	// ScaleToZero lets WVA scale every variant of the model to 0 replicas once the model has
+	// served no request for retentionSeconds, and back to 1 replica of its cheapest variant as
+	// soon as a request waits for it. It takes effect only when every VariantAutoscaling of the
+	// model (same spec.modelID and namespace) sets it, and needs spec.minReplicas: 0.
+	// +optional
+	ScaleToZero *ScaleToZeroSpec `json:"scaleToZero,omitempty"`
+}
+
+// DefaultScaleToZeroRetentionSeconds is the retention of spec.scaleToZero when
+// retentionSeconds is unset: 10 minutes.
+const DefaultScaleToZeroRetentionSeconds = 600
+
+// ScaleToZeroSpec configures scale to zero and from zero of the model.
+type ScaleToZeroSpec struct {
+	// RetentionSeconds is how long the model must have had no request (none running, none
+	// waiting, none arriving) before its variants go to 0 (0 to 86400, default 600). Where the
+	// variants of a model set different values, the longest applies.
+	// +optional
+	// +kubebuilder:validation:XValidation:rule="self >= 0 && self <= 86400",message="spec.scaleToZero.retentionSeconds must be between 0 and 86400 (1 day)"
+	RetentionSeconds *int32 `json:"retentionSeconds,omitempty"`
+
+	// DemandQuery is a PromQL expression whose value, summed over its series, is the number of
+	// requests waiting for the model while it has no replica; more than 0 brings the cheapest
+	// variant back to 1 replica. When unset, WVA reads the inference gateway's flow-control
+	// queue for the model (llm_d_epp_flow_control_queue_size, or the older
+	// inference_extension_flow_control_queue_size, whose target_model_name is spec.modelID, in
+	// the variant's namespace). Where the variants of a model set different queries, that of
+	// the first VariantAutoscaling by name applies.
+	// +optional
+	// +kubebuilder:validation:MaxLength=4096
+	DemandQuery string `json:"demandQuery,omitempty"`
 }
 
 // SLOSpec is a service-level objective: latency targets that a share of requests must meet.
@@ -318,6 +351,19 @@ func (va *VariantAutoscaling) AcceleratorName() string {
 		return p.Accelerators[0].Acc
 	}
 	return ""
+}
+
+// ScaleToZeroRetention returns the retention of spec.scaleToZero in seconds and true, or 0 and
+// false when scaleToZero is unset.
+func (va *VariantAutoscaling) ScaleToZeroRetention() (int32, bool) {
+	z := va.Spec.ScaleToZero
+	if z == nil {
+		return 0, false
+	}
+	if z.RetentionSeconds == nil {
+		return DefaultScaleToZeroRetentionSeconds, true
+	}
+	return max(*z.RetentionSeconds, 0), true
 }
 
 // ActuationMode returns the configured actuation mode, Metrics by default.

@@ -91,6 +91,10 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 	if err != nil {
 		return fmt.Errorf("creating the actuator: %w", err)
 	}
+	// Scale from zero: the demand of the models the engine holds at zero, every second.
+	if err := mgr.Add(engine.FromZero(source, act, saturation.DefaultFromZeroPeriod)); err != nil {
+		return fmt.Errorf("adding the scale-from-zero loop: %w", err)
+	}
 	if err := controller.NewVariantAutoscalingReconciler(mgr.GetClient(), recorder, common.DecisionCache, common.DefaultVACache,
 		common.DecisionTrigger, controller.WithActuator(act), controller.WithClock(clk),
 		controller.WithMaxConcurrentReconciles(opts.MaxConcurrentReconciles)).SetupWithManager(mgr); err != nil {

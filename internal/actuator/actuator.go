@@ -436,3 +436,42 @@ func (a *Actuator) setWritten(key types.NamespacedName, n int32, ok bool) {
 		rec.written, rec.hasWritten = n, ok
 	}
 }
+
+// WakeFromZero sets the replicas of the Deployment key to replicas through the scale
+// subresource when, read from the API server, they are 0, and reports whether it wrote. It
+// never lowers replicas nor overrides a count someone else set, and it writes in both actuation
+// modes and whatever HorizontalPodAutoscaler targets the Deployment: a model at zero with a
+// request waiting must not wait for an HPA's or KEDA's next look at their metrics.
+func (a *Actuator) WakeFromZero(ctx context.Context, key types.NamespacedName, replicas int32) (bool, error) {
+	if a.direct == nil {
+		return false, fmt.Errorf("scaling Deployment %s from zero: %w", key, ErrNoScaleClient)
+	}
+	wrote := false
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		deploy := &appsv1.Deployment{}
+		if err := a.direct.Get(ctx, key, deploy); err != nil {
+			return fmt.Errorf("getting Deployment %s: %w", key, err)
+		}
+		if replicasOf(deploy) != 0 || !deploy.DeletionTimestamp.IsZero() {
+			wrote = false
+			return nil
+		}
+		sc := &autoscalingv1.Scale{
+			ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name, ResourceVersion: deploy.ResourceVersion},
+			Spec:       autoscalingv1.ScaleSpec{Replicas: replicas},
+		}
+		if err := a.direct.SubResource("scale").Update(ctx, deploy, client.WithSubResourceBody(sc), client.FieldOwner(FieldManager)); err != nil {
+			return fmt.Errorf("updating scale of Deployment %s from 0 to %d replicas: %w", key, replicas, err)
+		}
+		wrote = true
+		return nil
+	})
+	if err != nil {
+		a.metrics.failed(target{namespace: key.Namespace, name: key.Name}, OperationScale)
+		return false, err
+	}
+	if wrote {
+		log.FromContext(ctx).V(1).Info("Scaled Deployment from zero", "deployment", klog.KRef(key.Namespace, key.Name), "to", replicas)
+	}
+	return wrote, nil
+}

@@ -39,12 +39,17 @@ func (m *limitMemory) forget(key types.NamespacedName) {
 }
 
 // setOptimized sets OptimizationReady for a decision computed from fresh metrics: reason
-// Limited naming the limit when a GPU limit held it back, else OptimizationSucceeded; and
+// ScaledToZero when the model is parked at zero (spec.scaleToZero), Limited naming the limit
+// when a GPU limit held it back, else OptimizationSucceeded; and
 // records Limited / LimitLifted when that changes.
 func (r *VariantAutoscalingReconciler) setOptimized(va, original *wvav1alpha1.VariantAutoscaling, d interfaces.VariantDecision) {
-	if d.LimitedBy == "" {
+	switch {
+	case d.ScaledToZero:
+		r.setCondition(va, wvav1alpha1.ConditionOptimizationReady, metav1.ConditionTrue, wvav1alpha1.ReasonScaledToZero,
+			decisionMessage(d)+" The model served no request for its scale-to-zero retention; a waiting request starts its cheapest variant again.")
+	case d.LimitedBy == "":
 		r.setCondition(va, wvav1alpha1.ConditionOptimizationReady, metav1.ConditionTrue, wvav1alpha1.ReasonOptimizationSucceeded, decisionMessage(d))
-	} else {
+	default:
 		r.setCondition(va, wvav1alpha1.ConditionOptimizationReady, metav1.ConditionTrue, wvav1alpha1.ReasonLimited,
 			limitedMessage(d))
 	}

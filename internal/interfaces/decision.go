@@ -65,6 +65,10 @@ type VariantDecision struct {
 	// below what the analyzer wanted, e.g. "the H100 GPU inventory (16 GPUs)"; empty when none did.
 	LimitedBy string
 
+	// ScaledToZero is true when the target is 0 because the model has served no request for
+	// its scale-to-zero retention (VariantAutoscaling spec.scaleToZero).
+	ScaledToZero bool
+
 	// MetricsAvailable is false when the cycle could not read fresh metrics for the variant;
 	// the target is then the previous decision (never a scale-down).
 	MetricsAvailable bool

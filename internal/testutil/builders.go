@@ -58,6 +58,14 @@ func (w *VAWrapper) Direct() *VAWrapper {
 	return w
 }
 
+// ScaleToZero sets spec.scaleToZero with retentionSeconds and demandQuery, and spec.minReplicas
+// to 0, as the API requires.
+func (w *VAWrapper) ScaleToZero(retentionSeconds int32, demandQuery string) *VAWrapper {
+	w.va.Spec.ScaleToZero = &wvav1alpha1.ScaleToZeroSpec{RetentionSeconds: ptr.To(retentionSeconds), DemandQuery: demandQuery}
+	w.va.Spec.MinReplicas = ptr.To[int32](0)
+	return w
+}
+
 // Obj returns a copy of the built object.
 func (w *VAWrapper) Obj() *wvav1alpha1.VariantAutoscaling { return w.va.DeepCopy() }
 

@@ -31,7 +31,7 @@ var (
 )
 
 // scenarios names the metrics servers started in TestMain.
-var scenarios = []string{"join", "partial", "stopped", "stale", "hostile", "demand"}
+var scenarios = []string{"join", "partial", "stopped", "stale", "hostile", "demand", "fromzero"}
 
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))

@@ -54,6 +54,8 @@ type Engine struct {
 	readyTimeout time.Duration
 	// gpus, when set, is the GPU inventory the limiter shares among variants (see limit.go).
 	gpus GPUInventory
+	// zero is the scale-to-zero memory per model, shared with the FromZero loop (see zero.go).
+	zero zeroMemory
 }
 
 // Option configures optional dependencies of the Engine.
@@ -97,7 +99,7 @@ func New(source collector.Source, vas VASource, cfg *common.GlobalConfig, decisi
 	e := &Engine{source: source, vas: vas, config: cfg, decisions: decisions, clock: clock.RealClock{},
 		stab:     newStabilizer(DefaultScaleDownStabilization, DefaultScaleDownStepFraction),
 		kvTokens: map[types.NamespacedName]float64{}, startup: map[types.NamespacedName]time.Duration{},
-		analyzerState: map[modelKey]any{}}
+		analyzerState: map[modelKey]any{}, zero: zeroMemory{models: map[modelKey]*zeroState{}}}
 	for _, o := range opts {
 		o(e)
 	}
@@ -202,6 +204,7 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 			delete(e.analyzerState, k) // the model has no VariantAutoscaling left
 		}
 	}
+	e.forgetZero(groups)
 	var all []interfaces.VariantDecision
 	for _, k := range sortedKeys(groups) {
 		var decisions []interfaces.VariantDecision
@@ -215,10 +218,10 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 			}
 			decisions = e.decideModel(k, groups[k], snap, cfg, slos[k], now)
 		}
-		all = append(all, decisions...)
+		all = append(all, e.applyZero(k, groups[k], snap, collectErr == nil, decisions, now)...)
 	}
 	for _, d := range e.limitGPUs(ctx, all, vas) {
-		e.publish(d)
+		e.publishGuarded(d)
 	}
 	return nil
 }

@@ -19,6 +19,9 @@ type engineMetrics struct {
 	triggerDeferred  prometheus.Counter
 	triggerPending   prometheus.Gauge
 	heldDecisions    prometheus.Counter
+	scaledToZero     prometheus.Counter
+	scaledFromZero   prometheus.Counter
+	fromZeroErrors   prometheus.Counter
 }
 
 func newEngineMetrics(reg prometheus.Registerer) (*engineMetrics, error) {
@@ -52,12 +55,24 @@ func newEngineMetrics(reg prometheus.Registerer) (*engineMetrics, error) {
 			Name: "wva_engine_held_decisions_total",
 			Help: "Decisions that kept the previous target because the variant's metrics were unavailable.",
 		}),
+		scaledToZero: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wva_engine_scaled_to_zero_total",
+			Help: "Models the engine scaled to zero after their scale-to-zero retention.",
+		}),
+		scaledFromZero: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wva_engine_scaled_from_zero_total",
+			Help: "Models the scale-from-zero loop started again because a request waited.",
+		}),
+		fromZeroErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "wva_engine_from_zero_errors_total",
+			Help: "Scale-from-zero polls whose demand read failed, and wakes whose scale write failed.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.cycleDuration, m.decisions, m.collectionErrors, m.queriesPerCycle, m.triggerDeferred, m.triggerPending,
-		m.heldDecisions} {
+		m.heldDecisions, m.scaledToZero, m.scaledFromZero, m.fromZeroErrors} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
