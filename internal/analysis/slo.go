@@ -78,7 +78,27 @@ type SLOVariantState struct {
 
 // SLOAnalyzer sizes a model's variants so that the planned arrival rate fits the capacity its
 // replicas sustain within the model's TTFT and ITL targets; see docs/analyzers.md.
-type SLOAnalyzer struct{}
+type SLOAnalyzer struct {
+	// Safety is the share of queueing.MaxRate a replica is planned to carry; 0 means SLOSafety.
+	Safety float64
+	// HeadroomMax caps the attainment feedback's headroom; 0 means SLOHeadroomMax.
+	HeadroomMax float64
+}
+
+// safety and headroomMax return the tuning in force, the defaults for zero or invalid values.
+func (a SLOAnalyzer) safety() float64 {
+	if a.Safety > 0 && a.Safety <= 1 {
+		return a.Safety
+	}
+	return SLOSafety
+}
+
+func (a SLOAnalyzer) headroomMax() float64 {
+	if a.HeadroomMax >= 1 && a.HeadroomMax <= 10 {
+		return a.HeadroomMax
+	}
+	return SLOHeadroomMax
+}
 
 // Name returns AnalyzerSLO.
 func (SLOAnalyzer) Name() string { return AnalyzerSLO }
@@ -97,9 +117,9 @@ func newSLOState() SLOState {
 
 // copySLOState returns a copy of prev that the analyzer may modify (an empty state when prev is
 // not an SLOState, or a corrupted one).
-func copySLOState(prev any) SLOState {
+func copySLOState(prev any, headroomMax float64) SLOState {
 	st, ok := prev.(SLOState)
-	if !ok || !(st.Headroom >= 1 && st.Headroom <= SLOHeadroomMax) {
+	if !ok || !(st.Headroom >= 1 && st.Headroom <= headroomMax) {
 		return newSLOState()
 	}
 	st.Variants = maps.Clone(st.Variants)
@@ -139,7 +159,7 @@ type sloVariant struct {
 
 // AnalyzeWithState implements StatefulAnalyzer.
 func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationScalingConfig, now time.Time, prev any) (Result, any) {
-	st := copySLOState(prev)
+	st := copySLOState(prev, a.headroomMax())
 	raw := m
 	m, inputNote := sanitizeModel(m)
 	met := sanitizeMetrics(m.Metrics)
@@ -163,7 +183,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 		st.Mix = smoothMix(st.Mix, queueing.Mix{PromptTokens: min(met.MeanPromptTokens*(1-met.PrefixCacheHitRate), 1e7),
 			OutputTokens: min(met.MeanOutputTokens, 1e7), PromptCV: sloLengthCV, OutputCV: sloLengthCV})
 	}
-	feedback := st.updateHeadroom(m.SLO, met, starting(vs))
+	feedback := st.updateHeadroom(m.SLO, met, starting(vs), a.headroomMax())
 
 	reason := ""
 	switch {
@@ -180,7 +200,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 	}
 	var entries []*sloVariant
 	if reason == "" {
-		entries = st.variants(vs, m, met, lambda)
+		entries = st.variants(vs, m, met, a.safety())
 		usable := false
 		for _, e := range entries {
 			usable = usable || e.capacity > 0
@@ -253,7 +273,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 				src = "fitted"
 			}
 			r = fmt.Sprintf("demand %s req/s, planned %s x headroom %s = %s req/s; one replica sustains %s req/s (%s x MaxRate, %s, %s params); %d -> %d replicas",
-				num(lambda), num(planned), num(st.Headroom), num(need), num(e.capacity), num(SLOSafety), e.why, src, e.base, t)
+				num(lambda), num(planned), num(st.Headroom), num(need), num(e.capacity), num(a.safety()), e.why, src, e.base, t)
 		} else {
 			r = fmt.Sprintf("not sized: %s; kept at %d replicas", e.why, t)
 		}
@@ -269,7 +289,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 // updateHeadroom applies the attainment feedback and describes it.
 // A miss while replicas are still starting is not held against the plan: the fleet that was
 // planned is not serving yet.
-func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics, starting int) string {
+func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics, starting int, headroomMax float64) string {
 	if slo.IsZero() || met == nil {
 		return "no attainment feedback"
 	}
@@ -301,7 +321,7 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 		return fmt.Sprintf("attainment %s misses %s while %d replica(s) start: headroom kept", strings.Join(known, ", "), num(goal), starting)
 	case len(missed) > 0:
 		st.Calm = 0
-		st.Headroom = min(st.Headroom*SLOHeadroomStep, SLOHeadroomMax)
+		st.Headroom = min(st.Headroom*SLOHeadroomStep, headroomMax)
 		return fmt.Sprintf("attainment %s misses %s: headroom raised", strings.Join(known, ", "), num(goal))
 	default:
 		st.Calm++
@@ -340,7 +360,7 @@ func itlSLI(met *ModelMetrics) LatencySLI {
 }
 
 // variants computes each variant's planned per-replica capacity, feeding the estimator first.
-func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics, lambda float64) []*sloVariant {
+func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics, safety float64) []*sloVariant {
 	slo := queueing.SLO{TTFTMs: float64(m.SLO.TTFT) / float64(time.Millisecond), ITLMs: float64(m.SLO.ITL) / float64(time.Millisecond)}
 	if a := m.SLO.Attainment; a >= 0.5 {
 		slo.Attainment = min(a, 0.9999) // 0 or out of range: queueing's default
@@ -377,7 +397,17 @@ func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics,
 			}
 			vst = SLOVariantState{Prior: prior, Estimator: est}
 		}
-		if i == serving && met.ITL.Total() > 0 {
+		// Each pod's own (mean batch, median ITL) over the window is a decode sample of its
+		// variant; where the collector read none, the model's histogram stands in when one
+		// variant serves every request.
+		podSamples := 0
+		for _, p := range v.Pods {
+			if b, itl := p.MeanRunningRequests, p.ITLMedianSeconds; b >= 1 && b <= maxPodRequests && itl > 0 && itl <= 60 {
+				vst.Estimator.ObserveDecode(perfmodel.DecodeSample{Batch: b, ITLMs: itl * 1000})
+				podSamples++
+			}
+		}
+		if podSamples == 0 && i == serving && met.ITL.Total() > 0 {
 			if p50, ok := met.ITL.Quantile(0.5); ok && p50 > 0 {
 				n := 0
 				for _, p := range v.Pods {
@@ -403,7 +433,7 @@ func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics,
 			e.why = "the queueing model finds no feasible rate: " + strings.TrimPrefix(strings.TrimSuffix(c.Reason, "."), "Infeasible: ")
 			continue
 		}
-		e.capacity = SLOSafety * c.RatePerSec
+		e.capacity = safety * c.RatePerSec
 		e.why = fmt.Sprintf("bound by %s", c.Bound)
 	}
 	return out

@@ -310,3 +310,40 @@ func TestSLOFeedbackPrefersRequestTPOT(t *testing.T) {
 		t.Errorf("per-token 1, per-request 0.9: headroom %g, want raised", st.Headroom)
 	}
 }
+
+// TestSLOLearnsEachVariantFromItsPods checks that two variants serving the same model at once
+// each learn their own decode speed from their pods' (mean batch, median ITL) points: the
+// slower variant's capacity falls below its perfParms prior, the other keeps it.
+func TestSLOLearnsEachVariantFromItsPods(t *testing.T) {
+	fast, slow := sloVariantOf("fast", 10, 4), sloVariantOf("slow", 5, 4)
+	var state any
+	now := sloT0
+	var res Result
+	for c := range 30 {
+		for i := range fast.Pods {
+			b := float64(4 + (c+i)%12)
+			// fast runs at its prior (6 + 0.07 b ms); slow takes three times as long per step.
+			fast.Pods[i].MeanRunningRequests, fast.Pods[i].ITLMedianSeconds = b, (6+0.07*b)/1000
+			slow.Pods[i].MeanRunningRequests, slow.Pods[i].ITLMedianSeconds = b, 3*(6+0.07*b)/1000
+		}
+		res, state = SLOAnalyzer{}.AnalyzeWithState(sloModel(sloMetrics(5, 0), fast, slow), defaultCfg, now, state)
+		now = now.Add(30 * time.Second)
+	}
+	st := state.(SLOState)
+	for _, name := range []string{"fast", "slow"} {
+		if q := st.Variants[name].Estimator.Quality(); q.DecodeSamples < sloMinEstimatorSamples {
+			t.Errorf("%s: %d decode samples, want at least %d", name, q.DecodeSamples, sloMinEstimatorSamples)
+		}
+	}
+	if a := st.Variants["slow"].Estimator.Params().AlphaMs; math.Abs(a-18) > 2 {
+		t.Errorf("slow variant's fitted alpha %g ms, want about 18", a)
+	}
+	if a := st.Variants["fast"].Estimator.Params().AlphaMs; math.Abs(a-6) > 1 {
+		t.Errorf("fast variant's fitted alpha %g ms, want about 6", a)
+	}
+	for _, tg := range res.Targets {
+		if !strings.Contains(tg.Reason, "fitted params") {
+			t.Errorf("%s: %s, want fitted params", tg.Variant, tg.Reason)
+		}
+	}
+}

@@ -19,6 +19,11 @@ type PodMetrics struct {
 	QueueLength float64 `json:"queueLength"`
 	// RunningRequests is the number of requests the replica is serving; 0 when unknown.
 	RunningRequests float64 `json:"runningRequests,omitempty"`
+	// MeanRunningRequests and ITLMedianSeconds are the replica's mean running batch and median
+	// inter-token latency over the collector's window: one point of its decode speed; both 0
+	// when not read (no token produced in the window).
+	MeanRunningRequests float64 `json:"meanRunningRequests,omitempty"`
+	ITLMedianSeconds    float64 `json:"itlMedianSeconds,omitempty"`
 }
 
 // VariantState is what an analyzer knows about one variant (one VariantAutoscaling) of a model.

@@ -207,6 +207,18 @@ func TestCollectDemandAndLatency(t *testing.T) {
 		t.Errorf("llama (-want +got):\n%s", diff)
 	}
 
+	// Each pod's decode point: its mean running batch (8) and the median of its own ITL
+	// histogram (rank 25 of 50 in (0.01, 0.025] → 0.01 + 0.015·15/30), pod b's under the older
+	// name.
+	for _, p := range snap.Variants[vaKey(ns, "llama")].Pods {
+		if math.Abs(p.MeanRunningRequests-8) > 1e-6 || math.Abs(p.ITLMedianSeconds-0.0175) > 1e-6 {
+			t.Errorf("pod %s: mean running %v, ITL median %v; want 8 and 0.0175", p.Name, p.MeanRunningRequests, p.ITLMedianSeconds)
+		}
+	}
+	if n := len(snap.Variants[vaKey(ns, "llama")].Pods); n != 2 {
+		t.Errorf("llama has %d pods with metrics, want 2", n)
+	}
+
 	// Interpolated attainment: 375 ms lies halfway between the 0.25 s and 0.5 s bounds.
 	if a, _ := got.TTFT.FractionBelow(0.375); math.Abs(a-0.7) > 1e-6 {
 		t.Errorf("TTFT attainment at 375ms = %v, want 0.7", a)

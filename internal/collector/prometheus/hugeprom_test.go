@@ -77,6 +77,10 @@ func queryName(promql string) string {
 		return QueryKvCacheBlocks
 	case strings.HasPrefix(promql, "max by ("+seriesGrouping+") (timestamp("):
 		return QueryLastSample
+	case strings.HasPrefix(promql, "histogram_quantile("):
+		return QueryITLMedian
+	case strings.Contains(promql, "avg_over_time("):
+		return QueryRunningMean
 	case strings.Contains(promql, MetricKvCacheUsage):
 		return QueryKvCacheUsage
 	case strings.Contains(promql, MetricRequestsRunning):
@@ -107,6 +111,10 @@ func (f *vectorServer) serve(w http.ResponseWriter, r *http.Request) {
 		value = "10"
 	case QueryRequestsRunning:
 		value = "8"
+	case QueryRunningMean:
+		value = "6"
+	case QueryITLMedian:
+		value = "0.02"
 	case QueryKvCacheBlocks:
 		value = "1"
 	case QueryLastSample:

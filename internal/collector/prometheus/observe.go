@@ -35,7 +35,9 @@ type podKey struct{ namespace, pod string }
 type reading struct {
 	kv, waiting, running          float64
 	hasKV, hasWaiting, hasRunning bool
-	badKV, badWaiting             string
+	// runningMean and itlMedian are the decode point of the pod (0 when not read).
+	runningMean, itlMedian float64
+	badKV, badWaiting      string
 	// last is the time of the newest vllm:num_requests_waiting sample; zero when absent.
 	last time.Time
 }
@@ -88,6 +90,21 @@ func parseReadings(results map[string]model.Vector) readings {
 		if p := get(s); p != nil {
 			if v := float64(s.Value); validValue(v) && (!p.hasRunning || v > p.running) {
 				p.running, p.hasRunning = v, true
+			}
+		}
+	}
+	for _, s := range results[QueryRunningMean] {
+		if p := get(s); p != nil {
+			if v := float64(s.Value); validValue(v) {
+				p.runningMean = max(p.runningMean, v)
+			}
+		}
+	}
+	for _, s := range results[QueryITLMedian] {
+		if p := get(s); p != nil {
+			// NaN when no token was produced in the window; +Inf past the last bound.
+			if v := float64(s.Value); validValue(v) && !math.IsInf(v, 0) {
+				p.itlMedian = max(p.itlMedian, v)
 			}
 		}
 	}
@@ -315,6 +332,9 @@ func judge(pod string, r *reading, now time.Time, window, staleAfter time.Durati
 		v.metrics = analysis.PodMetrics{Name: pod, KvCacheUsage: r.kv, QueueLength: r.waiting}
 		if r.hasRunning {
 			v.metrics.RunningRequests = r.running
+		}
+		if r.runningMean > 0 && r.itlMedian > 0 {
+			v.metrics.MeanRunningRequests, v.metrics.ITLMedianSeconds = r.runningMean, r.itlMedian
 		}
 	}
 	return v

@@ -88,6 +88,11 @@ const (
 	QueryRequestsWaiting = "num_requests_waiting"
 	// QueryRequestsRunning is each pod's peak number of running requests over the window.
 	QueryRequestsRunning = "num_requests_running"
+	// QueryRunningMean is each pod's mean number of running requests over the window and
+	// QueryITLMedian the median of its inter-token latency histogram over the window: a point
+	// (batch, ITL) of the pod's decode speed, for the slo analyzer's estimator.
+	QueryRunningMean = "num_requests_running_mean"
+	QueryITLMedian   = "itl_median"
 	// QueryLastSample is the time of each pod's newest vllm:num_requests_waiting sample.
 	QueryLastSample = "last_sample"
 	// QueryKvCacheBlocks is each pod's KV-cache geometry (vllm:cache_config_info labels).
@@ -186,6 +191,10 @@ func BuildQueries(sel Selector, window time.Duration) []Query {
 		{QueryKvCacheUsage, byPod(peak(MetricKvCacheUsage) + " or " + peak(MetricGpuCacheUsage))},
 		{QueryRequestsWaiting, byPod(peak(MetricRequestsWaiting))},
 		{QueryRequestsRunning, byPod(peak(MetricRequestsRunning))},
+		{QueryRunningMean, byPod("avg_over_time(" + MetricRequestsRunning + vllm + w + ")")},
+		// One series per pod: histogram_quantile runs in Prometheus, the buckets stay there.
+		{QueryITLMedian, "histogram_quantile(0.5, sum by (" + seriesGrouping + ", le) (rate(" + MetricITL + "_bucket" + vllm + w +
+			") or rate(" + MetricTPOT + "_bucket" + vllm + w + ")))"},
 		// timestamp() of an instant selector is the time of the newest sample (within
 		// Prometheus' 5m lookback); a series whose target vanished is staleness-marked and absent.
 		{QueryLastSample, byPod("timestamp(" + MetricRequestsWaiting + vllm + ")")},

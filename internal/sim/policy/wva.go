@@ -42,6 +42,9 @@ type WVAConfig struct {
 	Name string
 	// Analyzer names the analyzer (analysis.Names()).
 	Analyzer string
+	// SLOSafety and SLOHeadroomMax tune the slo analyzer (analysis.SLOAnalyzer); 0 keeps its
+	// defaults.
+	SLOSafety, SLOHeadroomMax float64
 	// Interval is the engine's cycle period.
 	Interval time.Duration
 	// Saturation is the saturation config every model uses (the ConfigMap's default entry).
@@ -324,6 +327,10 @@ func (w *WVA) build(c sim.Cluster) error {
 	a, err := analysis.New(w.cfg.Analyzer)
 	if err != nil {
 		return err
+	}
+	if s, ok := a.(analysis.SLOAnalyzer); ok {
+		s.Safety, s.HeadroomMax = w.cfg.SLOSafety, w.cfg.SLOHeadroomMax
+		a = s
 	}
 	w.decisions = common.NewInternalDecisionCache()
 	// Nobody reconciles in the simulator: with a nil trigger channel every reconcile request is

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -80,6 +81,22 @@ var wvaKnobs = map[string]knob[policy.WVAConfig]{
 			return fmt.Errorf("must be one of %s", strings.Join(analysis.Names(), ", "))
 		}
 		c.Analyzer = v
+		return nil
+	}},
+	"slo-safety": {"slo analyzer's planned share of the queueing model's rate per replica (0..1]", func(c *policy.WVAConfig, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0 && f <= 1) {
+			return errors.New("must be a number in (0, 1]")
+		}
+		c.SLOSafety = f
+		return nil
+	}},
+	"slo-headroom-max": {"slo analyzer's cap on the attainment feedback's headroom (1..10)", func(c *policy.WVAConfig, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f >= 1 && f <= 10) {
+			return errors.New("must be a number in [1, 10]")
+		}
+		c.SLOHeadroomMax = f
 		return nil
 	}},
 	"actuation": {"actuation mode (metrics: the published gauge through the sample HPA, as shipped; direct: the scale subresource)", func(c *policy.WVAConfig, v string) error {
