@@ -28,6 +28,12 @@ generate: ## Generate deepcopy code for the API types.
 manifests: ## Generate the CRD and RBAC manifests from markers.
 	$(CONTROLLER_GEN) crd:allowDangerousTypes=true paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=manager-role paths=./internal/... output:rbac:artifacts:config=config/rbac
+	cp config/crd/bases/*.yaml charts/workload-variant-autoscaler/crds/
+
+.PHONY: helm-lint
+helm-lint: ## Lint the Helm chart (Helm's library, no helm binary needed) and check its install on envtest.
+	@assets="$$(hack/envtest-binaries.sh)"; \
+	KUBEBUILDER_ASSETS="$$assets" $(GO) test -count=1 -run 'TestHelm' ./cmd/manager/
 
 .PHONY: fmt
 fmt: ## Format the Go code.
