@@ -35,6 +35,11 @@ helm-lint: ## Lint the Helm chart (Helm's library, no helm binary needed) and ch
 	@assets="$$(hack/envtest-binaries.sh)"; \
 	KUBEBUILDER_ASSETS="$$assets" $(GO) test -count=1 -run 'TestHelm' ./cmd/manager/
 
+.PHONY: docs
+docs: ## Regenerate the API reference (docs/api.md) and the configuration reference (docs/configuration.md) from the code.
+	$(GO) run ./hack/apidocs
+	$(GO) test -count=1 -run '^TestConfigurationReference$$' ./cmd/manager/ -update
+
 .PHONY: fmt
 fmt: ## Format the Go code.
 	$(GO) fmt $(PKGS)
@@ -48,7 +53,7 @@ tidy: ## Tidy go.mod and go.sum.
 	$(GO) mod tidy
 
 .PHONY: verify
-verify: generate manifests fmt tidy vet ## Regenerate, format, tidy and vet, then fail on any diff.
+verify: generate manifests docs fmt tidy vet ## Regenerate, format, tidy and vet, then fail on any diff.
 	@if [ -n "$$(git status --porcelain)" ]; then \
 		echo "verify: the tree changed; commit the regenerated files:"; git status --porcelain; git --no-pager diff --stat; exit 1; \
 	fi
