@@ -457,9 +457,15 @@ func TestHelmRejectsBadValues(t *testing.T) {
 		"two tokens": {map[string]any{"prometheus": map[string]any{"token": map[string]any{
 			"serviceAccount": true, "secret": map[string]any{"name": "s"}}}}, "prometheus.token"},
 		"replicas without leader election": {map[string]any{"leaderElection": map[string]any{"enabled": false}}, "leaderElection.enabled"},
+		// values.schema.json
+		"misspelt key":        {map[string]any{"prometheus": map[string]any{"ur": "https://p:9090"}}, "additional properties 'ur' not allowed"},
+		"unknown analyzer":    {map[string]any{"analyzer": "fastest"}, "at '/analyzer'"},
+		"interval not a time": {map[string]any{"interval": "thirty seconds"}, "at '/interval'"},
+		"zero replicas":       {map[string]any{"replicaCount": 0}, "at '/replicaCount'"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := renderChartErr("wva", "wva", tc.values)
+			t.Logf("render error: %v", err)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("render error = %v, want one naming %s", err, tc.want)
 			}
