@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -94,6 +96,46 @@ func TestMetricsReachPrometheus(t *testing.T) {
 	}
 	create(t, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: pm.GetNamespace()}})
 	create(t, c, pm)
+}
+
+// TestKustomizeMonitoringMatchesChart: config/prometheus-operator's PrometheusRule and
+// dashboard ConfigMap carry the same alerts and dashboards as the chart (make monitoring copies
+// them).
+func TestKustomizeMonitoringMatchesChart(t *testing.T) {
+	pick := func(objs []*unstructured.Unstructured) (rules, dashboards any) {
+		for _, o := range objs {
+			switch {
+			case o.GetKind() == "PrometheusRule":
+				rules = o.Object["spec"]
+			case o.GetKind() == "ConfigMap" && o.GetLabels()["grafana_dashboard"] == "1":
+				// Compared as JSON: Helm's block scalar and kustomize's generator differ in
+				// trailing newlines.
+				data, _, _ := unstructured.NestedStringMap(o.Object, "data")
+				decoded := map[string]any{}
+				for k, v := range data {
+					var d any
+					if err := json.Unmarshal([]byte(v), &d); err != nil {
+						t.Fatalf("dashboard %s: %v", k, err)
+					}
+					decoded[k] = d
+				}
+				dashboards = decoded
+			}
+		}
+		return rules, dashboards
+	}
+	kRules, kDash := pick(renderKustomize(t, filepath.Join("..", "..", "config", "prometheus-operator")))
+	cRules, cDash := pick(renderChart(t, "wva", "wva", map[string]any{
+		"dashboards": map[string]any{"enabled": true}, "prometheusRule": map[string]any{"enabled": true}}))
+	if kRules == nil || kDash == nil {
+		t.Fatalf("config/prometheus-operator lacks the PrometheusRule (%v) or the dashboards ConfigMap (%v)", kRules != nil, kDash != nil)
+	}
+	if diff := cmp.Diff(cRules, kRules); diff != "" {
+		t.Errorf("config/prometheus-operator's alerts differ from the chart's (-chart +kustomize); run make monitoring:\n%s", diff)
+	}
+	if diff := cmp.Diff(cDash, kDash); diff != "" {
+		t.Errorf("config/prometheus-operator's dashboards differ from the chart's; run make monitoring:\n%.2000s", diff)
+	}
 }
 
 // canScrape asks the API server, as the manager's metrics endpoint does, whether the
