@@ -1,0 +1,2 @@
+// Command apidocs generates docs/api.md, the CRD API reference, from config/crd/bases.
+package main
