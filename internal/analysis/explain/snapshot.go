@@ -50,8 +50,12 @@ func Decode(r io.Reader) (Snapshot, error) {
 	if err := dec.Decode(&s); err != nil {
 		return Snapshot{}, fmt.Errorf("decoding snapshot: %w", decodeError(data, err))
 	}
+	end := dec.InputOffset()
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		line, col := lineCol(data, dec.InputOffset())
+		for end < int64(len(data)) && bytes.IndexByte([]byte(" \t\r\n"), data[end]) >= 0 {
+			end++
+		}
+		line, col := lineCol(data, end)
 		return Snapshot{}, fmt.Errorf("decoding snapshot: line %d, column %d: unexpected data after the JSON object", line, col)
 	}
 	if err := s.Validate(); err != nil {
