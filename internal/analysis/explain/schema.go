@@ -54,7 +54,6 @@ func Schema() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-
 type schemaGen struct {
 	defs map[string]any
 }
@@ -123,4 +122,3 @@ func (g *schemaGen) object(t reflect.Type) map[string]any {
 
 // schemaPath is where the schema is committed, from the repository root.
 const schemaPath = "docs/snapshot.schema.json"
-
