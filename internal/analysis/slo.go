@@ -258,6 +258,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 	}
 	targets := chosen.Replicas
 	ensureOneReplica(entries, targets)
+	res.Breakdown = newSLOBreakdown(lambda, met.ArrivalSource, horizon, fc, planned, st, feedback, need, current, chosen, verdict, entries, targets)
 
 	res.Summary = fmt.Sprintf("%s; arrival %s req/s (%s), planned %s over %s (level %s, margin %s) x headroom %s; %s",
 		verdict, num(lambda), met.ArrivalSource, num(planned), horizon, num(fc.Level), num(fc.Margin), num(st.Headroom), feedback)

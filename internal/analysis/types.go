@@ -128,6 +128,9 @@ type Result struct {
 	Summary string
 	// AnalyzedAt is the time passed to Analyze.
 	AnalyzedAt time.Time
+	// Breakdown is the slo analyzer's decision number by number (see breakdown.go); nil from
+	// the other analyzers and on the slo analyzer's capacity fallback.
+	Breakdown *SLOBreakdown
 }
 
 // Analyzer computes replica targets for the variants of one model.

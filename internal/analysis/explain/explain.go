@@ -35,6 +35,9 @@ type ModelReport struct {
 	Summary string `json:"summary"`
 	// Config is the saturation config the model was analysed with.
 	Config interfaces.SaturationScalingConfig `json:"config"`
+	// Breakdown is the slo analyzer's decision number by number: demand, forecast, SLO
+	// feedback, per-replica capacity per variant and the optimisation result.
+	Breakdown *analysis.SLOBreakdown `json:"breakdown,omitempty"`
 }
 
 // Decision is the analyzer's decision for one variant.
@@ -70,7 +73,8 @@ func Explain(s Snapshot, now time.Time) (Report, error) {
 	for _, m := range s.Models {
 		cfg := s.ConfigFor(m.ModelID, m.Namespace)
 		res := az.Analyze(m, cfg, now)
-		rep.Models = append(rep.Models, ModelReport{ModelID: m.ModelID, Namespace: m.Namespace, Summary: res.Summary, Config: cfg})
+		rep.Models = append(rep.Models, ModelReport{ModelID: m.ModelID, Namespace: m.Namespace, Summary: res.Summary, Config: cfg,
+			Breakdown: res.Breakdown})
 		for _, t := range res.Targets {
 			rep.Decisions = append(rep.Decisions, Decision{
 				ModelID: m.ModelID, Namespace: m.Namespace, VariantName: t.Variant, Accelerator: t.Accelerator,
@@ -107,6 +111,9 @@ func WriteText(w io.Writer, rep Report) error {
 	_ = tw.Flush() // a write error is kept in ew
 	for _, m := range rep.Models {
 		fmt.Fprintf(ew, "\n%s (namespace %s): %s\n", m.ModelID, dash(m.Namespace), m.Summary)
+		if m.Breakdown != nil {
+			writeBreakdown(ew, m.Breakdown)
+		}
 		for _, d := range rep.Decisions {
 			if d.ModelID == m.ModelID && d.Namespace == m.Namespace {
 				fmt.Fprintf(ew, "  %s: %s\n", d.VariantName, d.Reason)
@@ -149,4 +156,38 @@ func dashInt(n int) string {
 		return "-"
 	}
 	return strconv.Itoa(n)
+}
+
+// writeBreakdown writes the slo analyzer's breakdown: demand, forecast, feedback, per-variant
+// capacity and the optimisation result.
+func writeBreakdown(w io.Writer, b *analysis.SLOBreakdown) {
+	fmt.Fprintf(w, "  demand:    arrival %s req/s (%s)\n", fnum(b.ArrivalRate), dash(b.ArrivalSource))
+	fmt.Fprintf(w, "  forecast:  over %s: level %s, expected %s, burst margin %s -> planned %s req/s\n",
+		b.Horizon, fnum(b.Level), fnum(b.Expected), fnum(b.Margin), fnum(b.Planned))
+	fmt.Fprintf(w, "  feedback:  headroom x%s (%s)\n", fnum(b.Headroom), b.Feedback)
+	fmt.Fprintf(w, "  needed:    %s x %s = %s req/s; the current fleet sustains %s req/s\n",
+		fnum(b.Planned), fnum(b.Headroom), fnum(b.Needed), fnum(b.CurrentCapacity))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  VARIANT\tCOST\tREQ/S PER REPLICA\tBOUND\tPARAMS\tCURRENT\tTARGET")
+	for _, v := range b.Variants {
+		params := "perfParms"
+		if v.Fitted {
+			params = "fitted"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\t%d\n", v.Name, fnum(v.Cost), fnum(v.CapacityPerReplica), dash(v.Bound), params, v.Current, v.Target)
+	}
+	_ = tw.Flush() // a write error is kept in w
+	feasible := ""
+	if !b.Feasible {
+		feasible = ", short of the need"
+	}
+	fmt.Fprintf(w, "  result:    %s req/s at cost %s%s: %s\n", fnum(b.ChosenCapacity), fnum(b.ChosenCost), feasible, b.Verdict)
+}
+
+// fnum formats a number with up to three significant digits, whole numbers from 1000 on.
+func fnum(x float64) string {
+	if x >= 1000 || x <= -1000 {
+		return strconv.FormatFloat(x, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(x, 'g', 3, 64)
 }

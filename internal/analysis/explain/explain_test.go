@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
 )
 
@@ -121,5 +122,29 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk ful
 func TestWriteTextReportsWriteErrors(t *testing.T) {
 	if err := WriteText(failingWriter{}, Report{Analyzer: "v1"}); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("WriteText() error = %v, want disk full", err)
+	}
+}
+
+func TestWriteTextShowsTheSLOBreakdown(t *testing.T) {
+	rep := Report{Analyzer: "slo", Models: []ModelReport{{ModelID: "m", Namespace: "ns", Summary: "scale-up",
+		Breakdown: &analysis.SLOBreakdown{ArrivalRate: 9.5, ArrivalSource: "vllm", Horizon: 2 * time.Minute, Level: 9, Expected: 10, Margin: 2,
+			Planned: 12, Headroom: 1.1, Feedback: "headroom raised", Needed: 13.2, CurrentCapacity: 12, ChosenCapacity: 24, ChosenCost: 40,
+			Feasible: true, Verdict: "scale-up: the fleet sustains 12 req/s, below the 13.2 needed",
+			Variants: []analysis.SLOVariantBreakdown{{Name: "m-l4", Cost: 20, CapacityPerReplica: 12, Bound: "bound by ITL", Current: 1, Target: 2}}}}}}
+	var buf bytes.Buffer
+	if err := WriteText(&buf, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"demand:    arrival 9.5 req/s (vllm)",
+		"forecast:  over 2m0s: level 9, expected 10, burst margin 2 -> planned 12 req/s",
+		"feedback:  headroom x1.1 (headroom raised)",
+		"needed:    12 x 1.1 = 13.2 req/s; the current fleet sustains 12 req/s",
+		"m-l4     20    12                 bound by ITL  perfParms  1        2",
+		"result:    24 req/s at cost 40: scale-up: the fleet sustains 12 req/s, below the 13.2 needed",
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("text report lacks %q:\n%s", want, buf.String())
+		}
 	}
 }

@@ -1,11 +1,13 @@
 package explain
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"sort"
+	"time"
 
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
@@ -14,6 +16,11 @@ import (
 // Snapshot is the input of `wva explain`: the analyzer to run, the saturation configuration
 // entries and the state of each model.
 type Snapshot struct {
+	// CapturedAt is when `wva explain va/NAME` captured the snapshot from a cluster; a captured
+	// snapshot is analysed at that time. Absent in hand-written snapshots.
+	CapturedAt *time.Time `json:"capturedAt,omitempty"`
+	// CapturedFrom says what was captured (VariantAutoscaling, model, Prometheus URL).
+	CapturedFrom string `json:"capturedFrom,omitempty"`
 	// Analyzer names the analyzer; empty selects analysis.DefaultAnalyzer.
 	Analyzer string `json:"analyzer,omitempty"`
 	// SaturationConfig holds the saturation ConfigMap entries by key ("default" and overrides).
@@ -23,22 +30,49 @@ type Snapshot struct {
 	Models []analysis.ModelState `json:"models"`
 }
 
+// MaxSnapshotBytes bounds the size of a snapshot Decode reads.
+const MaxSnapshotBytes = 64 << 20
+
 // Decode reads one JSON snapshot from r, rejecting unknown fields and trailing data, and
-// validates it.
+// validates it. A malformed document is reported with the line and column of the problem and
+// the JSON path of the field, never with Go type names (see decodeError).
 func Decode(r io.Reader) (Snapshot, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxSnapshotBytes+1))
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("reading snapshot: %w", err)
+	}
+	if len(data) > MaxSnapshotBytes {
+		return Snapshot{}, fmt.Errorf("decoding snapshot: larger than %d MiB", MaxSnapshotBytes>>20)
+	}
 	var s Snapshot
-	dec := json.NewDecoder(r)
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
-		return Snapshot{}, fmt.Errorf("decoding snapshot: %w", err)
+		return Snapshot{}, fmt.Errorf("decoding snapshot: %w", decodeError(data, err))
 	}
+	end := dec.InputOffset()
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Snapshot{}, errors.New("decoding snapshot: unexpected data after the JSON object")
+		for end < int64(len(data)) && bytes.IndexByte([]byte(" \t\r\n"), data[end]) >= 0 {
+			end++
+		}
+		line, col := lineCol(data, end)
+		return Snapshot{}, fmt.Errorf("decoding snapshot: line %d, column %d: unexpected data after the JSON object", line, col)
 	}
 	if err := s.Validate(); err != nil {
 		return Snapshot{}, err
 	}
 	return s, nil
+}
+
+// Encode writes s as indented JSON in the snapshot format.
+func Encode(w io.Writer, s Snapshot) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return fmt.Errorf("encoding snapshot: %w", err)
+	}
+	return nil
 }
 
 // Validate checks the analyzer name, every saturation config entry and the model states, naming

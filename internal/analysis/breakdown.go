@@ -1,0 +1,78 @@
+package analysis
+
+import (
+	"time"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis/forecast"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis/mix"
+)
+
+// SLOBreakdown is the slo analyzer's decision for one model, number by number, for `wva explain`:
+// the demand, the forecast, the SLO feedback, each variant's per-replica capacity and the
+// optimisation result. Only the slo analyzer fills it (Result.Breakdown), and only when it sized
+// the model itself (not on a capacity fallback).
+type SLOBreakdown struct {
+	// ArrivalRate is the offered load read this cycle (req/s) and ArrivalSource where it came from.
+	ArrivalRate   float64 `json:"arrivalRate"`
+	ArrivalSource string  `json:"arrivalSource"`
+	// Horizon is the forecast horizon (the longest start-up delay of the model's variants).
+	Horizon time.Duration `json:"horizon"`
+	// Level, Expected and Margin are the forecaster's smoothed rate, highest expected rate
+	// within the horizon and burst margin; Planned is the rate provisioned for (at least the
+	// arrival rate).
+	Level    float64 `json:"level"`
+	Expected float64 `json:"expected"`
+	Margin   float64 `json:"margin"`
+	Planned  float64 `json:"planned"`
+	// Headroom is the SLO feedback multiplier (>= 1) and Feedback says how this cycle moved it.
+	Headroom float64 `json:"headroom"`
+	Feedback string  `json:"feedback"`
+	// Needed is Planned × Headroom: the capacity the chosen fleet must sustain (req/s).
+	Needed float64 `json:"needed"`
+	// CurrentCapacity is what the current fleet sustains (req/s); ChosenCapacity and ChosenCost
+	// what the chosen one sustains and costs; Feasible is false when no fleet within the bounds
+	// covers Needed.
+	CurrentCapacity float64 `json:"currentCapacity"`
+	ChosenCapacity  float64 `json:"chosenCapacity"`
+	ChosenCost      float64 `json:"chosenCost"`
+	Feasible        bool    `json:"feasible"`
+	// Verdict is the optimisation's outcome in words (scale-up, scale-down or no change and why).
+	Verdict string `json:"verdict"`
+	// Variants holds each variant's per-replica capacity and replicas, sorted by name.
+	Variants []SLOVariantBreakdown `json:"variants"`
+}
+
+// SLOVariantBreakdown is one variant's part of an SLOBreakdown.
+type SLOVariantBreakdown struct {
+	Name string  `json:"name"`
+	Cost float64 `json:"cost"`
+	// CapacityPerReplica is the planned req/s of one replica (SLOSafety × the queueing model's
+	// MaxRate at the SLO); 0 when the variant cannot be sized, and Bound then says why, else what
+	// bounds the rate (TTFT, ITL, batch, KV).
+	CapacityPerReplica float64 `json:"capacityPerReplica"`
+	Bound              string  `json:"bound"`
+	// Fitted is true when the decode parameters come from the online estimator, not perfParms.
+	Fitted bool `json:"fitted"`
+	// Current is the current replicas within the bounds; Target the chosen replicas.
+	Current int `json:"current"`
+	Target  int `json:"target"`
+}
+
+// newSLOBreakdown assembles the breakdown from the slo analyzer's working values; slo.go calls it
+// once the targets are chosen.
+func newSLOBreakdown(lambda float64, source string, horizon time.Duration, fc forecast.Forecast, planned float64, st SLOState,
+	feedback string, need, current float64, chosen mix.Result, verdict string, entries []*sloVariant, targets []int) *SLOBreakdown {
+	b := &SLOBreakdown{ArrivalRate: lambda, ArrivalSource: source, Horizon: horizon, Level: fc.Level, Expected: fc.Expected,
+		Margin: fc.Margin, Planned: planned, Headroom: st.Headroom, Feedback: feedback, Needed: need, CurrentCapacity: current,
+		ChosenCapacity: chosen.Capacity, Feasible: chosen.Feasible || !greater(need, chosen.Capacity), Verdict: verdict}
+	for i, e := range entries {
+		t := e.base
+		if i < len(targets) {
+			t = targets[i]
+		}
+		b.ChosenCost += float64(t) * e.st.Cost
+		b.Variants = append(b.Variants, SLOVariantBreakdown{Name: e.st.Name, Cost: e.st.Cost, CapacityPerReplica: e.capacity,
+			Bound: e.why, Fitted: e.fitted, Current: e.base, Target: t})
+	}
+	return b
+}
