@@ -30,7 +30,7 @@ const (
 	// SLOHeadroomStep multiplies the headroom on every cycle with a missed attainment, up to
 	// SLOHeadroomMax.
 	SLOHeadroomStep = 1.1
-	SLOHeadroomMax  = 1.3
+	SLOHeadroomMax  = 2.5
 	// SLOHeadroomDecay multiplies the excess headroom (above 1) on every cycle after
 	// SLOHeadroomCalmCycles cycles in a row that met every target.
 	SLOHeadroomDecay      = 0.8

@@ -103,7 +103,8 @@ func TestSLOHeadroomFeedback(t *testing.T) {
 	if st.Headroom != 1 || targetsOf(res.Targets)["h100"] != 10 {
 		t.Fatalf("met: headroom %g target %d, want 1 and 10: %s", st.Headroom, targetsOf(res.Targets)["h100"], res.Summary)
 	}
-	for i, want := range []float64{1.1, 1.21, SLOHeadroomMax, SLOHeadroomMax} {
+	for i := range 12 { // 1.1, 1.21, ... up to the cap, which 1.1^10 passes
+		want := min(math.Pow(SLOHeadroomStep, float64(i+1)), SLOHeadroomMax)
 		res, st = cycle(0.9, v)
 		if math.Abs(st.Headroom-want) > 1e-9 {
 			t.Errorf("miss %d: headroom %g, want %g", i+1, st.Headroom, want)
@@ -120,11 +121,11 @@ func TestSLOHeadroomFeedback(t *testing.T) {
 		t.Errorf("miss while starting: headroom %g (was %g), calm %d", st.Headroom, before, st.Calm)
 	}
 	// Met for long enough: back to 1.
-	for range 20 {
+	for range 30 {
 		res, st = cycle(0.999, v)
 	}
 	if st.Headroom != 1 || !strings.Contains(res.Summary, "x headroom 1;") {
-		t.Errorf("after 20 met cycles headroom %g: %s", st.Headroom, res.Summary)
+		t.Errorf("after 30 met cycles headroom %g: %s", st.Headroom, res.Summary)
 	}
 }
 
