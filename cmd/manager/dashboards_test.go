@@ -21,12 +21,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
-	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/actuator"
 	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/testutil"
@@ -207,18 +203,7 @@ func TestMonitoringQueriesOnManagerMetrics(t *testing.T) {
 		t.Skip("runs the manager for about half a minute")
 	}
 	const modelID, ns, sys = "meta-llama/Llama-3.1-8B-Instruct", "llm", "wva-system"
-	env, cfg, err := testutil.StartEnv(filepath.Join("..", "..", "config", "crd", "bases"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = wvav1alpha1.AddToScheme(scheme)
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, c := testutil.StartEnvClient(t, filepath.Join("..", ".."))
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 

@@ -20,8 +20,6 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -38,18 +36,7 @@ import (
 // decision and turn MetricsAvailable False.
 func TestEndToEnd(t *testing.T) {
 	ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.Level(zapLevelFromEnv())))
-	env, cfg, err := testutil.StartEnv(filepath.Join("..", "..", "config", "crd", "bases"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = wvav1alpha1.AddToScheme(scheme)
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, c := testutil.StartEnvClient(t, filepath.Join("..", ".."))
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 

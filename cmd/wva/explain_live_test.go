@@ -14,14 +14,10 @@ import (
 	"github.com/prometheus/common/model"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis/explain"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/config"
@@ -37,18 +33,7 @@ func TestExplainLive(t *testing.T) {
 	if _, err := testutil.BinDir(); err != nil {
 		t.Skipf("envtest binaries: %v (run hack/envtest-binaries.sh)", err)
 	}
-	env, cfg, err := testutil.StartEnv(filepath.Join("..", "..", "config", "crd", "bases"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = env.Stop() })
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = wvav1alpha1.AddToScheme(scheme)
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg, c := testutil.StartEnvClient(t, filepath.Join("..", ".."))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
