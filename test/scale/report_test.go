@@ -72,7 +72,7 @@ func buildReport(n int, interval time.Duration, started, decidedAt, stepAt, step
 				last = at
 			}
 		}
-		r.decidingToLast = last.Sub(ends[0].at)
+		r.decidingToLast = max(last.Sub(ends[0].at.Add(-pollPeriod)), 0)
 	}
 	var cpus, durs []time.Duration
 	for i, e := range ends {
@@ -92,8 +92,13 @@ func buildReport(n int, interval time.Duration, started, decidedAt, stepAt, step
 		case until.After(stepAt):
 			cs.phase = "step"
 		}
+		// The poll sees a cycle's end up to pollPeriod late; the cycle's writes follow its end.
+		from, to := e.at.Add(-pollPeriod), until.Add(-pollPeriod)
+		if i+1 == len(ends) {
+			to = until
+		}
 		for _, q := range reqs {
-			if q.at.Before(e.at) || !q.at.Before(until) {
+			if q.at.Before(from) || !q.at.Before(to) {
 				continue
 			}
 			switch q.kind {

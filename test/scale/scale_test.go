@@ -140,14 +140,17 @@ current-context: bench
 	defer func() { _ = logFile.Close() }()
 	cmd := exec.Command(manager, "--kubeconfig", kubeconfig, "--metrics-bind-address", metricsAddr, "--metrics-secure=false",
 		"--health-probe-bind-address", "0", "--prometheus-allow-http", "--leader-elect=false")
-	cmd.Env = append(os.Environ(), "POD_NAMESPACE=wva-system", "KUBECONFIG="+kubeconfig)
+	cmd.Env = append(os.Environ(), "POD_NAMESPACE=wva-system", "CONFIG_MAP_NAME=wva-config",
+		"SATURATION_CONFIG_MAP_NAME=saturation-scaling-config", "KUBECONFIG="+kubeconfig)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	started := time.Now()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// exited is closed when the manager exits, waitErr then holds its exit status.
+	exited := make(chan struct{})
+	var waitErr error
+	go func() { waitErr = cmd.Wait(); close(exited) }()
 	stopManager := func() {
 		_ = cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -169,8 +172,8 @@ current-context: bench
 	fail := func(format string, args ...any) {
 		t.Helper()
 		select {
-		case err := <-exited:
-			t.Fatalf("manager exited (%v); see %s\n"+format, append([]any{err, logPath}, args...)...)
+		case <-exited:
+			t.Fatalf("manager exited (%v); see %s\n"+format, append([]any{waitErr, logPath}, args...)...)
 		default:
 		}
 		t.Fatalf(format+" (manager log %s)", append(args, logPath)...)
@@ -308,13 +311,13 @@ func freeAddr(t *testing.T) string {
 
 // waitAllDecided polls the VariantAutoscalings (directly on the API server, not through the
 // proxy) until every one has a decision in status.optimizedAlloc; it returns when the poll saw it.
-func waitAllDecided(ctx context.Context, c client.Client, n int, timeout time.Duration, exited <-chan error) (time.Time, error) {
+func waitAllDecided(ctx context.Context, c client.Client, n int, timeout time.Duration, exited <-chan struct{}) (time.Time, error) {
 	deadline := time.Now().Add(timeout)
 	last := 0
 	for time.Now().Before(deadline) {
 		select {
-		case err := <-exited:
-			return time.Time{}, fmt.Errorf("manager exited: %v", err)
+		case <-exited:
+			return time.Time{}, errors.New("manager exited")
 		default:
 		}
 		var list wvav1alpha1.VariantAutoscalingList
@@ -339,7 +342,7 @@ func waitAllDecided(ctx context.Context, c client.Client, n int, timeout time.Du
 // waitStepWrites waits until every stepped model has a scale write to one of its Deployments
 // after stepAt, and returns the latencies (step → first write) and the number of models without.
 func waitStepWrites(ctx context.Context, proxy *countingProxy, pods []benchPod, stepped []string, stepAt time.Time,
-	timeout time.Duration, exited <-chan error) ([]time.Duration, int) {
+	timeout time.Duration, exited <-chan struct{}) ([]time.Duration, int) {
 	modelOfDeploy := map[string]string{}
 	want := map[string]bool{}
 	for _, m := range stepped {
@@ -431,7 +434,11 @@ type cycleEnd struct {
 	cpu      time.Duration // process CPU at that moment
 }
 
-// monitor polls the manager's metrics endpoint and CPU every 250 ms.
+// pollPeriod is how often the monitor polls the manager's metrics endpoint and CPU: a cycle's
+// end is seen up to this late.
+const pollPeriod = 250 * time.Millisecond
+
+// monitor polls the manager's metrics endpoint and CPU every pollPeriod.
 type monitor struct {
 	pid int
 	url string
@@ -448,7 +455,7 @@ type monitor struct {
 func newMonitor(pid int, url string) *monitor { return &monitor{pid: pid, url: url} }
 
 func (m *monitor) run(ctx context.Context) {
-	tick := time.NewTicker(250 * time.Millisecond)
+	tick := time.NewTicker(pollPeriod)
 	defer tick.Stop()
 	hc := &http.Client{Timeout: 5 * time.Second}
 	for {
@@ -486,7 +493,7 @@ func (m *monitor) cycleCount() int {
 	return len(m.cycles)
 }
 
-func (m *monitor) waitCycles(ctx context.Context, count int, timeout time.Duration, exited <-chan error) error {
+func (m *monitor) waitCycles(ctx context.Context, count int, timeout time.Duration, exited <-chan struct{}) error {
 	deadline := time.Now().Add(timeout)
 	for m.cycleCount() < count {
 		if time.Now().After(deadline) {
@@ -495,8 +502,8 @@ func (m *monitor) waitCycles(ctx context.Context, count int, timeout time.Durati
 			return fmt.Errorf("saw %d engine cycles, want %d, after %s (last scrape error: %v)", len(m.cycles), count, timeout, m.scrapeError)
 		}
 		select {
-		case err := <-exited:
-			return fmt.Errorf("manager exited: %v", err)
+		case <-exited:
+			return errors.New("manager exited")
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(250 * time.Millisecond):
