@@ -194,7 +194,7 @@ current-context: bench
 
 	// Phase 3: a load step on a tenth of the models; time to the first scale write of each.
 	stepped := models[:max(1, len(models)/10)]
-	time.Sleep(time.Duration(time.Now().UnixNano()%int64(interval))) // a step at a random phase of the cycle
+	time.Sleep(time.Duration(time.Now().UnixNano() % int64(interval))) // a step at a random phase of the cycle
 	stepAt := time.Now()
 	for _, m := range stepped {
 		prom.setLoad(m, highLoad)
@@ -245,7 +245,7 @@ func createFleet(ctx context.Context, t *testing.T, c client.Client, n int) ([]b
 			for i := range work {
 				ns, name, model := nsNames()[(i/variantsPerModel)%namespaces], fmt.Sprintf("vllm-%05d", i), modelOf(i)
 				dep := testutil.Deployment(name).Namespace(ns).Obj()
-				va := testutil.VariantAutoscaling(name).Namespace(ns).Model(model).Cost(strconv.Itoa(1 + i%variantsPerModel)).
+				va := testutil.VariantAutoscaling(name).Namespace(ns).Model(model).Cost(strconv.Itoa(1+i%variantsPerModel)).
 					Bounds(1, 10).Direct().Obj()
 				rs := name + "-" + testutil.ReplicaSetHash
 				pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: rs + "-0", Namespace: ns, Labels: dep.Spec.Selector.MatchLabels},
