@@ -5,17 +5,27 @@ import (
 	"time"
 )
 
-// thresholds are the limits a run must meet, per fleet size. PROVISIONAL: filled from the runs below.
+// thresholds are the limits a run at the default interval (30 s) must meet, per fleet size.
+// They are set from the runs below, taken on the shared 2-core development machine under
+// load (load average 7-10 from other processes), with margin for that load; the step
+// latency depends on the phase of the step in the cycle, so its limit is an interval plus
+// the cycle and its writes, not a multiple of one run.
 type thresholds struct {
-	toDecided   time.Duration
-	stepMax     time.Duration
-	peakRSS     int64
-	steadyWrite int // status + scale writes in any steady cycle
+	toDecided   time.Duration // manager start → every VA decided
+	stepMax     time.Duration // step → first scale write, the slowest stepped model
+	peakRSS     int64         // VmHWM
+	steadyWrite int           // status + scale writes in any cycle without a changed decision
 }
 
 var limits = map[int]thresholds{
-	1000: {toDecided: 120 * time.Second, stepMax: 70 * time.Second, peakRSS: 512 << 20, steadyWrite: 0},
-	2000: {toDecided: 180 * time.Second, stepMax: 70 * time.Second, peakRSS: 768 << 20, steadyWrite: 0},
+	// Run of 2026-12-02 01:42 (commit after 98d3972, load average 10): all decided 39.9 s after
+	// start (first cycle ends at 19.3 s; its 1,000 status writes take 20.6 s at the client's
+	// 50 QPS), steady cycles 0 status / 0 scale writes / 0 uncached reads, step → write p50 25.1 s
+	// max 25.4 s (20 models, one cycle), peak RSS 113 MiB, 0 trigger deferrals, cycle wall
+	// p50 192 ms, CPU per 30 s period p50 3.1 s (scraped every 250 ms then).
+	1000: {toDecided: 80 * time.Second, stepMax: 45 * time.Second, peakRSS: 256 << 20, steadyWrite: 0},
+	// PROVISIONAL until the 2k run below is recorded.
+	2000: {toDecided: 160 * time.Second, stepMax: 50 * time.Second, peakRSS: 384 << 20, steadyWrite: 0},
 }
 
 func checkThresholds(t *testing.T, r report) {
