@@ -125,3 +125,15 @@ test: prometheus ## Run all tests against a real kube-apiserver, etcd and Promet
 .PHONY: bench
 bench: ## Run the benchmarks (no tests).
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKGS)
+
+# Variants of the scale harness; BENCH_SCALE_INTERVAL sets GLOBAL_OPT_INTERVAL (empty: the
+# manager's default, the only setting the checked-in thresholds apply to).
+BENCH_SCALE_N ?= 1000
+BENCH_SCALE_INTERVAL ?=
+BENCH_SCALE_OUT ?= out/bench-scale
+
+.PHONY: bench-scale
+bench-scale: ## Run the manager binary against envtest with BENCH_SCALE_N variants (default 1000) and print the scale report.
+	@assets="$$(hack/envtest-binaries.sh)"; mkdir -p $(BENCH_SCALE_OUT); \
+	WVA_BENCH_SCALE=1 WVA_BENCH_N=$(BENCH_SCALE_N) WVA_BENCH_INTERVAL=$(BENCH_SCALE_INTERVAL) WVA_BENCH_OUT="$$(cd $(BENCH_SCALE_OUT) && pwd)" \
+	KUBEBUILDER_ASSETS="$$assets" $(GO) test -count=1 -v -timeout 90m -run '^TestScale$$' ./test/scale/

@@ -1,0 +1,131 @@
+package scale
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// load is what every pod of a model reports.
+type load struct{ kv, waiting, running float64 }
+
+var (
+	idleLoad = load{kv: 0.4, waiting: 0, running: 4}
+	highLoad = load{kv: 0.98, waiting: 12, running: 16}
+)
+
+// benchPod is one serving pod as the fake Prometheus reports it.
+type benchPod struct{ namespace, name, model string }
+
+// fakeProm answers /api/v1/query with vectors built from the pods: the five per-pod queries of
+// BuildQueries (KV usage, waiting, running, newest-sample time, cache geometry) carry one series
+// per pod with the labels the collector joins on; every other query (the per-model demand and
+// latency queries) gets an empty vector. The load of a model can be changed at any time.
+type fakeProm struct {
+	srv  *httptest.Server
+	pods []benchPod
+
+	mu      sync.Mutex
+	load    map[string]load // by model; idleLoad when absent
+	queries int
+}
+
+func newFakeProm(pods []benchPod) *fakeProm {
+	p := &fakeProm{pods: pods, load: map[string]load{}}
+	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
+	return p
+}
+
+func (p *fakeProm) setLoad(model string, l load) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.load[model] = l
+}
+
+func (p *fakeProm) close() { p.srv.Close() }
+
+// query kinds, classified from the PromQL text.
+const (
+	qOther = iota
+	qKV
+	qWaiting
+	qRunning
+	qLast
+	qBlocks
+)
+
+func classify(q string) int {
+	switch {
+	case strings.Contains(q, "vllm:cache_config_info"):
+		return qBlocks
+	case strings.Contains(q, "max_over_time(vllm:kv_cache_usage_perc"):
+		return qKV
+	case strings.Contains(q, "max_over_time(vllm:num_requests_waiting"):
+		return qWaiting
+	case strings.Contains(q, "max_over_time(vllm:num_requests_running"):
+		return qRunning
+	case strings.Contains(q, "timestamp(vllm:num_requests_waiting"):
+		return qLast
+	}
+	return qOther
+}
+
+type sample struct {
+	Metric map[string]string `json:"metric"`
+	Value  [2]any            `json:"value"`
+}
+
+func (p *fakeProm) serve(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/api/v1/query" {
+		http.NotFound(w, r)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	now := time.Now()
+	kind := classify(r.Form.Get("query"))
+	p.mu.Lock()
+	p.queries++
+	loads := make(map[string]load, len(p.load))
+	for k, v := range p.load {
+		loads[k] = v
+	}
+	p.mu.Unlock()
+
+	ts := float64(now.UnixMilli()) / 1000
+	result := []sample{}
+	if kind != qOther {
+		result = make([]sample, 0, len(p.pods))
+		for _, pod := range p.pods {
+			l, ok := loads[pod.model]
+			if !ok {
+				l = idleLoad
+			}
+			m := map[string]string{"namespace": pod.namespace, "pod": pod.name, "model_name": pod.model}
+			var v float64
+			switch kind {
+			case qKV:
+				v = l.kv
+			case qWaiting:
+				v = l.waiting
+			case qRunning:
+				v = l.running
+			case qLast:
+				v = float64(now.Add(-5 * time.Second).Unix())
+			case qBlocks:
+				m = map[string]string{"namespace": pod.namespace, "pod": pod.name, "engine": "0", "num_gpu_blocks": "8192", "block_size": "16"}
+				v = 1
+			}
+			result = append(result, sample{Metric: m, Value: [2]any{ts, strconv.FormatFloat(v, 'f', -1, 64)}})
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"status": "success",
+		"data": map[string]any{"resultType": "vector", "result": result}})
+}
