@@ -60,6 +60,15 @@ func (c *Cluster) startProcess(p process) error {
 	return nil
 }
 
+// StartProcess starts an extra component (the vLLM emulator, the WVA manager) the same way as
+// the cluster's own: in its own session, logging to LogFile(name), stopped by Stop.
+func (c *Cluster) StartProcess(name, bin string, args, env []string) error {
+	return c.startProcess(process{name: name, bin: bin, args: args, env: env})
+}
+
+// Running reports whether the named component runs.
+func (c *Cluster) Running(name string) bool { _, ok := c.running(name); return ok }
+
 // running returns the pid of the named component if it runs.
 func (c *Cluster) running(name string) (int, bool) {
 	b, err := os.ReadFile(c.pidFile(name))
