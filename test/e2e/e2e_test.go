@@ -48,6 +48,8 @@ const (
 	// engineInterval is GLOBAL_OPT_INTERVAL for the tests (the shipped ConfigMap says 30s).
 	engineInterval = "5s"
 	emulatorAddr   = "127.0.0.1:9092"
+	// scaleDownStabilization is the manager's --scale-down-stabilization for the tests.
+	scaleDownStabilization = 30 * time.Second
 )
 
 var (
@@ -252,7 +254,8 @@ func installManager(ctx context.Context, c *localcluster.Cluster, cl client.Clie
 	args, _, _ := unstructured.NestedStringSlice(ctr, "args")
 	// Local addresses instead of the manifest's ports on every interface (later flags win).
 	args = append(args, fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", c.Config().Ports.Manager),
-		"--health-probe-bind-address=127.0.0.1:8081", "--prometheus-allow-http")
+		"--health-probe-bind-address=127.0.0.1:8081", "--prometheus-allow-http",
+		"--scale-down-stabilization="+scaleDownStabilization.String())
 	environ := []string{"KUBECONFIG=" + kcPath, "POD_NAMESPACE=" + wvaNamespace, "PROMETHEUS_BASE_URL=" + c.PrometheusURL()}
 	envVars, _, _ := unstructured.NestedSlice(ctr, "env")
 	for _, e := range envVars {
