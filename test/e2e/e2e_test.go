@@ -68,7 +68,9 @@ var (
 		sync.Mutex
 		Versions  map[string]string `json:"versions"`
 		Scenarios []scenarioResult  `json:"scenarios"`
-	}{Versions: map[string]string{}}
+		// RSSMiB is each process's resident memory at the end of the run.
+		RSSMiB map[string]float64 `json:"rssMiB,omitempty"`
+	}{Versions: map[string]string{}, RSSMiB: map[string]float64{}}
 )
 
 // scenarioResult is one entry of out/e2e/summary.json.
@@ -99,6 +101,13 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	if env.cluster != nil {
 		collectVersions()
+		summary.Lock()
+		for _, st := range env.cluster.Status() {
+			if st.Running {
+				summary.RSSMiB[st.Name] = float64(int(st.RSSMiB*10)) / 10
+			}
+		}
+		summary.Unlock()
 		if code != 0 || os.Getenv("E2E_KEEP") == "" {
 			// Keep the logs; end the processes.
 			_ = env.cluster.Stop()

@@ -26,7 +26,8 @@ func TestScaleDownAfterLoad(t *testing.T) {
 	res := &scenarioResult{Name: "scale-down-after-load"}
 	record(t, res)
 	const ns = "e2e-scaledown"
-	v := l4()
+	// One A100 variant: the light load before the step fits one replica (an L4 would need six).
+	v := a100()
 	v.direct = true
 	deploy(t, cl, ns, v)
 	loadStep(t, cl, ns, res, v)
