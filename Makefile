@@ -103,10 +103,13 @@ cluster-binaries: ## Build kube-controller-manager, kube-scheduler, kwok and KED
 	@hack/cluster-binaries.sh >/dev/null
 
 E2E_FLAGS ?= -count=1 -v -timeout 45m
+# E2E_KEDA=0 neither builds nor runs KEDA (its scenario skips).
+E2E_KEDA ?= 1
 
 .PHONY: e2e
 e2e: prometheus ## Run the end-to-end scenarios on a local cluster (root: it creates a network namespace); writes out/e2e/summary.json.
-	@bin="$$(hack/cluster-binaries.sh)"; \
+	@if [ "$(E2E_KEDA)" = 0 ]; then export WITHOUT_KEDA=1 E2E_NO_KEDA=1; fi; \
+	bin="$$(hack/cluster-binaries.sh)"; \
 	WVA_CLUSTER_BIN="$$bin" $(GO) test -tags e2e $(E2E_FLAGS) ./test/e2e/
 
 .PHONY: bench

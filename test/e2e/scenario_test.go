@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"maps"
 	"testing"
 	"time"
 
@@ -139,20 +140,31 @@ func observe(t *testing.T, cl client.Client, ns string, vs ...variant) snapshot 
 	return s
 }
 
-// settle waits until every variant has fresh metrics, a decision at its minimum, and that many
-// Ready pods.
+// settle waits until every variant has fresh metrics and a decision that spec.replicas and the
+// Ready pods match, unchanged for two engine cycles.
 func settle(t *testing.T, cl client.Client, ns string, vs ...variant) snapshot {
 	t.Helper()
+	interval, _ := time.ParseDuration(engineInterval)
 	var s snapshot
-	eventually(t, 3*time.Minute, "variants settled at their minimum with metrics", func() error {
+	var stableSince time.Time
+	var last map[string]int
+	eventually(t, 4*time.Minute, "variants settled with metrics", func() error {
 		s = observe(t, cl, ns, vs...)
 		for _, v := range vs {
 			if s.metricsAvailable[v.name] != metav1.ConditionTrue {
+				stableSince = time.Time{}
 				return fmt.Errorf("%s: MetricsAvailable %q (%s)", v.name, s.metricsAvailable[v.name], s.reasons[v.name])
 			}
-			if s.decision[v.name] != int(v.min) || s.ready[v.name] != int(v.min) || s.spec[v.name] != int(v.min) {
-				return fmt.Errorf("%s: decision %d, spec %d, ready %d; want %d", v.name, s.decision[v.name], s.spec[v.name], s.ready[v.name], v.min)
+			if s.decision[v.name] != s.ready[v.name] || s.spec[v.name] != s.ready[v.name] || s.decision[v.name] < int(v.min) {
+				stableSince = time.Time{}
+				return fmt.Errorf("%s: decision %d, spec %d, ready %d", v.name, s.decision[v.name], s.spec[v.name], s.ready[v.name])
 			}
+		}
+		if stableSince.IsZero() || !maps.Equal(last, s.decision) {
+			stableSince, last = time.Now(), s.decision
+		}
+		if time.Since(stableSince) < 2*interval {
+			return fmt.Errorf("decision %v not yet stable for two cycles", s.decision)
 		}
 		return nil
 	})
