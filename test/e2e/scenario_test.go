@@ -176,8 +176,26 @@ func settle(t *testing.T, cl client.Client, ns string, vs ...variant) snapshot {
 // larger number of Ready pods.
 func loadStep(t *testing.T, cl client.Client, ns string, res *scenarioResult, vs ...variant) snapshot {
 	t.Helper()
+	// The light load starts once the first pods have loaded the model: requests queued in the
+	// router meanwhile would arrive as a burst and scale the variants up before the step.
+	eventually(t, 2*time.Minute, "the first pods Ready", func() error {
+		s := observe(t, cl, ns, vs...)
+		for _, v := range vs {
+			if s.ready[v.name] < int(v.min) {
+				return fmt.Errorf("%s: %d Ready", v.name, s.ready[v.name])
+			}
+		}
+		return nil
+	})
 	setLoad(t, vllmemu.LoadRequest{Namespace: ns, Model: model, Rate: 1, InputTokens: 3000, OutputTokens: 300, Seed: 1})
 	before := settle(t, cl, ns, vs...)
+	maxSum := 0
+	for _, v := range vs {
+		maxSum += int(v.max)
+	}
+	if before.sum(before.decision) >= maxSum {
+		t.Fatalf("the light load already needs every replica allowed: %v", before.decision)
+	}
 	t0 := time.Now()
 	setLoad(t, vllmemu.LoadRequest{Namespace: ns, Model: model, Rate: 12, InputTokens: 3000, OutputTokens: 300, Seed: 2})
 	var tDecision, tSpec, tReady time.Time
