@@ -308,7 +308,8 @@ func collectVersions() {
 	}
 	summary.Versions["etcd"] = strings.TrimPrefix(run(filepath.Join(cfg.BinDir, "etcd"), "--version"), "etcd Version: ")
 	summary.Versions["kwok"] = field(run(filepath.Join(cfg.BinDir, "kwok"), "--version"), 2) // kwok version vX go...
-	if b, err := os.ReadFile(filepath.Join(cfg.BinDir, "keda-crd", "..", "VERSION")); err == nil {
+	op, _ := filepath.EvalSymlinks(filepath.Join(cfg.BinDir, "keda-operator"))
+	if b, err := os.ReadFile(filepath.Join(filepath.Dir(op), "VERSION")); err == nil && op != "" {
 		summary.Versions["keda"] = strings.TrimSpace(string(b))
 	} else {
 		summary.Versions["keda"] = "not built"

@@ -51,9 +51,28 @@ func a100() variant {
 func deploy(t *testing.T, cl client.Client, ns string, vs ...variant) {
 	t.Helper()
 	ctx := context.Background()
-	if err := createIgnoreExists(ctx, cl, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
+	if err := createIgnoreExists(ctx, cl, nsObj); err != nil {
 		t.Fatal(err)
 	}
+	// The scenarios share the GPU nodes: free this one's GPUs before the next starts.
+	t.Cleanup(func() {
+		setLoad(t, vllmemu.LoadRequest{Namespace: ns, Model: model})
+		if err := cl.Delete(ctx, nsObj); err != nil {
+			t.Errorf("deleting namespace %s: %v", ns, err)
+			return
+		}
+		eventually(t, 2*time.Minute, "the scenario's pods gone", func() error {
+			pods := &corev1.PodList{}
+			if err := cl.List(ctx, pods, client.InNamespace(ns)); err != nil {
+				return err
+			}
+			if len(pods.Items) > 0 {
+				return fmt.Errorf("%d pods left in %s", len(pods.Items), ns)
+			}
+			return nil
+		})
+	})
 	for _, v := range vs {
 		labels := map[string]string{"app": v.name}
 		d := &appsv1.Deployment{

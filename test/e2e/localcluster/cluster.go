@@ -93,8 +93,8 @@ func DefaultConfig(stateDir, binDir string) Config {
 			Kwok: 10247, Prometheus: 9090, ServiceDiscovery: 9091, KEDAAdapter: 6444, KEDAOperatorGRPC: 9666,
 			KEDAOperatorMetrics: 9667, KEDAOperatorHealth: 9668, Manager: 8443, PodMetrics: 8000},
 		Nodes: []GPUNode{
-			{Name: "gpu-l4-0", Product: "NVIDIA-L4", GPUs: 8},
-			{Name: "gpu-a100-0", Product: "NVIDIA-A100-SXM4-40GB", GPUs: 8},
+			{Name: "gpu-l4-0", Product: "NVIDIA-L4", GPUs: 16},
+			{Name: "gpu-a100-0", Product: "NVIDIA-A100-SXM4-40GB", GPUs: 16},
 			{Name: "gpu-h100-0", Product: "NVIDIA-H100-80GB-HBM3", GPUs: 2},
 		},
 		HPASyncPeriod:  5 * time.Second,
