@@ -122,6 +122,20 @@ test: prometheus ## Run all tests against a real kube-apiserver, etcd and Promet
 	@assets="$$(hack/envtest-binaries.sh)"; \
 	KUBEBUILDER_ASSETS="$$assets" $(GO) test $(TEST_FLAGS) $(PKGS)
 
+.PHONY: cluster-binaries
+cluster-binaries: ## Build kube-controller-manager, kube-scheduler, kwok and KEDA from Go modules (cached outside the clone).
+	@hack/cluster-binaries.sh >/dev/null
+
+E2E_FLAGS ?= -count=1 -v -timeout 45m
+# E2E_KEDA=0 neither builds nor runs KEDA (its scenario skips).
+E2E_KEDA ?= 1
+
+.PHONY: e2e
+e2e: prometheus ## Run the end-to-end scenarios on a local cluster (root: it creates a network namespace); writes out/e2e/summary.json.
+	@if [ "$(E2E_KEDA)" = 0 ]; then export WITHOUT_KEDA=1 E2E_NO_KEDA=1; fi; \
+	bin="$$(hack/cluster-binaries.sh)"; \
+	WVA_CLUSTER_BIN="$$bin" $(GO) test -tags e2e $(E2E_FLAGS) ./test/e2e/
+
 .PHONY: bench
 bench: ## Run the benchmarks (no tests).
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKGS)

@@ -42,6 +42,13 @@ type Request struct {
 	prev, next *Request      // running list, in admission order
 }
 
+// NewRequest returns request id of a stream, not yet served, for a Server driven from outside
+// the simulator (the e2e tests' vLLM emulator).
+func NewRequest(id int, w workload.Request) *Request {
+	r := newRequest(id, w)
+	return &r
+}
+
 func newRequest(id int, w workload.Request) Request {
 	return Request{Request: w, ID: id, FirstToken: -1, Finished: -1, admittedAt: -1}
 }
