@@ -98,7 +98,7 @@ func TestSLOAnalyzerThroughTheEngine(t *testing.T) {
 		h.clock.Step(30 * time.Second)
 		reasons = append(reasons, h.decision(t, va).Reason)
 	}
-	for i, want := range []string{"headroom 1.1 ", "headroom 1.21 ", "headroom 1.3 "} {
+	for i, want := range []string{"headroom 1.1 ", "headroom 1.21 ", "headroom 1.33 "} {
 		if !strings.Contains(reasons[i], want) {
 			t.Errorf("cycle %d: reason %q lacks %q", i+1, reasons[i], want)
 		}
