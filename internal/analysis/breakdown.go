@@ -5,6 +5,7 @@ import (
 
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis/forecast"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis/mix"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis/perfmodel"
 )
 
 // SLOBreakdown is the slo analyzer's decision for one model, number by number, for `wva explain`:
@@ -56,6 +57,13 @@ type SLOVariantBreakdown struct {
 	// Current is the current replicas within the bounds; Target the chosen replicas.
 	Current int `json:"current"`
 	Target  int `json:"target"`
+	// Params are the performance parameters the capacity was computed with (perfParms, or the
+	// fitted decode parameters when Fitted).
+	Params perfmodel.Params `json:"params"`
+	// DecodeSamples is the number of decode samples the estimator accepted and DecodeError its
+	// mean absolute relative error on them (0 before any): how far to trust the fit.
+	DecodeSamples int64   `json:"decodeSamples"`
+	DecodeError   float64 `json:"decodeError"`
 }
 
 // newSLOBreakdown assembles the breakdown from the slo analyzer's working values; slo.go calls it
@@ -72,7 +80,8 @@ func newSLOBreakdown(lambda float64, source string, horizon time.Duration, fc fo
 		}
 		b.ChosenCost += float64(t) * e.st.Cost
 		b.Variants = append(b.Variants, SLOVariantBreakdown{Name: e.st.Name, Cost: e.st.Cost, CapacityPerReplica: e.capacity,
-			Bound: e.why, Fitted: e.fitted, Current: e.base, Target: t})
+			Bound: e.why, Fitted: e.fitted, Current: e.base, Target: t, Params: e.params, DecodeSamples: e.quality.DecodeSamples,
+			DecodeError: e.quality.DecodeMAPE})
 	}
 	return b
 }

@@ -152,6 +152,7 @@ type sloVariant struct {
 	base     int // current replicas clamped to bounds
 	params   perfmodel.Params
 	fitted   bool    // params come from the estimator
+	quality  perfmodel.Quality
 	capacity float64 // planned req/s per replica: SLOSafety * MaxRate; 0 when unusable
 	why      string  // why capacity is 0, or the MaxRate bound
 	note     string  // bound note of base
@@ -299,6 +300,7 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 		goal = interfaces.DefaultSLOAttainment
 	}
 	var missed, known []string
+	closeMiss := false
 	// The ITL target is on a request's mean ITL: the per-request TPOT histogram measures it;
 	// the per-token ITL histogram, where there is no other, counts each slow token.
 	itl := itlSLI(met)
@@ -313,6 +315,7 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 		if s.sli.Attainment < goal {
 			missed = append(missed, s.name)
 		}
+		closeMiss = closeMiss || s.sli.Attainment < goal+(1-goal)/2
 	}
 	switch {
 	case len(known) == 0:
@@ -324,6 +327,10 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 		st.Calm = 0
 		st.Headroom = min(st.Headroom*SLOHeadroomStep, headroomMax)
 		return fmt.Sprintf("attainment %s misses %s: headroom raised", strings.Join(known, ", "), num(goal))
+	case st.Headroom > 1 && closeMiss:
+		// Met, but within half the error budget of the goal: the headroom is what meets it.
+		st.Calm = 0
+		return fmt.Sprintf("attainment %s meets %s narrowly: headroom kept", strings.Join(known, ", "), num(goal))
 	default:
 		st.Calm++
 		if st.Calm >= SLOHeadroomCalmCycles && st.Headroom > 1 {
@@ -422,7 +429,9 @@ func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics,
 		}
 		st.Variants[v.Name] = vst
 		e.params = prior
-		if q := vst.Estimator.Quality(); q.DecodeSamples >= sloMinEstimatorSamples && q.DecodeMAPE <= sloMaxEstimatorMAPE {
+		q := vst.Estimator.Quality()
+		e.quality = q
+		if q.DecodeSamples >= sloMinEstimatorSamples && q.DecodeMAPE <= sloMaxEstimatorMAPE {
 			fit := vst.Estimator.Params()
 			e.params.AlphaMs, e.params.BetaMs, e.params.EpsilonMs = fit.AlphaMs, fit.BetaMs, fit.EpsilonMs
 			e.fitted = true

@@ -42,6 +42,8 @@ type Engine struct {
 	// kvTokens remembers each variant's per-replica KV capacity, which only running pods report,
 	// so that a variant scaled to zero keeps its place in the cheapest-per-capacity order.
 	kvTokens map[types.NamespacedName]float64
+	// sloSeries are the variants whose slo-model metrics are published.
+	sloSeries map[types.NamespacedName]bool
 	// startup remembers each variant's learned start-up delay (see learnStartup), kept while
 	// no pod of the variant has become ready recently.
 	startup map[types.NamespacedName]time.Duration
@@ -98,7 +100,7 @@ func New(source collector.Source, vas VASource, cfg *common.GlobalConfig, decisi
 	trigger chan<- event.GenericEvent, opts ...Option) (*Engine, error) {
 	e := &Engine{source: source, vas: vas, config: cfg, decisions: decisions, clock: clock.RealClock{},
 		stab:     newStabilizer(DefaultScaleDownStabilization, DefaultScaleDownStepFraction),
-		kvTokens: map[types.NamespacedName]float64{}, startup: map[types.NamespacedName]time.Duration{},
+		kvTokens: map[types.NamespacedName]float64{}, startup: map[types.NamespacedName]time.Duration{}, sloSeries: map[types.NamespacedName]bool{},
 		analyzerState: map[modelKey]any{}, zero: zeroMemory{models: map[modelKey]*zeroState{}}}
 	for _, o := range opts {
 		o(e)
@@ -202,6 +204,9 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 	for k := range e.analyzerState {
 		if _, ok := groups[k]; !ok {
 			delete(e.analyzerState, k) // the model has no VariantAutoscaling left
+			if e.metrics != nil {
+				e.metrics.sloHeadroom.DeleteLabelValues(k.namespace, k.modelID)
+			}
 		}
 	}
 	e.forgetZero(groups)
@@ -234,6 +239,12 @@ func (e *Engine) forgetVanished(targets []collector.Target) {
 		seen[t.VariantAutoscaling] = true
 	}
 	e.stab.retain(seen)
+	for k := range e.sloSeries {
+		if !seen[k] {
+			e.metrics.forgetSLO(k.Namespace, k.Name)
+			delete(e.sloSeries, k)
+		}
+	}
 	for k := range e.kvTokens {
 		if !seen[k] {
 			delete(e.kvTokens, k)
@@ -314,6 +325,12 @@ func (e *Engine) decideModel(k modelKey, vas []*wvav1alpha1.VariantAutoscaling, 
 		result, e.analyzerState[k] = sa.AnalyzeWithState(state, cfg, now, e.analyzerState[k])
 	} else {
 		result = e.analyzer.Analyze(state, cfg, now)
+	}
+	e.metrics.observeSLO(k.namespace, k.modelID, result.Breakdown)
+	if result.Breakdown != nil {
+		for _, v := range result.Breakdown.Variants {
+			e.sloSeries[types.NamespacedName{Namespace: k.namespace, Name: v.Name}] = true
+		}
 	}
 	targets := map[string]analysis.VariantTarget{}
 	for _, t := range result.Targets {

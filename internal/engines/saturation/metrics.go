@@ -2,12 +2,18 @@ package saturation
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
 )
 
 // Label keys of the engine's self-metrics.
 const (
 	labelDirection = "direction"
 	labelAnalyzer  = "analyzer"
+	labelNamespace = "namespace"
+	labelVariant   = "variant_name"
+	labelModel     = "model_name"
+	labelParam     = "param"
 )
 
 // engineMetrics are the engine's own metrics, registered on an injected registerer.
@@ -22,6 +28,12 @@ type engineMetrics struct {
 	scaledToZero     prometheus.Counter
 	scaledFromZero   prometheus.Counter
 	fromZeroErrors   prometheus.Counter
+	// The slo analyzer's model of each variant: what a user needs to judge whether to trust it.
+	sloCapacity   *prometheus.GaugeVec
+	sloParam      *prometheus.GaugeVec
+	sloModelError *prometheus.GaugeVec
+	sloSamples    *prometheus.GaugeVec
+	sloHeadroom   *prometheus.GaugeVec
 }
 
 func newEngineMetrics(reg prometheus.Registerer) (*engineMetrics, error) {
@@ -68,14 +80,65 @@ func newEngineMetrics(reg prometheus.Registerer) (*engineMetrics, error) {
 			Help: "Scale-from-zero polls whose demand read failed, and wakes whose scale write failed.",
 		}),
 	}
+	variant := []string{labelNamespace, labelVariant}
+	m.sloCapacity = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "wva_slo_capacity_per_replica",
+		Help: "Requests per second one replica of the variant is planned to carry within the SLO (slo analyzer).",
+	}, variant)
+	m.sloParam = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "wva_slo_perf_param_milliseconds",
+		Help: "Performance parameter (alpha, beta, epsilon, gamma, delta, zeta) the slo analyzer sizes the variant with: perfParms or fitted online.",
+	}, append(variant, labelParam))
+	m.sloModelError = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "wva_slo_decode_model_error_ratio",
+		Help: "Mean absolute relative error of the fitted decode model's one-step-ahead ITL predictions (0.05 is 5 %).",
+	}, variant)
+	m.sloSamples = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "wva_slo_decode_samples",
+		Help: "Decode samples the variant's estimator has accepted.",
+	}, variant)
+	m.sloHeadroom = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "wva_slo_headroom",
+		Help: "The slo analyzer's attainment-feedback multiplier of the model's planned demand (1: no correction).",
+	}, []string{labelNamespace, labelModel})
 	if reg == nil {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.cycleDuration, m.decisions, m.collectionErrors, m.queriesPerCycle, m.triggerDeferred, m.triggerPending,
-		m.heldDecisions, m.scaledToZero, m.scaledFromZero, m.fromZeroErrors} {
+		m.heldDecisions, m.scaledToZero, m.scaledFromZero, m.fromZeroErrors, m.sloCapacity, m.sloParam, m.sloModelError, m.sloSamples, m.sloHeadroom} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
+}
+
+// observeSLO publishes the slo analyzer's model of a model's variants (nothing for other
+// analyzers or a capacity fallback).
+func (m *engineMetrics) observeSLO(namespace, modelID string, b *analysis.SLOBreakdown) {
+	if m == nil || b == nil {
+		return
+	}
+	m.sloHeadroom.WithLabelValues(namespace, modelID).Set(b.Headroom)
+	for _, v := range b.Variants {
+		m.sloCapacity.WithLabelValues(namespace, v.Name).Set(v.CapacityPerReplica)
+		m.sloModelError.WithLabelValues(namespace, v.Name).Set(v.DecodeError)
+		m.sloSamples.WithLabelValues(namespace, v.Name).Set(float64(v.DecodeSamples))
+		p := v.Params
+		for name, x := range map[string]float64{"alpha": p.AlphaMs, "beta": p.BetaMs, "epsilon": p.EpsilonMs, "gamma": p.GammaMs,
+			"delta": p.DeltaMs, "zeta": p.ZetaMs} {
+			m.sloParam.WithLabelValues(namespace, v.Name, name).Set(x)
+		}
+	}
+}
+
+// forgetSLO drops the slo series of a variant that is gone.
+func (m *engineMetrics) forgetSLO(namespace, variant string) {
+	if m == nil {
+		return
+	}
+	labels := prometheus.Labels{labelNamespace: namespace, labelVariant: variant}
+	for _, g := range []*prometheus.GaugeVec{m.sloCapacity, m.sloParam, m.sloModelError, m.sloSamples} {
+		g.DeletePartialMatch(labels)
+	}
 }

@@ -2,10 +2,13 @@ package saturation
 
 import (
 	"context"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
@@ -105,6 +108,22 @@ func TestSLOAnalyzerThroughTheEngine(t *testing.T) {
 	}
 	if strings.Contains(strings.Join(reasons, " "), "fallback") {
 		t.Errorf("slo analyzer fell back: %v", reasons)
+	}
+	// The model the decision rests on is exported: headroom, capacity and the parameters.
+	m := h.engine.metrics
+	if got := promtestutil.ToFloat64(m.sloHeadroom.WithLabelValues(va.Namespace, "m")); math.Abs(got-1.331) > 1e-9 {
+		t.Errorf("wva_slo_headroom = %g, want 1.331", got)
+	}
+	if got := promtestutil.ToFloat64(m.sloCapacity.WithLabelValues(va.Namespace, va.Name)); !(got > 0) || !strings.Contains(reasons[2], "sustains "+strconv.FormatFloat(got, 'g', 3, 64)) {
+		t.Errorf("wva_slo_capacity_per_replica = %g, not the reason's capacity: %s", got, reasons[2])
+	}
+	if got := promtestutil.ToFloat64(m.sloParam.WithLabelValues(va.Namespace, va.Name, "alpha")); got != 6 {
+		t.Errorf("alpha = %g, want the perfParms' 6", got)
+	}
+	// A variant that is gone takes its series with it.
+	h.engine.forgetVanished(nil)
+	if n := promtestutil.CollectAndCount(m.sloCapacity); n != 0 {
+		t.Errorf("%d capacity series after the variant vanished, want 0", n)
 	}
 }
 
