@@ -151,7 +151,7 @@ type sloVariant struct {
 	st       VariantState
 	base     int // current replicas clamped to bounds
 	params   perfmodel.Params
-	fitted   bool    // params come from the estimator
+	fitted   bool // params come from the estimator
 	quality  perfmodel.Quality
 	capacity float64 // planned req/s per replica: SLOSafety * MaxRate; 0 when unusable
 	why      string  // why capacity is 0, or the MaxRate bound
