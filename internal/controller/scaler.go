@@ -45,9 +45,6 @@ const (
 
 	managedByLabel = "app.kubernetes.io/managed-by"
 	managedByValue = "workload-variant-autoscaler"
-	// exportedNamespaceLabel is WVA's namespace label once Prometheus has scraped it through
-	// a ServiceMonitor: the target's own namespace label takes the name.
-	exportedNamespaceLabel = "exported_namespace"
 )
 
 // ScaledObjectGVK is KEDA's ScaledObject.
@@ -255,8 +252,8 @@ func desiredHPASpec(va *wvav1alpha1.VariantAutoscaling) autoscalingv2.Horizontal
 				Metric: autoscalingv2.MetricIdentifier{
 					Name: actuator.DesiredReplicasMetric,
 					Selector: &metav1.LabelSelector{MatchLabels: map[string]string{
-						actuator.LabelVariantName: target,
-						exportedNamespaceLabel:    va.Namespace,
+						actuator.LabelVariantName:      target,
+						actuator.ScrapedNamespaceLabel: va.Namespace,
 					}},
 				},
 				Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: resource.NewQuantity(1, resource.DecimalSI)},
@@ -383,15 +380,15 @@ func (r *VariantAutoscalingReconciler) deleteOwnedHPA(ctx context.Context, va *w
 
 // scaledObjectSpec is the part of KEDA's ScaledObject spec WVA writes (keda.sh/v1alpha1).
 type scaledObjectSpec struct {
-	ScaleTargetRef        scaledObjectTarget      `json:"scaleTargetRef"`
-	PollingInterval       int32                   `json:"pollingInterval"`
-	CooldownPeriod        int32                   `json:"cooldownPeriod"`
-	InitialCooldownPeriod int32                   `json:"initialCooldownPeriod"`
-	MinReplicaCount       int32                   `json:"minReplicaCount"`
-	MaxReplicaCount       int32                   `json:"maxReplicaCount"`
-	Fallback              scaledObjectFallback    `json:"fallback"`
-	Advanced              scaledObjectAdvanced    `json:"advanced"`
-	Triggers              []scaledObjectTrigger   `json:"triggers"`
+	ScaleTargetRef        scaledObjectTarget    `json:"scaleTargetRef"`
+	PollingInterval       int32                 `json:"pollingInterval"`
+	CooldownPeriod        int32                 `json:"cooldownPeriod"`
+	InitialCooldownPeriod int32                 `json:"initialCooldownPeriod"`
+	MinReplicaCount       int32                 `json:"minReplicaCount"`
+	MaxReplicaCount       int32                 `json:"maxReplicaCount"`
+	Fallback              scaledObjectFallback  `json:"fallback"`
+	Advanced              scaledObjectAdvanced  `json:"advanced"`
+	Triggers              []scaledObjectTrigger `json:"triggers"`
 }
 
 type scaledObjectTarget struct {
@@ -445,7 +442,7 @@ func (r *VariantAutoscalingReconciler) desiredScaledObjectSpec(va *wvav1alpha1.V
 		Metadata: map[string]string{
 			"serverAddress": addr,
 			"query": fmt.Sprintf(`max(%s{%s=%q,%s=%q})`, actuator.DesiredReplicasMetric,
-				actuator.LabelVariantName, target, exportedNamespaceLabel, va.Namespace),
+				actuator.LabelVariantName, target, actuator.ScrapedNamespaceLabel, va.Namespace),
 			"threshold":           "1",
 			"activationThreshold": "0",
 		},
