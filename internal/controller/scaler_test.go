@@ -412,3 +412,44 @@ func TestScalerValidation(t *testing.T) {
 		})
 	}
 }
+
+func TestScalerBounds(t *testing.T) {
+	tests := map[string]struct {
+		lo, hi         *int32
+		kind           wvav1alpha1.ScalerKind
+		wantLo, wantHi int32
+	}{
+		"unset":                  {kind: wvav1alpha1.ScalerHPA, wantLo: 1, wantHi: 100},
+		"set":                    {lo: ptr.To[int32](2), hi: ptr.To[int32](6), kind: wvav1alpha1.ScalerHPA, wantLo: 2, wantHi: 6},
+		"zero min on an HPA":     {lo: ptr.To[int32](0), hi: ptr.To[int32](6), kind: wvav1alpha1.ScalerHPA, wantLo: 1, wantHi: 6},
+		"zero min on KEDA":       {lo: ptr.To[int32](0), hi: ptr.To[int32](6), kind: wvav1alpha1.ScalerScaledObject, wantLo: 0, wantHi: 6},
+		"min above default max":  {lo: ptr.To[int32](150), kind: wvav1alpha1.ScalerHPA, wantLo: 150, wantHi: 150},
+		"zero min, no max, KEDA": {lo: ptr.To[int32](0), kind: wvav1alpha1.ScalerScaledObject, wantLo: 0, wantHi: 100},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			va := testutil.VariantAutoscaling("v").Obj()
+			va.Spec.MinReplicas, va.Spec.MaxReplicas = tc.lo, tc.hi
+			if lo, hi := scalerMinReplicas(va, tc.kind), scalerMaxReplicas(va); lo != tc.wantLo || hi != tc.wantHi {
+				t.Errorf("bounds [%d, %d], want [%d, %d]", lo, hi, tc.wantLo, tc.wantHi)
+			}
+		})
+	}
+}
+
+func TestScaledObjectNeedsAnAddress(t *testing.T) {
+	r := &VariantAutoscalingReconciler{}
+	va := testutil.VariantAutoscaling("v").Obj()
+	va.Spec.Scaler = &wvav1alpha1.ScalerSpec{Kind: wvav1alpha1.ScalerScaledObject}
+	if _, err := r.desiredScaledObjectSpec(va); err == nil || !strings.Contains(err.Error(), "spec.scaler.prometheusAddress") {
+		t.Errorf("error %v, want one naming spec.scaler.prometheusAddress", err)
+	}
+	WithScalerPrometheusAddress("https://u:p@prom:9090/x")(r)
+	spec, err := r.desiredScaledObjectSpec(va)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := spec.Triggers[0].Metadata["serverAddress"]; got != "https://prom:9090/x" {
+		t.Errorf("serverAddress %q, want the manager's URL without user and password", got)
+	}
+}
