@@ -6,7 +6,8 @@ const (
 	// were read, a decision is in status and nothing blocks its actuation, so that
 	// `kubectl wait --for=condition=Ready va/NAME` waits for a working variant. When False, its
 	// reason is the reason of the first condition that fails, in the order TargetResolved,
-	// MetricsAvailable, OptimizationReady, then actuation (ActuationFailed, HPAConflict).
+	// MetricsAvailable, OptimizationReady, then actuation (ActuationFailed, HPAConflict), then
+	// ScalerOwned (with spec.scaler).
 	ConditionReady = "Ready"
 	// ConditionTargetResolved is True when the scale target Deployment exists.
 	ConditionTargetResolved = "TargetResolved"
@@ -17,6 +18,9 @@ const (
 	// ConditionActuationConflict is True when, in Direct mode, something other than WVA writes
 	// the scale target's replicas. It is set only in Direct mode.
 	ConditionActuationConflict = "ActuationConflict"
+	// ConditionScalerOwned is True when WVA created, and keeps up to date, the scaler that
+	// spec.scaler asks for. It is set only while spec.scaler is set.
+	ConditionScalerOwned = "ScalerOwned"
 )
 
 // Reasons of the Ready condition besides the reasons it takes over from the other conditions.
@@ -84,4 +88,17 @@ const (
 	// ReasonForeignScaleWrite: another field manager changed spec.replicas since WVA last
 	// wrote them. WVA wins: it wrote its decision again.
 	ReasonForeignScaleWrite = "ForeignScaleWrite"
+)
+
+// Reasons of the ScalerOwned condition.
+const (
+	// ReasonScalerUpToDate: the HorizontalPodAutoscaler or ScaledObject WVA owns matches spec.
+	ReasonScalerUpToDate = "ScalerUpToDate"
+	// ReasonForeignScaler: a HorizontalPodAutoscaler or ScaledObject that WVA did not create
+	// targets the Deployment, or has the name WVA would give its own; WVA leaves it as it is and
+	// does not create one.
+	ReasonForeignScaler = "ForeignScaler"
+	// ReasonScalerFailed: creating or updating the scaler failed (for example, KEDA's
+	// ScaledObject CRD is not installed); the controller retries.
+	ReasonScalerFailed = "ScalerFailed"
 )

@@ -31,6 +31,7 @@ const (
 // +kubebuilder:validation:XValidation:rule="!has(self.scaleTargetRef.apiVersion) || size(self.scaleTargetRef.apiVersion) == 0 || self.scaleTargetRef.apiVersion == 'apps/v1'",message="spec.scaleTargetRef.apiVersion must be apps/v1"
 // +kubebuilder:validation:XValidation:rule="!has(self.minReplicas) || !has(self.maxReplicas) || self.minReplicas <= self.maxReplicas",message="spec.minReplicas must not exceed spec.maxReplicas"
 // +kubebuilder:validation:XValidation:rule="!has(self.scaleToZero) || (has(self.minReplicas) && self.minReplicas == 0)",message="spec.scaleToZero needs spec.minReplicas: 0"
+// +kubebuilder:validation:XValidation:rule="!has(self.scaler) || !has(self.actuation) || !has(self.actuation.mode) || self.actuation.mode != 'Direct'",message="spec.scaler needs Metrics actuation: in Direct mode WVA writes the replicas itself"
 type VariantAutoscalingSpec struct {
 	// ScaleTargetRef names the Deployment, in the VariantAutoscaling's namespace, that serves
 	// this variant.
@@ -92,6 +93,54 @@ type VariantAutoscalingSpec struct {
 	// model (same spec.modelID and namespace) sets it, and needs spec.minReplicas: 0.
 	// +optional
 	ScaleToZero *ScaleToZeroSpec `json:"scaleToZero,omitempty"`
+
+	// Scaler makes WVA create, and keep up to date, the scaler that applies its decision to the
+	// scale target in Metrics mode: a HorizontalPodAutoscaler (autoscaling/v2) on the External
+	// metric wva_desired_replicas, or a KEDA ScaledObject with a Prometheus trigger on the same
+	// series. The scaler is named after the VariantAutoscaling, takes its min and max replicas
+	// from this spec and is deleted with it (ownerReference). WVA does not overwrite or compete
+	// with a scaler it did not create: while another HorizontalPodAutoscaler or ScaledObject
+	// targets the Deployment, condition ScalerOwned is False with reason ForeignScaler. Not
+	// allowed in Direct mode. Removing the field deletes the scaler WVA created.
+	// +optional
+	Scaler *ScalerSpec `json:"scaler,omitempty"`
+}
+
+// ScalerKind names the kind of scaler WVA creates for the scale target.
+// +kubebuilder:validation:Enum=HPA;ScaledObject
+type ScalerKind string
+
+const (
+	// ScalerHPA is an autoscaling/v2 HorizontalPodAutoscaler on the External metric
+	// wva_desired_replicas (served by prometheus-adapter, see config/samples/hpa.yaml).
+	ScalerHPA ScalerKind = "HPA"
+	// ScalerScaledObject is a KEDA (keda.sh/v1alpha1) ScaledObject with a Prometheus trigger on
+	// wva_desired_replicas (see config/samples/keda-scaledobject.yaml).
+	ScalerScaledObject ScalerKind = "ScaledObject"
+)
+
+// ScalerSpec selects the scaler WVA creates and owns for the scale target.
+//
+// +kubebuilder:validation:XValidation:rule="self.kind == 'ScaledObject' || (!has(self.prometheusAddress) && !has(self.authenticationRef))",message="spec.scaler.prometheusAddress and authenticationRef apply to kind ScaledObject only"
+type ScalerSpec struct {
+	// Kind is HPA (a HorizontalPodAutoscaler) or ScaledObject (KEDA).
+	// +required
+	Kind ScalerKind `json:"kind"`
+
+	// PrometheusAddress is the serverAddress of the ScaledObject's Prometheus trigger: the
+	// Prometheus that scrapes WVA. Default: the URL WVA reads Prometheus from
+	// (PROMETHEUS_BASE_URL). ScaledObject only.
+	// +optional
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:Pattern=`^https?://`
+	PrometheusAddress string `json:"prometheusAddress,omitempty"`
+
+	// AuthenticationRef names a KEDA TriggerAuthentication in the VariantAutoscaling's
+	// namespace that the trigger uses to reach Prometheus (a CA, a bearer token). ScaledObject
+	// only.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	AuthenticationRef string `json:"authenticationRef,omitempty"`
 }
 
 // DefaultScaleToZeroRetentionSeconds is the retention of spec.scaleToZero when
@@ -240,8 +289,8 @@ type VariantAutoscalingStatus struct {
 	// +optional
 	Actuation *ActuationStatus `json:"actuation,omitempty"`
 
-	// Conditions: TargetResolved, MetricsAvailable, OptimizationReady and, in Direct mode,
-	// ActuationConflict.
+	// Conditions: Ready, TargetResolved, MetricsAvailable, OptimizationReady, in Direct mode
+	// ActuationConflict and, with spec.scaler, ScalerOwned.
 	// +optional
 	// +listType=map
 	// +listMapKey=type

@@ -20,26 +20,27 @@ var errNoPrometheus = errors.New("no Prometheus URL: set PROMETHEUS_BASE_URL in 
 
 // newPrometheusSource builds the metrics source from the Prometheus settings of
 // prometheusConfig. cached is the reader the source uses for Deployments and Pods at run time.
-// The source's self-metrics are registered on reg.
+// The source's self-metrics are registered on reg. It also returns the Prometheus URL, the
+// default address of the ScaledObjects WVA writes for spec.scaler.
 func newPrometheusSource(ctx context.Context, logger logr.Logger, opts Options, getenv func(string) string, apiReader, cached client.Reader,
-	reg prometheus.Registerer) (*promsource.Source, error) {
+	reg prometheus.Registerer) (*promsource.Source, string, error) {
 	cfg, from, err := prometheusConfig(ctx, opts, getenv, apiReader)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	api, err := promsource.NewAPI(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("Prometheus client from %s: %w", from, err)
+		return nil, "", fmt.Errorf("Prometheus client from %s: %w", from, err)
 	}
 	m, err := promsource.NewMetrics(reg)
 	if err != nil {
-		return nil, fmt.Errorf("registering the collector metrics: %w", err)
+		return nil, "", fmt.Errorf("registering the collector metrics: %w", err)
 	}
 	logger.Info("Prometheus configured", "url", cfg.RedactedURL(), "from", from, "bearerToken", tokenSource(cfg),
 		"maxResponseBytes", cfg.EffectiveMaxResponseBytes(), "maxSeries", cfg.EffectiveMaxSeries(),
 		"queryTimeout", cfg.EffectiveQueryTimeout())
 	return promsource.New(api, cached, promsource.WithQueryTimeout(cfg.EffectiveQueryTimeout()),
-		promsource.WithWindow(opts.MetricsWindow), promsource.WithMetrics(m), promsource.WithGatewayMetric(opts.GatewayMetric)), nil
+		promsource.WithWindow(opts.MetricsWindow), promsource.WithMetrics(m), promsource.WithGatewayMetric(opts.GatewayMetric)), cfg.BaseURL, nil
 }
 
 // prometheusConfig reads the Prometheus settings, validated, and says where they came from.

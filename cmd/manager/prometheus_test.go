@@ -39,7 +39,7 @@ func TestPrometheusSourceRedactsPassword(t *testing.T) {
 				ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: tc.cm}).Build()
 			opts := DefaultOptions()
 			opts.ConfigMaps.Namespace, opts.ConfigMaps.Main = ns, name
-			_, err := newPrometheusSource(context.Background(), logger, opts, func(k string) string { return tc.env[k] }, reader, reader,
+			_, _, err := newPrometheusSource(context.Background(), logger, opts, func(k string) string { return tc.env[k] }, reader, reader,
 				prometheus.NewRegistry())
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("newPrometheusSource error = %v, want error %v", err, tc.wantErr)

@@ -53,7 +53,7 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 
 	// The Prometheus settings are read before the manager's cache starts, so through the
 	// API reader: a cached read here would fail and silently fall back to defaults.
-	source, err := newPrometheusSource(ctx, logger, opts, getenv, mgr.GetAPIReader(), mgr.GetClient(), metrics.Registry)
+	source, prometheusURL, err := newPrometheusSource(ctx, logger, opts, getenv, mgr.GetAPIReader(), mgr.GetClient(), metrics.Registry)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,8 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 	}
 	if err := controller.NewVariantAutoscalingReconciler(mgr.GetClient(), recorder, common.DecisionCache, common.DefaultVACache,
 		common.DecisionTrigger, controller.WithActuator(act), controller.WithClock(clk),
-		controller.WithMaxConcurrentReconciles(opts.MaxConcurrentReconciles)).SetupWithManager(mgr); err != nil {
+		controller.WithMaxConcurrentReconciles(opts.MaxConcurrentReconciles),
+		controller.WithScalerPrometheusAddress(prometheusURL)).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the VariantAutoscaling controller: %w", err)
 	}
 	if err := configMaps.SetupWithManager(mgr); err != nil {

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -25,6 +26,10 @@ const (
 	EventReasonDirectActuationResumed = "DirectActuationResumed"
 	EventReasonLimited                = "Limited"
 	EventReasonLimitLifted            = "LimitLifted"
+	EventReasonScalerCreated          = "ScalerCreated"
+	EventReasonScalerUpdated          = "ScalerUpdated"
+	EventReasonForeignScaler          = "ForeignScaler"
+	EventReasonScalerFailed           = "ScalerFailed"
 )
 
 // Event actions (the events.k8s.io "action" field).
@@ -34,6 +39,7 @@ const (
 	actionCollect       = "CollectMetrics"
 	actionActuate       = "Actuate"
 	actionLoadConfig    = "LoadConfiguration"
+	actionSyncScaler    = "SyncScaler"
 )
 
 func targetNotFoundEvent(r events.EventRecorder, obj runtime.Object, target string, err error) {
@@ -102,4 +108,28 @@ func limitedEvent(r events.EventRecorder, obj runtime.Object, d interfaces.Varia
 func limitLiftedEvent(r events.EventRecorder, obj runtime.Object, d interfaces.VariantDecision) {
 	r.Eventf(obj, nil, corev1.EventTypeNormal, EventReasonLimitLifted, actionDecide,
 		"No GPU limit holds the decision back any more: desired %d replicas on %s", d.TargetReplicas, d.AcceleratorName)
+}
+
+// scalerWrittenEvent records that WVA created or updated ("created", "updated") its scaler.
+func scalerWrittenEvent(r events.EventRecorder, obj runtime.Object, wrote, scaler, target string) {
+	reason := EventReasonScalerUpdated
+	if wrote == "created" {
+		reason = EventReasonScalerCreated
+	}
+	r.Eventf(obj, nil, corev1.EventTypeNormal, reason, actionSyncScaler, "%s %s for Deployment %s (spec.scaler)", capitalize(wrote), scaler, target)
+}
+
+func foreignScalerEvent(r events.EventRecorder, obj runtime.Object, message string) {
+	r.Eventf(obj, nil, corev1.EventTypeWarning, EventReasonForeignScaler, actionSyncScaler, "%s", message)
+}
+
+func scalerFailedEvent(r events.EventRecorder, obj runtime.Object, message string) {
+	r.Eventf(obj, nil, corev1.EventTypeWarning, EventReasonScalerFailed, actionSyncScaler, "%s", message)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/common"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/testutil"
 )
 
@@ -28,6 +30,12 @@ func TestKubectl(t *testing.T) {
 	ns := newNamespace(t)
 	_, ready := createDecided(t, testutil.Deployment("ready").Namespace(ns).Obj(), 2)
 	waitReady(t, client.ObjectKeyFromObject(ready), metav1.ConditionTrue, wvav1alpha1.ReasonAutoscaling)
+	// A bounded variant whose HPA WVA owns (spec.scaler).
+	owned := scalerVA(t, ns, "llama", wvav1alpha1.ScalerHPA, 1, 8)
+	waitCached(t, client.ObjectKeyFromObject(owned))
+	decisions.Set(owned.Name, ns, interfaces.VariantDecision{TargetReplicas: 3, AcceleratorName: "L4", MetricsAvailable: true})
+	common.TriggerReconcile(trigger, owned)
+	waitReady(t, client.ObjectKeyFromObject(owned), metav1.ConditionTrue, wvav1alpha1.ReasonAutoscaling)
 	orphan := testutil.VariantAutoscaling("orphan").Namespace(ns).Target("nowhere").Obj()
 	if err := k8sClient.Create(ctx, orphan); err != nil {
 		t.Fatal(err)
@@ -58,6 +66,19 @@ func TestKubectl(t *testing.T) {
 	out, err := run("get", "va")
 	if err != nil {
 		t.Fatalf("kubectl get va: %v\n%s", err, out)
+	}
+	// The closing evidence of issue 11: `go test -v -run TestKubectl ./internal/controller/`
+	// prints what a user sees.
+	t.Logf("$ kubectl get va\n%s", out)
+	if wide, err := run("get", "va", "-o", "wide"); err != nil {
+		t.Errorf("kubectl get va -o wide: %v\n%s", err, wide)
+	} else {
+		t.Logf("$ kubectl get va -o wide\n%s", wide)
+	}
+	if hpas, err := run("get", "hpa", "-L", ScalerVariantLabel); err != nil {
+		t.Errorf("kubectl get hpa: %v\n%s", err, hpas)
+	} else {
+		t.Logf("$ kubectl get hpa -L %s\n%s", ScalerVariantLabel, hpas)
 	}
 	header := strings.Fields(strings.SplitN(out, "\n", 2)[0])
 	want := []string{"NAME", "TARGET", "MODEL", "MIN", "MAX", "CURRENT", "DESIRED", "READY", "REASON", "AGE"}

@@ -19,7 +19,8 @@ var readyInputs = []string{
 
 // readyCondition computes the Ready condition from the other conditions and the actuation
 // status: True when TargetResolved, MetricsAvailable and OptimizationReady are True and the
-// latest decision was applied; otherwise False with the reason of the first failure.
+// latest decision was applied and, with spec.scaler, ScalerOwned is True; otherwise False with
+// the reason of the first failure.
 func readyCondition(status *wvav1alpha1.VariantAutoscalingStatus) (metav1.ConditionStatus, string, string) {
 	for _, typ := range readyInputs {
 		c := meta.FindStatusCondition(status.Conditions, typ)
@@ -37,6 +38,9 @@ func readyCondition(status *wvav1alpha1.VariantAutoscalingStatus) (metav1.Condit
 		}
 		return metav1.ConditionFalse, wvav1alpha1.ReasonActuationFailed,
 			fmt.Sprintf("Applying the latest decision (%s mode) failed; the controller retries (see the ActuationFailed event).", a.Mode)
+	}
+	if c := meta.FindStatusCondition(status.Conditions, wvav1alpha1.ConditionScalerOwned); c != nil && c.Status != metav1.ConditionTrue {
+		return metav1.ConditionFalse, c.Reason, fmt.Sprintf("%s is %s: %s", c.Type, c.Status, c.Message)
 	}
 	return metav1.ConditionTrue, wvav1alpha1.ReasonAutoscaling,
 		"The scale target exists, fresh metrics were read and the latest decision was applied."

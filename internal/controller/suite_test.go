@@ -49,6 +49,10 @@ var (
 	suiteCancel  context.CancelFunc
 )
 
+// suitePrometheus is the manager's Prometheus URL in the suite, with a password that must never
+// reach a ScaledObject.
+const suitePrometheus = "https://wva:secret@prometheus.monitoring.svc:9090"
+
 func TestMain(m *testing.M) {
 	os.Exit(runSuite(m))
 }
@@ -59,7 +63,8 @@ func runSuite(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, reason)
 		return m.Run()
 	}
-	env, cfg, err := testutil.StartEnv(filepath.Join("..", "..", "config", "crd", "bases"))
+	// KEDA's ScaledObject as a stand-in CRD, for spec.scaler (scaler_test.go).
+	env, cfg, err := testutil.StartEnv(filepath.Join("..", "..", "config", "crd", "bases"), filepath.Join("testdata", "keda-crds"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -86,7 +91,8 @@ func runSuite(m *testing.M) int {
 	trigger = common.NewDecisionTrigger()
 	recorder := mgr.GetEventRecorder("wva-controller")
 	cachedClient = mgr.GetClient()
-	must(NewVariantAutoscalingReconciler(countingClient{Client: mgr.GetClient()}, recorder, decisions, vaCache, trigger, WithActuator(actuated)).SetupWithManager(mgr))
+	must(NewVariantAutoscalingReconciler(countingClient{Client: mgr.GetClient()}, recorder, decisions, vaCache, trigger, WithActuator(actuated),
+		WithScalerPrometheusAddress(suitePrometheus)).SetupWithManager(mgr))
 	cmReconciler = NewConfigMapReconciler(mgr.GetClient(), recorder, sharedCfg, cmNames)
 	must(cmReconciler.SetupWithManager(mgr))
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -59,6 +60,10 @@ type VariantAutoscalingReconciler struct {
 	// failing holds the VariantAutoscalings whose last actuation failed: a retry may read a
 	// cached status that has not seen applied=false yet, and must not repeat the event.
 	failing keySet
+	// scalers remembers the ScalerOwned state per VariantAutoscaling (scaler.go).
+	scalers scalerMemory
+	// scalerPrometheus is the default Prometheus address of a ScaledObject's trigger.
+	scalerPrometheus string
 	// workers is the number of VariantAutoscalings reconciled in parallel (0: controller-runtime's default).
 	workers int
 }
@@ -106,6 +111,9 @@ func (r *VariantAutoscalingReconciler) SetupWithManager(mgr ctrl.Manager) error 
 		WithOptions(crcontroller.Options{MaxConcurrentReconciles: r.workers}).
 		For(&wvav1alpha1.VariantAutoscaling{}, builder.WithPredicates(
 			predicate.Or(predicate.GenerationChangedPredicate{}, predicate.LabelChangedPredicate{}))).
+		// The HorizontalPodAutoscalers WVA creates for spec.scaler: a change or deletion by
+		// someone else is undone at once. ScaledObjects are not watched (KEDA may be absent).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.vasForDeployment),
 			builder.WithPredicates(deploymentScaleChanged())).
 		WatchesRawSource(source.Channel(r.trigger, &handler.EnqueueRequestForObject{})).
@@ -168,7 +176,9 @@ func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.R
 	r.vas.Update(va)
 
 	original := va.DeepCopy()
+	var scalerErr error
 	defer func() {
+		retErr = errors.Join(retErr, scalerErr)
 		r.setReady(va)
 		if err := r.patchStatus(ctx, original, va); err != nil {
 			retErr = errors.Join(retErr, err)
@@ -178,6 +188,7 @@ func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.R
 	}()
 
 	deploy := r.resolveTarget(ctx, va)
+	scalerErr = r.syncScaler(ctx, va, deploy != nil)
 	if deploy == nil && r.actuator != nil {
 		// Nothing to actuate: withdraw the published series rather than leave them stale.
 		r.actuator.Forget(req.NamespacedName)
@@ -375,6 +386,7 @@ func (r *VariantAutoscalingReconciler) forget(ctx context.Context, key types.Nam
 	r.conflicts.forget(key)
 	r.limits.forget(key)
 	r.failing.remove(key)
+	r.scalers.forget(key)
 	if r.actuator != nil {
 		r.actuator.Forget(key)
 	}
