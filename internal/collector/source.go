@@ -59,6 +59,13 @@ type VariantObservation struct {
 	CurrentReplicas int
 	// ReadyReplicas is the number of ready pods of the scale target.
 	ReadyReplicas int
+	// StartingReplicas is the number of pods of the scale target that are neither ready nor
+	// unschedulable: placed on a node (or not yet seen by the scheduler) and starting up.
+	StartingReplicas int
+	// UnschedulableReplicas is the number of pods of the scale target the scheduler could not
+	// place (PodScheduled=False, reason Unschedulable; e.g. for want of GPUs). They are neither
+	// capacity nor on their way to it.
+	UnschedulableReplicas int
 	// Pods holds the metrics of each ready pod that reported fresh ones, sorted by name.
 	Pods []analysis.PodMetrics
 	// KvCacheTokens is the KV-cache capacity of one replica in tokens (0 when unknown).

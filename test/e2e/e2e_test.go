@@ -11,6 +11,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -85,6 +87,31 @@ type scenarioResult struct {
 	HPADesiredEqualsWVA   *bool    `json:"hpaDesiredEqualsDecision,omitempty"`
 	DecisionHeldOnOutage  *bool    `json:"decisionHeldOnOutage,omitempty"`
 	PendingPodsNotCounted *bool    `json:"pendingPodsNotCounted,omitempty"`
+	// Timeline is the replica timeline after a load step (load-step scenarios): one sample
+	// per change of a decision, spec.replicas or Ready count.
+	Timeline []timelineSample `json:"timeline,omitempty"`
+	// stepAt is when the load stepped up.
+	stepAt time.Time
+}
+
+// timelineSample is the state of every variant at Seconds after the load step.
+type timelineSample struct {
+	Seconds  float64        `json:"seconds"`
+	Decision map[string]int `json:"decision"`
+	Spec     map[string]int `json:"spec"`
+	Ready    map[string]int `json:"ready"`
+}
+
+// addSample appends s at time at (relative to step) when it differs from the last sample.
+func (r *scenarioResult) addSample(step, at time.Time, s snapshot) {
+	if n := len(r.Timeline); n > 0 {
+		last := r.Timeline[n-1]
+		if maps.Equal(last.Decision, s.decision) && maps.Equal(last.Spec, s.spec) && maps.Equal(last.Ready, s.ready) {
+			return
+		}
+	}
+	r.Timeline = append(r.Timeline, timelineSample{Seconds: math.Round(at.Sub(step).Seconds()*10) / 10,
+		Decision: maps.Clone(s.decision), Spec: maps.Clone(s.spec), Ready: maps.Clone(s.ready)})
 }
 
 func record(t *testing.T, r *scenarioResult) {

@@ -161,26 +161,79 @@ func TestGPUExhausted(t *testing.T) {
 		return fmt.Errorf("no unschedulable pod yet: decision %d spec %d ready %d", s.decision[v.name], s.spec[v.name], s.ready[v.name])
 	})
 	t.Logf("pending: %s", pendingMsg)
-	// Several engine cycles later: the ready capacity WVA reports is the two scheduled pods, and
-	// the decision stays bounded.
+	// WVA stops asking for more: while pods are unschedulable, the decision is at most the
+	// ready and starting pods plus one (the two GPUs give two ready pods, so at most 3), and the
+	// reason of the change says why.
+	const gpus = 2
+	eventually(t, 2*time.Minute, "the decision capped at the placeable pods plus one", func() error {
+		s := observe(t, cl, ns, v)
+		if s.decision[v.name] > gpus+1 || s.spec[v.name] > gpus+1 {
+			return fmt.Errorf("decision %d, spec %d, ready %d: still asking for more than %d", s.decision[v.name], s.spec[v.name], s.ready[v.name], gpus+1)
+		}
+		return nil
+	})
+	capNote := ""
+	eventually(t, time.Minute, "an event naming the cap", func() error {
+		evs := &corev1.EventList{}
+		if err := cl.List(ctx, evs, client.InNamespace(ns)); err != nil {
+			return err
+		}
+		for _, e := range evs.Items {
+			if e.InvolvedObject.Name == v.name && strings.Contains(e.Message, "Capped at") && strings.Contains(e.Message, "Unschedulable") {
+				capNote = e.Message
+				return nil
+			}
+		}
+		return fmt.Errorf("no DesiredReplicasChanged event names the cap among %d events", len(evs.Items))
+	})
+	t.Logf("cap: %s", capNote)
+	// Several engine cycles later the cap still holds: no more than one pod Pending, the ready
+	// capacity WVA reports is the two scheduled pods, and the decision stays bounded.
 	interval, _ := time.ParseDuration(engineInterval)
-	time.Sleep(4 * interval)
+	for range 4 {
+		time.Sleep(interval)
+		s := observe(t, cl, ns, v)
+		if s.decision[v.name] > gpus+1 {
+			t.Errorf("decision %d with %d GPUs: WVA keeps asking for more", s.decision[v.name], gpus)
+		}
+		if n := unschedulablePods(t, cl, ns); n > 1 {
+			t.Errorf("%d pods Pending for GPUs, want at most 1 (spec %d, ready %d)", n, s.spec[v.name], s.ready[v.name])
+		}
+	}
 	va := &wvav1alpha1.VariantAutoscaling{}
 	if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: v.name}, va); err != nil {
 		t.Fatal(err)
 	}
 	s := observe(t, cl, ns, v)
-	notCounted := va.Status.CurrentAlloc != nil && va.Status.CurrentAlloc.ReadyReplicas <= 2
+	notCounted := va.Status.CurrentAlloc != nil && va.Status.CurrentAlloc.ReadyReplicas <= gpus
 	res.PendingPodsNotCounted = &notCounted
-	res.Notes = fmt.Sprintf("decision %d, spec %d, ready %d, status.currentAlloc %+v", s.decision[v.name], s.spec[v.name], s.ready[v.name], va.Status.CurrentAlloc)
+	res.Notes = fmt.Sprintf("decision %d, spec %d, ready %d, status.currentAlloc %+v; %s", s.decision[v.name], s.spec[v.name], s.ready[v.name], va.Status.CurrentAlloc, capNote)
 	t.Log(res.Notes)
 	if !notCounted {
 		t.Errorf("WVA reports more ready replicas than GPUs exist: %+v", va.Status.CurrentAlloc)
 	}
-	if s.ready[v.name] > 2 {
-		t.Errorf("%d pods Ready on 2 GPUs", s.ready[v.name])
+	if s.ready[v.name] > gpus {
+		t.Errorf("%d pods Ready on %d GPUs", s.ready[v.name], gpus)
 	}
-	if s.decision[v.name] > int(v.max) {
-		t.Errorf("decision %d above the maximum %d", s.decision[v.name], v.max)
+	if s.decision[v.name] > gpus+1 {
+		t.Errorf("decision %d above the %d placeable pods plus one", s.decision[v.name], gpus)
 	}
+}
+
+// unschedulablePods counts the pods of ns the scheduler could not place.
+func unschedulablePods(t *testing.T, cl client.Client, ns string) int {
+	t.Helper()
+	pods := &corev1.PodList{}
+	if err := cl.List(context.Background(), pods, client.InNamespace(ns)); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range pods.Items {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable && p.DeletionTimestamp == nil {
+				n++
+			}
+		}
+	}
+	return n
 }

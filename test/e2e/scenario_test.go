@@ -216,12 +216,14 @@ func loadStep(t *testing.T, cl client.Client, ns string, res *scenarioResult, vs
 		t.Fatalf("the light load already needs every replica allowed: %v", before.decision)
 	}
 	t0 := time.Now()
+	res.stepAt = t0
 	setLoad(t, vllmemu.LoadRequest{Namespace: ns, Model: model, Rate: 12, InputTokens: 3000, OutputTokens: 300, Seed: 2})
 	var tDecision, tSpec, tReady time.Time
 	var s snapshot
 	eventually(t, 4*time.Minute, "scale-up after the load step", func() error {
 		s = observe(t, cl, ns, vs...)
 		now := time.Now()
+		res.addSample(t0, now, s)
 		if tDecision.IsZero() && s.sum(s.decision) > before.sum(before.decision) {
 			tDecision = now
 		}
@@ -271,9 +273,11 @@ func TestDirectLoadStep(t *testing.T) {
 	deploy(t, cl, ns, vs...)
 	defer setLoad(t, vllmemu.LoadRequest{Namespace: ns, Model: model})
 	s := loadStep(t, cl, ns, res, vs...)
+	step := res.stepAt
 	// Direct mode: spec.replicas follows the decision.
 	eventually(t, time.Minute, "spec.replicas equal to the decision", func() error {
 		s = observe(t, cl, ns, vs...)
+		res.addSample(step, time.Now(), s)
 		for _, v := range vs {
 			if s.spec[v.name] != s.decision[v.name] {
 				return fmt.Errorf("%s: spec %d, decision %d", v.name, s.spec[v.name], s.decision[v.name])
@@ -281,6 +285,17 @@ func TestDirectLoadStep(t *testing.T) {
 		}
 		return nil
 	})
+	// The rest of the replica timeline (for the comparison with the simulator, docs/e2e.md):
+	// until every new pod is Ready and nothing changed for three engine cycles, at most 90 s.
+	interval, _ := time.ParseDuration(engineInterval)
+	quiet := time.Now()
+	for end := time.Now().Add(90 * time.Second); time.Now().Before(end) && time.Since(quiet) < 3*interval; time.Sleep(250 * time.Millisecond) {
+		n := len(res.Timeline)
+		res.addSample(step, time.Now(), observe(t, cl, ns, vs...))
+		if len(res.Timeline) != n {
+			quiet = time.Now()
+		}
+	}
 }
 
 func autoscalingRef(name string) autoscalingv1.CrossVersionObjectReference {

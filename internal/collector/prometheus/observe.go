@@ -255,6 +255,17 @@ func podReady(p *corev1.Pod) bool {
 	return false
 }
 
+// podUnschedulable reports whether the scheduler found no node for p (PodScheduled=False with
+// reason Unschedulable).
+func podUnschedulable(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled {
+			return c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable
+		}
+	}
+	return false
+}
+
 // startupSamples returns the start-up delays (Ready since - created) of the ready pods that
 // became ready most recently, newest first, at most collector.MaxStartupSamples. A pod without
 // both times, or whose Ready time is not after its creation, gives none.
@@ -353,8 +364,13 @@ func observe(t collector.Target, dep *appsv1.Deployment, pods []*corev1.Pod, r r
 	}
 	var ready []string
 	for i := range pods {
-		if podReady(pods[i]) {
+		switch {
+		case podReady(pods[i]):
 			ready = append(ready, pods[i].Name)
+		case podUnschedulable(pods[i]):
+			obs.UnschedulableReplicas++
+		default:
+			obs.StartingReplicas++
 		}
 	}
 	slices.Sort(ready)

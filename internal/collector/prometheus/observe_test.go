@@ -33,6 +33,12 @@ func podFixture(name, rs string, ready bool, labels map[string]string) corev1.Po
 	}
 }
 
+// withScheduled adds a PodScheduled condition to p.
+func withScheduled(p corev1.Pod, status corev1.ConditionStatus, reason string) corev1.Pod {
+	p.Status.Conditions = append(p.Status.Conditions, corev1.PodCondition{Type: corev1.PodScheduled, Status: status, Reason: reason})
+	return p
+}
+
 // sample builds a vector element for pod p of model m in namespace "ns".
 func sample(p, m string, v float64) *model.Sample {
 	return &model.Sample{Metric: model.Metric{"namespace": "ns", "pod": model.LabelValue(p), "model_name": model.LabelValue(m)}, Value: model.SampleValue(v)}
@@ -206,9 +212,23 @@ func TestObserve(t *testing.T) {
 			replicas: ptr.To[int32](2),
 			pods:     append(readyPods("dep-5d4f7-a"), podFixture("dep-5d4f7-b", "dep-5d4f7", false, labels)),
 			series:   map[string]series{"dep-5d4f7-a": fresh(0.4, 0, 1)},
-			want: collector.VariantObservation{TargetFound: true, CurrentReplicas: 2, ReadyReplicas: 1,
+			want: collector.VariantObservation{TargetFound: true, CurrentReplicas: 2, ReadyReplicas: 1, StartingReplicas: 1,
 				Pods:    []analysis.PodMetrics{{Name: "dep-5d4f7-a", KvCacheUsage: 0.4, RunningRequests: 1}},
 				Metrics: found("Fresh vLLM metrics were read for all 1 ready pods")},
+		},
+		"unschedulable pods are counted apart from starting ones": {
+			replicas: ptr.To[int32](5),
+			pods: append(readyPods("dep-5d4f7-a"),
+				withScheduled(podFixture("dep-5d4f7-b", "dep-5d4f7", false, labels), corev1.ConditionTrue, ""),
+				withScheduled(podFixture("dep-5d4f7-c", "dep-5d4f7", false, labels), corev1.ConditionFalse, corev1.PodReasonUnschedulable),
+				withScheduled(podFixture("dep-5d4f7-d", "dep-5d4f7", false, labels), corev1.ConditionFalse, corev1.PodReasonUnschedulable),
+				// PodScheduled=False for another reason (e.g. a scheduling gate) is not the scheduler's verdict.
+				withScheduled(podFixture("dep-5d4f7-e", "dep-5d4f7", false, labels), corev1.ConditionFalse, corev1.PodReasonSchedulingGated)),
+			series: map[string]series{"dep-5d4f7-a": fresh(0.4, 0, 1)},
+			want: collector.VariantObservation{TargetFound: true, CurrentReplicas: 5, ReadyReplicas: 1, StartingReplicas: 2,
+				UnschedulableReplicas: 2,
+				Pods:                  []analysis.PodMetrics{{Name: "dep-5d4f7-a", KvCacheUsage: 0.4, RunningRequests: 1}},
+				Metrics:               found("Fresh vLLM metrics were read for all 1 ready pods")},
 		},
 		"zero replicas: nothing to measure": {
 			replicas: ptr.To[int32](0),
@@ -218,7 +238,7 @@ func TestObserve(t *testing.T) {
 		"replicas starting": {
 			replicas: ptr.To[int32](2),
 			pods:     []corev1.Pod{podFixture("dep-5d4f7-a", "dep-5d4f7", false, labels)},
-			want: collector.VariantObservation{TargetFound: true, CurrentReplicas: 2,
+			want: collector.VariantObservation{TargetFound: true, CurrentReplicas: 2, StartingReplicas: 1,
 				Metrics: missing("None of the 2 replicas of Deployment ns/dep is ready yet, so no pod can report metrics")},
 		},
 		"more than five pods missing are summarised": {

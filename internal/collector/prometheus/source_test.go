@@ -288,7 +288,7 @@ func TestCollectJoinsSeriesToVariants(t *testing.T) {
 	snap := collect(t, New(prom.API, podCache), targets...)
 	notFound := collector.Status{Reason: wvav1alpha1.ReasonMetricsMissing}
 	want := map[types.NamespacedName]collector.VariantObservation{
-		vaKey(nsA, "llama-l4"): {TargetFound: true, CurrentReplicas: 3, ReadyReplicas: 2, KvCacheTokens: 32768, Metrics: found(),
+		vaKey(nsA, "llama-l4"): {TargetFound: true, CurrentReplicas: 3, ReadyReplicas: 2, StartingReplicas: 1, KvCacheTokens: 32768, Metrics: found(),
 			Pods: []analysis.PodMetrics{
 				{Name: "llama-5d4f7-a", KvCacheUsage: 0.42, QueueLength: 3, RunningRequests: 7},
 				{Name: "llama-5d4f7-b", KvCacheUsage: 0.1, QueueLength: 0, RunningRequests: 2},

@@ -358,6 +358,9 @@ func (e *Engine) decideModel(k modelKey, vas []*wvav1alpha1.VariantAutoscaling, 
 		if limited, note := limitScaleUp(vs.CurrentReplicas, target, lo); note != "" {
 			target, reason = limited, reason+" "+note
 		}
+		if capped, note := capUnschedulable(obs, target); note != "" {
+			target, reason = capped, reason+" "+note
+		}
 		if len(unavailable) > 0 && target < vs.CurrentReplicas {
 			target = vs.CurrentReplicas
 			reason = fmt.Sprintf("Scale-down withheld: metrics are unavailable for %v. %s", unavailable, reason)
