@@ -177,6 +177,7 @@ type replica struct {
 // variantState is the fleet's view of one variant.
 type variantState struct {
 	spec     VariantSpec
+	model    int        // index of the variant's model in Fleet.models
 	live     []*replica // starting, serving and draining replicas in creation order
 	all      []*replica // every replica ever created
 	desired  int        // the scale target's spec replicas: starting + serving
@@ -187,9 +188,10 @@ type variantState struct {
 	peak     int
 }
 
-// Fleet is the simulated cluster of one model: the replicas of each variant behind one
-// least-loaded router, and the Prometheus-like sampling of their gauges. It implements
-// collector.Source. A Fleet is driven by one goroutine (Run); it is not safe for concurrent use.
+// Fleet is the simulated cluster of one or more models: the replicas of each variant behind a
+// least-loaded router that sends each request to its model's replicas, and the Prometheus-like
+// sampling of their gauges. It implements collector.Source. A Fleet is driven by one goroutine
+// (Run); it is not safe for concurrent use.
 type Fleet struct {
 	start    time.Time
 	seed     uint64
@@ -197,15 +199,17 @@ type Fleet struct {
 	window   time.Duration
 	instant  bool
 	variants []*variantState
-	pending  reqDeque // requests waiting in the router for a ready replica
+	models   []string   // the served models, in the order of their first variant
+	pending  []reqDeque // per model: requests waiting in the router for a ready replica
 }
 
 // newFleet creates the fleet of sc with each variant's initial replicas ready at time zero.
 // instant makes every replica created later ready at once.
 func newFleet(sc Scenario, instant bool) *Fleet {
-	f := &Fleet{start: sc.Start, seed: sc.Seed, window: sc.PeakWindow, instant: instant}
+	f := &Fleet{start: sc.Start, seed: sc.Seed, window: sc.PeakWindow, instant: instant, models: sc.Models()}
+	f.pending = make([]reqDeque, max(len(f.models), 1))
 	for _, spec := range sc.Variants {
-		v := &variantState{spec: spec}
+		v := &variantState{spec: spec, model: slices.Index(f.models, spec.ModelID)}
 		f.variants = append(f.variants, v)
 		for range spec.InitialReplicas {
 			f.newReplica(v, true)
@@ -306,32 +310,61 @@ func (f *Fleet) advanceTo(t time.Duration) {
 	}
 }
 
-// dispatchPending sends the requests waiting in the router to ready replicas, in arrival order.
+// dispatchPending sends the requests waiting in the router to ready replicas of their models,
+// in arrival order.
 func (f *Fleet) dispatchPending() {
-	for f.pending.len() > 0 {
-		if !f.route(f.pending.front()) {
-			return
+	for m := range f.pending {
+		q := &f.pending[m]
+		for q.len() > 0 {
+			if !f.route(q.front(), m) {
+				break
+			}
+			q.popFront()
 		}
-		f.pending.popFront()
 	}
 }
 
-// dispatch sends r, arriving now, to the least-loaded ready replica, or queues it in the router
-// when no replica is ready.
+// modelIndex is the index of the model r asks for: its Model, or the only model when empty.
+// It is -1 for a model the fleet does not serve (Scenario.Validate rejects those).
+func (f *Fleet) modelIndex(r *Request) int {
+	if r.Model == "" {
+		return 0
+	}
+	return slices.Index(f.models, r.Model)
+}
+
+// dispatch sends r, arriving now, to the least-loaded ready replica of its model, or queues it
+// in the router when none is ready.
 func (f *Fleet) dispatch(r *Request) {
-	if f.pending.len() > 0 || !f.route(r) {
-		f.pending.pushBack(r)
+	m := f.modelIndex(r)
+	if m < 0 {
+		return
+	}
+	if f.pending[m].len() > 0 || !f.route(r, m) {
+		f.pending[m].pushBack(r)
 	}
 }
 
-// route sends r to the least-loaded serving replica of any variant and reports whether one was
-// ready. Load is Server.Load; ties go to the replica with fewer requests, then to the earlier
-// variant and the older replica.
-func (f *Fleet) route(r *Request) bool {
+// waiting returns the number of requests waiting in the router, over all models.
+func (f *Fleet) waiting() int {
+	n := 0
+	for i := range f.pending {
+		n += f.pending[i].len()
+	}
+	return n
+}
+
+// route sends r to the least-loaded serving replica of a variant of model m and reports whether
+// one was ready. Load is Server.Load; ties go to the replica with fewer requests, then to the
+// earlier variant and the older replica.
+func (f *Fleet) route(r *Request, m int) bool {
 	var best *replica
 	var bestLoad float64
 	var bestCount int
 	for _, v := range f.variants {
+		if v.model != m {
+			continue
+		}
 		for _, c := range v.live {
 			if c.state != Serving {
 				continue

@@ -34,7 +34,7 @@ type VariantTick struct {
 }
 
 func (f *Fleet) record(at time.Duration, arrived int) TickRecord {
-	rec := TickRecord{At: at, Arrived: arrived, Pending: f.pending.len()}
+	rec := TickRecord{At: at, Arrived: arrived, Pending: f.waiting()}
 	for _, v := range f.variants {
 		vt := VariantTick{Name: v.spec.Name, Replicas: v.desired}
 		var kv float64
