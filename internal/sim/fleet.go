@@ -154,6 +154,10 @@ const (
 	Draining
 	// Gone replicas have released their GPUs.
 	Gone
+	// Pending replicas were created but wait for GPUs: the scenario's inventory of their
+	// accelerator is taken. They hold no GPU, do not serve and are not billed; they start
+	// (Starting, then Serving after the start-up delay) when GPUs free up, oldest first.
+	Pending
 )
 
 // sample is one scrape of a replica's gauges.
@@ -165,8 +169,10 @@ type sample struct {
 // replica is one pod of a variant.
 type replica struct {
 	name    string
+	id      int // index within the variant, from 1
 	state   ReplicaState
 	created time.Duration
+	bound   time.Duration // when the replica got its GPUs (= created unless it was Pending); -1 while Pending
 	readyAt time.Duration
 	drained time.Duration // when draining started
 	removed time.Duration // when the GPUs were released (Gone)
@@ -201,12 +207,13 @@ type Fleet struct {
 	variants []*variantState
 	models   []string   // the served models, in the order of their first variant
 	pending  []reqDeque // per model: requests waiting in the router for a ready replica
+	gpus     map[string]int // Scenario.GPUs: the inventory per accelerator (profile name); nil: unlimited
 }
 
 // newFleet creates the fleet of sc with each variant's initial replicas ready at time zero.
 // instant makes every replica created later ready at once.
 func newFleet(sc Scenario, instant bool) *Fleet {
-	f := &Fleet{start: sc.Start, seed: sc.Seed, window: sc.PeakWindow, instant: instant, models: sc.Models()}
+	f := &Fleet{start: sc.Start, seed: sc.Seed, window: sc.PeakWindow, instant: instant, models: sc.Models(), gpus: sc.GPUs}
 	f.pending = make([]reqDeque, max(len(f.models), 1))
 	for _, spec := range sc.Variants {
 		v := &variantState{spec: spec, model: slices.Index(f.models, spec.ModelID)}
@@ -221,24 +228,92 @@ func newFleet(sc Scenario, instant bool) *Fleet {
 }
 
 // newReplica creates a replica of v at the fleet's current time: serving at once when ready is
-// true or the fleet is instant, else starting (ready after the variant's start-up delay).
+// true or the fleet is instant, else starting (ready after the variant's start-up delay). When
+// the inventory of v's accelerator has no room for it, it is Pending instead.
 func (f *Fleet) newReplica(v *variantState, ready bool) *replica {
 	v.nextID++
 	r := &replica{
 		name:    fmt.Sprintf("%s-%05d", v.spec.Name, v.nextID),
-		state:   Starting,
+		id:      v.nextID,
 		created: f.now,
-		readyAt: f.now + v.spec.startupDelay(f.seed, v.nextID),
 		removed: -1,
 	}
+	if f.fits(v) {
+		f.bind(v, r, ready)
+	} else {
+		// An idle server, so that the replica's (empty) metrics can be read while it waits.
+		r.state, r.bound, r.readyAt, r.srv = Pending, -1, -1, NewServer(v.spec.Profile, 0)
+	}
+	v.live = append(v.live, r)
+	v.all = append(v.all, r)
+	return r
+}
+
+// bind gives replica r of v its GPUs at the fleet's current time: it starts, or serves at once
+// when ready is true or the fleet is instant.
+func (f *Fleet) bind(v *variantState, r *replica, ready bool) {
+	r.state, r.bound = Starting, f.now
+	r.readyAt = f.now + v.spec.startupDelay(f.seed, r.id)
 	if f.instant || ready {
 		r.readyAt = f.now
 		r.state = Serving
 	}
 	r.srv = NewServer(v.spec.Profile, r.readyAt)
-	v.live = append(v.live, r)
-	v.all = append(v.all, r)
-	return r
+}
+
+// gpusOf is the GPUs one replica of v holds.
+func gpusOf(v *variantState) int { return max(v.spec.Profile.GPUsPerReplica, 1) }
+
+// GPUsInUse returns the GPUs held (by starting, serving and draining replicas) per accelerator
+// (profile name).
+func (f *Fleet) GPUsInUse() map[string]int {
+	out := map[string]int{}
+	for _, v := range f.variants {
+		for _, r := range v.live {
+			if r.state != Pending {
+				out[v.spec.Profile.Name] += gpusOf(v)
+			}
+		}
+	}
+	return out
+}
+
+// fits reports whether one more replica of v fits in the inventory of its accelerator; always
+// true without an inventory or for an accelerator it does not list.
+func (f *Fleet) fits(v *variantState) bool {
+	limit, ok := f.gpus[v.spec.Profile.Name]
+	if !ok {
+		return true
+	}
+	return f.GPUsInUse()[v.spec.Profile.Name]+gpusOf(v) <= limit
+}
+
+// schedulePending binds Pending replicas to the GPUs that are free, oldest first (ties in
+// scenario order), as the scheduler binds Pending pods when GPUs free up.
+func (f *Fleet) schedulePending() {
+	if len(f.gpus) == 0 {
+		return
+	}
+	bound := false
+	for {
+		var best *replica
+		var bestV *variantState
+		for _, v := range f.variants {
+			for _, r := range v.live {
+				if r.state == Pending && f.fits(v) && (best == nil || r.created < best.created) {
+					best, bestV = r, v
+				}
+			}
+		}
+		if best == nil {
+			break
+		}
+		f.bind(bestV, best, false)
+		bound = true
+	}
+	if bound && f.instant {
+		f.dispatchPending()
+	}
 }
 
 // Variants returns the specs of the fleet's variants, in scenario order.
@@ -271,10 +346,14 @@ func (f *Fleet) nextReady() time.Duration {
 // Requests waiting in the router go to the replicas that became ready.
 func (f *Fleet) advanceTo(t time.Duration) {
 	f.now = t
-	ready := false
+	ready, released := false, false
 	for _, v := range f.variants {
 		kept := v.live[:0]
 		for _, r := range v.live {
+			if r.state == Pending {
+				kept = append(kept, r)
+				continue
+			}
 			if r.state == Starting {
 				if r.readyAt > t {
 					kept = append(kept, r)
@@ -291,6 +370,7 @@ func (f *Fleet) advanceTo(t time.Duration) {
 					r.srv.Abort()
 					r.state = Gone
 					r.removed = deadline
+					released = true
 					continue
 				}
 			}
@@ -298,12 +378,16 @@ func (f *Fleet) advanceTo(t time.Duration) {
 			if r.state == Draining && r.srv.Idle() {
 				r.state = Gone
 				r.removed = max(r.drained, r.srv.LastBusy())
+				released = true
 				continue
 			}
 			kept = append(kept, r)
 		}
 		clear(v.live[len(kept):])
 		v.live = kept
+	}
+	if released {
+		f.schedulePending()
 	}
 	if ready {
 		f.dispatchPending()
@@ -429,6 +513,11 @@ func (f *Fleet) removeOne(v *variantState) {
 	var victim *replica
 	for _, r := range v.live {
 		switch {
+		case r.state == Pending:
+			if victim == nil || victim.state != Pending || r.created >= victim.created {
+				victim = r
+			}
+		case victim != nil && victim.state == Pending:
 		case r.state == Starting:
 			if victim == nil || victim.state != Starting || r.created >= victim.created {
 				victim = r
@@ -440,10 +529,16 @@ func (f *Fleet) removeOne(v *variantState) {
 	if victim == nil {
 		return
 	}
+	if victim.state == Pending {
+		victim.state, victim.removed = Gone, victim.created
+		v.live = slices.DeleteFunc(v.live, func(r *replica) bool { return r == victim })
+		return
+	}
 	if victim.state == Starting || victim.srv.Idle() {
 		victim.state = Gone
 		victim.removed = f.now
 		v.live = slices.DeleteFunc(v.live, func(r *replica) bool { return r == victim })
+		f.schedulePending()
 		return
 	}
 	victim.state = Draining

@@ -3,6 +3,7 @@ package sim
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +114,76 @@ func TestScenarioRejectsRequestsOfUnknownModels(t *testing.T) {
 	sc.Requests[0].Model = ""
 	if err := sc.Validate(); err == nil || !strings.Contains(err.Error(), "empty only with one model") {
 		t.Errorf("no model with two models: got %v", err)
+	}
+}
+
+// Replicas beyond the inventory stay Pending: not serving, not billed, bound (and started)
+// when GPUs free up.
+func TestReplicasBeyondTheInventoryStayPending(t *testing.T) {
+	p, _ := LookupProfile(ProfileA100)
+	v := NewVariant("a100", p)
+	v.StartupDelay = 10 * time.Second
+	sc := NewScenario("inventory", nil, v)
+	sc.Duration, sc.GPUs = time.Hour, map[string]int{ProfileA100: 2}
+	f := newFleet(sc, false)
+	if _, err := f.scale("a100", 3); err != nil {
+		t.Fatal(err)
+	}
+	states := func() (out []ReplicaState) {
+		for _, r := range f.variants[0].live {
+			out = append(out, r.state)
+		}
+		return out
+	}
+	if got := states(); !slices.Equal(got, []ReplicaState{Serving, Starting, Pending}) {
+		t.Fatalf("after scaling to 3 with 2 GPUs: states %v, want serving, starting, pending", got)
+	}
+	f.advanceTo(30 * time.Minute)
+	if got := f.GPUsInUse()[ProfileA100]; got != 2 {
+		t.Errorf("GPUs in use %d, want 2", got)
+	}
+	// Scaling to 2 removes the Pending replica, not a serving one.
+	if _, err := f.scale("a100", 2); err != nil {
+		t.Fatal(err)
+	}
+	if got := states(); !slices.Equal(got, []ReplicaState{Serving, Serving}) {
+		t.Fatalf("after scaling to 2: states %v, want two serving", got)
+	}
+	f.advanceTo(time.Hour)
+	s := scoreRun("x", sc.SLO, nil, f, time.Hour)
+	// Replica 1: 1 h; replica 2: from 0 s, 1 h; replica 3: Pending, removed, never billed.
+	if want := 2.0; math.Abs(s.GPUHours-want) > 1e-9 {
+		t.Errorf("GPU-hours %g, want %g: Pending replicas are not billed", s.GPUHours, want)
+	}
+}
+
+// A Pending replica of one variant binds when a replica of another variant on the same
+// accelerator releases its GPUs.
+func TestPendingReplicaBindsWhenGPUsFreeUp(t *testing.T) {
+	p, _ := LookupProfile(ProfileA100)
+	a, b := NewVariant("a", p), NewVariant("b", p)
+	a.InitialReplicas, b.InitialReplicas, b.StartupDelay = 2, 0, 10*time.Second
+	sc := NewScenario("shared", nil, a, b)
+	sc.Duration, sc.GPUs = time.Hour, map[string]int{ProfileA100: 2}
+	f := newFleet(sc, false)
+	if _, err := f.scale("b", 1); err != nil {
+		t.Fatal(err)
+	}
+	f.advanceTo(20 * time.Minute)
+	if got := f.variants[1].live[0].state; got != Pending {
+		t.Fatalf("b's replica is %v, want Pending while a holds both GPUs", got)
+	}
+	if _, err := f.scale("a", 1); err != nil {
+		t.Fatal(err)
+	}
+	r := f.variants[1].live[0]
+	if r.state != Starting || r.bound != 20*time.Minute || r.readyAt != 20*time.Minute+10*time.Second {
+		t.Fatalf("b's replica: state %v bound %s ready at %s, want Starting, bound at 20m, ready 10 s later", r.state, r.bound, r.readyAt)
+	}
+	f.advanceTo(time.Hour)
+	s := scoreRun("x", sc.SLO, nil, f, time.Hour)
+	// a: 1 h + 20 min; b: 40 min, from binding.
+	if want := 2.0; math.Abs(s.GPUHours-want) > 1e-9 {
+		t.Errorf("GPU-hours %g, want %g: b is billed from binding", s.GPUHours, want)
 	}
 }

@@ -3,6 +3,7 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -62,6 +63,10 @@ type Scenario struct {
 	SLO SLO
 	// Seed seeds the variants' start-up jitter (VariantSpec.StartupJitter).
 	Seed uint64
+	// GPUs is the cluster's GPU inventory: the GPUs of each accelerator type, keyed by profile
+	// name (Profile.Name). Replicas beyond it stay Pending (see ReplicaState). An accelerator
+	// it does not list, and every accelerator when it is nil, is unlimited.
+	GPUs map[string]int
 }
 
 // NewScenario returns a scenario with the given stream and variants, starting at DefaultStart,
@@ -110,6 +115,11 @@ func (s Scenario) Validate() error {
 			errs = append(errs, fmt.Errorf("variant name %q is used twice", v.Name))
 		}
 		seen[v.Name] = true
+	}
+	for _, acc := range slices.Sorted(maps.Keys(s.GPUs)) {
+		if s.GPUs[acc] < 0 {
+			errs = append(errs, fmt.Errorf("the inventory of %s must be >= 0 GPUs, got %d", acc, s.GPUs[acc]))
+		}
 	}
 	if s.Duration <= 0 {
 		errs = append(errs, fmt.Errorf("duration must be positive, got %s", s.Duration))

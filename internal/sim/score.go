@@ -40,7 +40,8 @@ type Score struct {
 	// with more than one output token.
 	ITLP50, ITLP99 time.Duration
 	// GPUHours is the sum over replicas of the time from creation to removal (or to the end of
-	// the run) times the replica's GPUs, in hours.
+	// the run) times the replica's GPUs, in hours. A replica Pending for lack of GPUs (see
+	// Scenario.GPUs) is billed from when it got them, and not at all when it never did.
 	GPUHours float64
 	// Cost is the GPU-hours of each variant times its price per GPU-hour.
 	Cost float64
@@ -176,7 +177,10 @@ func scoreRun(policy string, slo SLO, reqs []Request, f *Fleet, end time.Duratio
 			if r.state == Gone {
 				until = r.removed
 			}
-			seconds += (until - r.created).Seconds()
+			// Billed from when the replica got its GPUs: a Pending one holds none.
+			if r.bound >= 0 {
+				seconds += (until - r.bound).Seconds()
+			}
 			s.Preemptions += int(r.srv.counters.Preemptions)
 		}
 		vs.GPUHours = seconds / 3600 * float64(v.spec.Profile.GPUsPerReplica)

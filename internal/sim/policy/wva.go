@@ -77,6 +77,14 @@ type WVAConfig struct {
 	// DecisionLog, when set, receives one line per variant and engine cycle: the time from the
 	// scenario's start, the variant, its current and target replicas and the decision's reason.
 	DecisionLog io.Writer
+	// GPUs, when set, is the cluster's GPU inventory per accelerator (profile name, as
+	// sim.Scenario.GPUs): the engine runs in limited mode (WVA_LIMITED_MODE) with an in-memory
+	// saturation.GPUInventory of these GPUs, each replica needing its profile's GPUs.
+	GPUs map[string]int
+	// Priorities, when set, is each model's service-class priority (lower is more important),
+	// loaded as the service-class ConfigMap would: one class per priority listing its models,
+	// with the SLO targets of SLO. Models it leaves out are unclassified.
+	Priorities map[string]int
 }
 
 // Mode returns the actuation mode c runs: Actuation, or Metrics when it is empty.
@@ -324,6 +332,14 @@ func (w *WVA) build(c sim.Cluster) error {
 	cfg := common.NewGlobalConfig()
 	cfg.UpdateSaturationConfig(map[string]interfaces.SaturationScalingConfig{interfaces.DefaultSaturationConfigKey: w.cfg.Saturation})
 	cfg.UpdateOptimizationConfig(w.cfg.Interval.String())
+	if len(w.cfg.Priorities) > 0 {
+		cfg.UpdateServiceClasses(serviceClasses(w.cfg.Priorities, w.cfg.SLO))
+	}
+	var limited []saturation.Option
+	if w.cfg.GPUs != nil {
+		cfg.UpdateGPULimits(interfaces.GPULimits{Enabled: true})
+		limited = append(limited, saturation.WithGPUInventory(newGPUInventory(w.cfg.GPUs, c.Variants())))
+	}
 	a, err := analysis.New(w.cfg.Analyzer)
 	if err != nil {
 		return err
@@ -340,8 +356,8 @@ func (w *WVA) build(c sim.Cluster) error {
 	if w.cfg.Source != nil {
 		src = w.cfg.Source
 	}
-	engine, err := saturation.New(src, vas, cfg, w.decisions, nil, saturation.WithClock(w.clock), saturation.WithAnalyzer(a),
-		saturation.WithScaleDownStabilization(w.cfg.ScaleDownStabilization, w.cfg.ScaleDownStepFraction))
+	engine, err := saturation.New(src, vas, cfg, w.decisions, nil, append([]saturation.Option{saturation.WithClock(w.clock), saturation.WithAnalyzer(a),
+		saturation.WithScaleDownStabilization(w.cfg.ScaleDownStabilization, w.cfg.ScaleDownStepFraction)}, limited...)...)
 	if err != nil {
 		return err
 	}
