@@ -205,8 +205,8 @@ type Fleet struct {
 	window   time.Duration
 	instant  bool
 	variants []*variantState
-	models   []string   // the served models, in the order of their first variant
-	pending  []reqDeque // per model: requests waiting in the router for a ready replica
+	models   []string       // the served models, in the order of their first variant
+	pending  []reqDeque     // per model: requests waiting in the router for a ready replica
 	gpus     map[string]int // Scenario.GPUs: the inventory per accelerator (profile name); nil: unlimited
 }
 
@@ -425,6 +425,7 @@ func (f *Fleet) dispatch(r *Request) {
 		return
 	}
 	if f.pending[m].len() > 0 || !f.route(r, m) {
+		r.Gateway = true
 		f.pending[m].pushBack(r)
 	}
 }
@@ -745,7 +746,54 @@ func (f *Fleet) Pods() []Pod {
 	return out
 }
 
+// GatewayQueue is the number of requests of one model waiting in the router (the inference
+// gateway's flow-control queue) because none of the model's replicas is ready.
+type GatewayQueue struct {
+	// Namespace is the namespace of the model's first variant; ModelID is the served model.
+	Namespace, ModelID string
+	// Waiting is the number of requests queued.
+	Waiting int
+}
+
+// GatewayQueues is implemented by clusters whose router queues requests as the inference
+// gateway does; Fleet implements it.
+type GatewayQueues interface {
+	// GatewayQueues returns the queue of every model, in scenario order.
+	GatewayQueues() []GatewayQueue
+}
+
+// GatewayQueues implements GatewayQueues.
+func (f *Fleet) GatewayQueues() []GatewayQueue {
+	out := make([]GatewayQueue, 0, len(f.models))
+	for m, model := range f.models {
+		q := GatewayQueue{ModelID: model, Waiting: f.pending[m].len()}
+		for _, v := range f.variants {
+			if v.model == m {
+				q.Namespace = v.spec.Namespace
+				break
+			}
+		}
+		out = append(out, q)
+	}
+	return out
+}
+
+// WaitingDemand implements the engine's scale-from-zero demand source over the fleet's own
+// gateway queues (the idealised counterpart of the gateway metric the production collector
+// reads): the requests waiting for each of models that the fleet serves.
+func (f *Fleet) WaitingDemand(_ context.Context, models []collector.IdleModel, _ time.Time) (map[collector.ModelKey]float64, error) {
+	out := map[collector.ModelKey]float64{}
+	for _, q := range f.GatewayQueues() {
+		k := collector.ModelKey{Namespace: q.Namespace, ModelID: q.ModelID}
+		if slices.ContainsFunc(models, func(m collector.IdleModel) bool { return m.Model == k }) {
+			out[k] = float64(q.Waiting)
+		}
+	}
+	return out, nil
+}
+
 var (
 	_ collector.Source = (*Fleet)(nil)
 	_ Cluster          = (*Fleet)(nil)
+	_ GatewayQueues    = (*Fleet)(nil)
 )
