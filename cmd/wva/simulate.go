@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim"
@@ -64,6 +65,7 @@ func parseSimulate(args []string, stderr io.Writer) (report.Config, simulateOpti
 	fs.Float64Var(&cfg.ScrapeFailureRate, "scrape-failure-rate", cfg.ScrapeFailureRate, "with --metrics prometheus, probability `P` that a scrape fails")
 	fs.DurationVar(&cfg.SLO.TTFT, "slo-ttft", cfg.SLO.TTFT, "SLO target `D` of the time to first token")
 	fs.DurationVar(&cfg.SLO.ITL, "slo-itl", cfg.SLO.ITL, "SLO target `D` of the mean inter-token latency")
+	gpus := fs.String("gpus", "", "GPU inventory `LIST` of accelerator=GPUs, e.g. a100=4,h100=8: replicas beyond it stay Pending (not serving, not billed) and wva runs the engine's GPU limiter with it")
 	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed `N` of the rate scaling (which copies of the requests are added, and when)")
 	fs.BoolVar(&opts.asJSON, "json", false, "print the comparison as JSON")
 	fs.StringVar(&opts.reportDir, "report", "", "write report.md and PNG plots into `DIR` (e.g. out/demo)")
@@ -84,6 +86,9 @@ func parseSimulate(args []string, stderr io.Writer) (report.Config, simulateOpti
 	}
 	cfg.Policies, cfg.Profiles = report.SplitPolicies(*policies), splitList(*variants)
 	var err error
+	if cfg.GPUs, err = parseGPUList(*gpus); err != nil {
+		return cfg, opts, fmt.Errorf("--gpus: %w", err)
+	}
 	if cfg.StartupDelay, cfg.StartupJitter, err = report.ParseStartup(*startup); err != nil {
 		return cfg, opts, fmt.Errorf("--startup-delay: %w", err)
 	}
@@ -170,6 +175,27 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// parseGPUList parses "a100=4,h100=8" into accelerator -> GPUs (nil when empty).
+func parseGPUList(s string) (map[string]int, error) {
+	items := splitList(s)
+	if len(items) == 0 {
+		return nil, nil
+	}
+	out := map[string]int{}
+	for _, item := range items {
+		k, v, ok := strings.Cut(item, "=")
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if !ok || err != nil || n < 0 || strings.TrimSpace(k) == "" {
+			return nil, fmt.Errorf("%q is not accelerator=GPUs, e.g. a100=4", item)
+		}
+		if _, dup := out[strings.TrimSpace(k)]; dup {
+			return nil, fmt.Errorf("accelerator %s is listed twice", strings.TrimSpace(k))
+		}
+		out[strings.TrimSpace(k)] = n
+	}
+	return out, nil
 }
 
 // profileNames lists the names of the default profiles.

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -313,5 +315,20 @@ func TestSimulateLlama70BWithStartupSpread(t *testing.T) {
 	}
 	if _, _, err := parseSimulate([]string{"--startup-delay", "120s±x"}, &stderr); err == nil {
 		t.Error("--startup-delay 120s±x was accepted")
+	}
+}
+
+func TestSimulateParsesTheGPUInventory(t *testing.T) {
+	cfg, _, err := parseSimulate([]string{"--gpus", "a100=4, H100-80GB=8"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cfg.GPUs, map[string]int{"a100": 4, "H100-80GB": 8}; !maps.Equal(got, want) {
+		t.Errorf("GPUs %v, want %v", got, want)
+	}
+	for _, bad := range []string{"a100", "a100=-1", "a100=x", "a100=1,a100=2", "tpu=4"} {
+		if _, _, err := parseSimulate([]string{"--gpus", bad}, io.Discard); err == nil {
+			t.Errorf("--gpus %s: no error", bad)
+		}
 	}
 }

@@ -154,6 +154,10 @@ const (
 	Draining
 	// Gone replicas have released their GPUs.
 	Gone
+	// Pending replicas were created but wait for GPUs: the scenario's inventory of their
+	// accelerator is taken. They hold no GPU, do not serve and are not billed; they start
+	// (Starting, then Serving after the start-up delay) when GPUs free up, oldest first.
+	Pending
 )
 
 // sample is one scrape of a replica's gauges.
@@ -165,8 +169,10 @@ type sample struct {
 // replica is one pod of a variant.
 type replica struct {
 	name    string
+	id      int // index within the variant, from 1
 	state   ReplicaState
 	created time.Duration
+	bound   time.Duration // when the replica got its GPUs (= created unless it was Pending); -1 while Pending
 	readyAt time.Duration
 	drained time.Duration // when draining started
 	removed time.Duration // when the GPUs were released (Gone)
@@ -177,6 +183,7 @@ type replica struct {
 // variantState is the fleet's view of one variant.
 type variantState struct {
 	spec     VariantSpec
+	model    int        // index of the variant's model in Fleet.models
 	live     []*replica // starting, serving and draining replicas in creation order
 	all      []*replica // every replica ever created
 	desired  int        // the scale target's spec replicas: starting + serving
@@ -187,9 +194,10 @@ type variantState struct {
 	peak     int
 }
 
-// Fleet is the simulated cluster of one model: the replicas of each variant behind one
-// least-loaded router, and the Prometheus-like sampling of their gauges. It implements
-// collector.Source. A Fleet is driven by one goroutine (Run); it is not safe for concurrent use.
+// Fleet is the simulated cluster of one or more models: the replicas of each variant behind a
+// least-loaded router that sends each request to its model's replicas, and the Prometheus-like
+// sampling of their gauges. It implements collector.Source. A Fleet is driven by one goroutine
+// (Run); it is not safe for concurrent use.
 type Fleet struct {
 	start    time.Time
 	seed     uint64
@@ -197,15 +205,18 @@ type Fleet struct {
 	window   time.Duration
 	instant  bool
 	variants []*variantState
-	pending  reqDeque // requests waiting in the router for a ready replica
+	models   []string       // the served models, in the order of their first variant
+	pending  []reqDeque     // per model: requests waiting in the router for a ready replica
+	gpus     map[string]int // Scenario.GPUs: the inventory per accelerator (profile name); nil: unlimited
 }
 
 // newFleet creates the fleet of sc with each variant's initial replicas ready at time zero.
 // instant makes every replica created later ready at once.
 func newFleet(sc Scenario, instant bool) *Fleet {
-	f := &Fleet{start: sc.Start, seed: sc.Seed, window: sc.PeakWindow, instant: instant}
+	f := &Fleet{start: sc.Start, seed: sc.Seed, window: sc.PeakWindow, instant: instant, models: sc.Models(), gpus: sc.GPUs}
+	f.pending = make([]reqDeque, max(len(f.models), 1))
 	for _, spec := range sc.Variants {
-		v := &variantState{spec: spec}
+		v := &variantState{spec: spec, model: slices.Index(f.models, spec.ModelID)}
 		f.variants = append(f.variants, v)
 		for range spec.InitialReplicas {
 			f.newReplica(v, true)
@@ -217,24 +228,92 @@ func newFleet(sc Scenario, instant bool) *Fleet {
 }
 
 // newReplica creates a replica of v at the fleet's current time: serving at once when ready is
-// true or the fleet is instant, else starting (ready after the variant's start-up delay).
+// true or the fleet is instant, else starting (ready after the variant's start-up delay). When
+// the inventory of v's accelerator has no room for it, it is Pending instead.
 func (f *Fleet) newReplica(v *variantState, ready bool) *replica {
 	v.nextID++
 	r := &replica{
 		name:    fmt.Sprintf("%s-%05d", v.spec.Name, v.nextID),
-		state:   Starting,
+		id:      v.nextID,
 		created: f.now,
-		readyAt: f.now + v.spec.startupDelay(f.seed, v.nextID),
 		removed: -1,
 	}
+	if f.fits(v) {
+		f.bind(v, r, ready)
+	} else {
+		// An idle server, so that the replica's (empty) metrics can be read while it waits.
+		r.state, r.bound, r.readyAt, r.srv = Pending, -1, -1, NewServer(v.spec.Profile, 0)
+	}
+	v.live = append(v.live, r)
+	v.all = append(v.all, r)
+	return r
+}
+
+// bind gives replica r of v its GPUs at the fleet's current time: it starts, or serves at once
+// when ready is true or the fleet is instant.
+func (f *Fleet) bind(v *variantState, r *replica, ready bool) {
+	r.state, r.bound = Starting, f.now
+	r.readyAt = f.now + v.spec.startupDelay(f.seed, r.id)
 	if f.instant || ready {
 		r.readyAt = f.now
 		r.state = Serving
 	}
 	r.srv = NewServer(v.spec.Profile, r.readyAt)
-	v.live = append(v.live, r)
-	v.all = append(v.all, r)
-	return r
+}
+
+// gpusOf is the GPUs one replica of v holds.
+func gpusOf(v *variantState) int { return max(v.spec.Profile.GPUsPerReplica, 1) }
+
+// GPUsInUse returns the GPUs held (by starting, serving and draining replicas) per accelerator
+// (profile name).
+func (f *Fleet) GPUsInUse() map[string]int {
+	out := map[string]int{}
+	for _, v := range f.variants {
+		for _, r := range v.live {
+			if r.state != Pending {
+				out[v.spec.Profile.Name] += gpusOf(v)
+			}
+		}
+	}
+	return out
+}
+
+// fits reports whether one more replica of v fits in the inventory of its accelerator; always
+// true without an inventory or for an accelerator it does not list.
+func (f *Fleet) fits(v *variantState) bool {
+	limit, ok := f.gpus[v.spec.Profile.Name]
+	if !ok {
+		return true
+	}
+	return f.GPUsInUse()[v.spec.Profile.Name]+gpusOf(v) <= limit
+}
+
+// schedulePending binds Pending replicas to the GPUs that are free, oldest first (ties in
+// scenario order), as the scheduler binds Pending pods when GPUs free up.
+func (f *Fleet) schedulePending() {
+	if len(f.gpus) == 0 {
+		return
+	}
+	bound := false
+	for {
+		var best *replica
+		var bestV *variantState
+		for _, v := range f.variants {
+			for _, r := range v.live {
+				if r.state == Pending && f.fits(v) && (best == nil || r.created < best.created) {
+					best, bestV = r, v
+				}
+			}
+		}
+		if best == nil {
+			break
+		}
+		f.bind(bestV, best, false)
+		bound = true
+	}
+	if bound && f.instant {
+		f.dispatchPending()
+	}
 }
 
 // Variants returns the specs of the fleet's variants, in scenario order.
@@ -267,10 +346,14 @@ func (f *Fleet) nextReady() time.Duration {
 // Requests waiting in the router go to the replicas that became ready.
 func (f *Fleet) advanceTo(t time.Duration) {
 	f.now = t
-	ready := false
+	ready, released := false, false
 	for _, v := range f.variants {
 		kept := v.live[:0]
 		for _, r := range v.live {
+			if r.state == Pending {
+				kept = append(kept, r)
+				continue
+			}
 			if r.state == Starting {
 				if r.readyAt > t {
 					kept = append(kept, r)
@@ -287,6 +370,7 @@ func (f *Fleet) advanceTo(t time.Duration) {
 					r.srv.Abort()
 					r.state = Gone
 					r.removed = deadline
+					released = true
 					continue
 				}
 			}
@@ -294,6 +378,7 @@ func (f *Fleet) advanceTo(t time.Duration) {
 			if r.state == Draining && r.srv.Idle() {
 				r.state = Gone
 				r.removed = max(r.drained, r.srv.LastBusy())
+				released = true
 				continue
 			}
 			kept = append(kept, r)
@@ -301,37 +386,70 @@ func (f *Fleet) advanceTo(t time.Duration) {
 		clear(v.live[len(kept):])
 		v.live = kept
 	}
+	if released {
+		f.schedulePending()
+	}
 	if ready {
 		f.dispatchPending()
 	}
 }
 
-// dispatchPending sends the requests waiting in the router to ready replicas, in arrival order.
+// dispatchPending sends the requests waiting in the router to ready replicas of their models,
+// in arrival order.
 func (f *Fleet) dispatchPending() {
-	for f.pending.len() > 0 {
-		if !f.route(f.pending.front()) {
-			return
+	for m := range f.pending {
+		q := &f.pending[m]
+		for q.len() > 0 {
+			if !f.route(q.front(), m) {
+				break
+			}
+			q.popFront()
 		}
-		f.pending.popFront()
 	}
 }
 
-// dispatch sends r, arriving now, to the least-loaded ready replica, or queues it in the router
-// when no replica is ready.
+// modelIndex is the index of the model r asks for: its Model, or the only model when empty.
+// It is -1 for a model the fleet does not serve (Scenario.Validate rejects those).
+func (f *Fleet) modelIndex(r *Request) int {
+	if r.Model == "" {
+		return 0
+	}
+	return slices.Index(f.models, r.Model)
+}
+
+// dispatch sends r, arriving now, to the least-loaded ready replica of its model, or queues it
+// in the router when none is ready.
 func (f *Fleet) dispatch(r *Request) {
-	if f.pending.len() > 0 || !f.route(r) {
-		f.pending.pushBack(r)
+	m := f.modelIndex(r)
+	if m < 0 {
+		return
+	}
+	if f.pending[m].len() > 0 || !f.route(r, m) {
+		r.Gateway = true
+		f.pending[m].pushBack(r)
 	}
 }
 
-// route sends r to the least-loaded serving replica of any variant and reports whether one was
-// ready. Load is Server.Load; ties go to the replica with fewer requests, then to the earlier
-// variant and the older replica.
-func (f *Fleet) route(r *Request) bool {
+// waiting returns the number of requests waiting in the router, over all models.
+func (f *Fleet) waiting() int {
+	n := 0
+	for i := range f.pending {
+		n += f.pending[i].len()
+	}
+	return n
+}
+
+// route sends r to the least-loaded serving replica of a variant of model m and reports whether
+// one was ready. Load is Server.Load; ties go to the replica with fewer requests, then to the
+// earlier variant and the older replica.
+func (f *Fleet) route(r *Request, m int) bool {
 	var best *replica
 	var bestLoad float64
 	var bestCount int
 	for _, v := range f.variants {
+		if v.model != m {
+			continue
+		}
 		for _, c := range v.live {
 			if c.state != Serving {
 				continue
@@ -396,6 +514,11 @@ func (f *Fleet) removeOne(v *variantState) {
 	var victim *replica
 	for _, r := range v.live {
 		switch {
+		case r.state == Pending:
+			if victim == nil || victim.state != Pending || r.created >= victim.created {
+				victim = r
+			}
+		case victim != nil && victim.state == Pending:
 		case r.state == Starting:
 			if victim == nil || victim.state != Starting || r.created >= victim.created {
 				victim = r
@@ -407,10 +530,16 @@ func (f *Fleet) removeOne(v *variantState) {
 	if victim == nil {
 		return
 	}
+	if victim.state == Pending {
+		victim.state, victim.removed = Gone, victim.created
+		v.live = slices.DeleteFunc(v.live, func(r *replica) bool { return r == victim })
+		return
+	}
 	if victim.state == Starting || victim.srv.Idle() {
 		victim.state = Gone
 		victim.removed = f.now
 		v.live = slices.DeleteFunc(v.live, func(r *replica) bool { return r == victim })
+		f.schedulePending()
 		return
 	}
 	victim.state = Draining
@@ -617,7 +746,54 @@ func (f *Fleet) Pods() []Pod {
 	return out
 }
 
+// GatewayQueue is the number of requests of one model waiting in the router (the inference
+// gateway's flow-control queue) because none of the model's replicas is ready.
+type GatewayQueue struct {
+	// Namespace is the namespace of the model's first variant; ModelID is the served model.
+	Namespace, ModelID string
+	// Waiting is the number of requests queued.
+	Waiting int
+}
+
+// GatewayQueues is implemented by clusters whose router queues requests as the inference
+// gateway does; Fleet implements it.
+type GatewayQueues interface {
+	// GatewayQueues returns the queue of every model, in scenario order.
+	GatewayQueues() []GatewayQueue
+}
+
+// GatewayQueues implements GatewayQueues.
+func (f *Fleet) GatewayQueues() []GatewayQueue {
+	out := make([]GatewayQueue, 0, len(f.models))
+	for m, model := range f.models {
+		q := GatewayQueue{ModelID: model, Waiting: f.pending[m].len()}
+		for _, v := range f.variants {
+			if v.model == m {
+				q.Namespace = v.spec.Namespace
+				break
+			}
+		}
+		out = append(out, q)
+	}
+	return out
+}
+
+// WaitingDemand implements the engine's scale-from-zero demand source over the fleet's own
+// gateway queues (the idealised counterpart of the gateway metric the production collector
+// reads): the requests waiting for each of models that the fleet serves.
+func (f *Fleet) WaitingDemand(_ context.Context, models []collector.IdleModel, _ time.Time) (map[collector.ModelKey]float64, error) {
+	out := map[collector.ModelKey]float64{}
+	for _, q := range f.GatewayQueues() {
+		k := collector.ModelKey{Namespace: q.Namespace, ModelID: q.ModelID}
+		if slices.ContainsFunc(models, func(m collector.IdleModel) bool { return m.Model == k }) {
+			out[k] = float64(q.Waiting)
+		}
+	}
+	return out, nil
+}
+
 var (
 	_ collector.Source = (*Fleet)(nil)
 	_ Cluster          = (*Fleet)(nil)
+	_ GatewayQueues    = (*Fleet)(nil)
 )

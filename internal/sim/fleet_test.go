@@ -166,8 +166,8 @@ func TestRouterPicksLeastLoadedReadyReplica(t *testing.T) {
 			}
 		}
 	}
-	if got := route(); got != "" || f.pending.len() != 1 {
-		t.Fatalf("request went to %q with %d pending, want it queued in the router", got, f.pending.len())
+	if got := route(); got != "" || f.pending[0].len() != 1 {
+		t.Fatalf("request went to %q with %d pending, want it queued in the router", got, f.pending[0].len())
 	}
 }
 

@@ -23,6 +23,10 @@ type Request struct {
 	Preemptions int
 	// Rejected is true when the request needs more KV cache than a replica has; it is never served.
 	Rejected bool
+	// Gateway is true when the request arrived while none of its model's replicas was ready
+	// (or others already waited) and waited in the router, as in the inference gateway's queue,
+	// for one; its TTFT counts from its arrival, so the wait counts against the SLO.
+	Gateway bool
 	// Failed is true when the replica serving the request was stopped before it finished: it
 	// was draining and its drain timeout passed.
 	Failed bool

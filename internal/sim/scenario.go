@@ -3,6 +3,8 @@ package sim
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/workload"
@@ -36,8 +38,9 @@ func (s SLO) Met(r *Request) bool {
 	return r.Finished >= 0 && r.TTFT() <= s.TTFT && r.ITL() <= s.ITL
 }
 
-// Scenario is one simulated situation: a model's variants, the request stream they serve, and
-// how the cluster is observed. Policies are compared by running the same scenario.
+// Scenario is one simulated situation: the variants of one or more models sharing a fleet, the
+// request stream they serve, and how the cluster is observed. Policies are compared by running
+// the same scenario.
 type Scenario struct {
 	// Name labels the scenario in reports.
 	Name string
@@ -45,8 +48,8 @@ type Scenario struct {
 	Start time.Time
 	// Requests is the stream, sorted by arrival.
 	Requests []workload.Request
-	// Variants are the model's variants; names must be unique. The router spreads requests over
-	// the ready replicas of all of them.
+	// Variants are the models' variants (each serves VariantSpec.ModelID); names must be unique.
+	// The router spreads each request over the ready replicas of its model's variants.
 	Variants []VariantSpec
 	// Duration is how much virtual time a run covers; requests arriving later are not replayed
 	// and requests unfinished at the end count as unfinished.
@@ -60,6 +63,10 @@ type Scenario struct {
 	SLO SLO
 	// Seed seeds the variants' start-up jitter (VariantSpec.StartupJitter).
 	Seed uint64
+	// GPUs is the cluster's GPU inventory: the GPUs of each accelerator type, keyed by profile
+	// name (Profile.Name). Replicas beyond it stay Pending (see ReplicaState). An accelerator
+	// it does not list, and every accelerator when it is nil, is unlimited.
+	GPUs map[string]int
 }
 
 // NewScenario returns a scenario with the given stream and variants, starting at DefaultStart,
@@ -82,6 +89,17 @@ func NewScenario(name string, reqs []workload.Request, variants ...VariantSpec) 
 	}
 }
 
+// Models returns the models the variants serve, in the order of their first variant.
+func (s Scenario) Models() []string {
+	var out []string
+	for _, v := range s.Variants {
+		if !slices.Contains(out, v.ModelID) {
+			out = append(out, v.ModelID)
+		}
+	}
+	return out
+}
+
 // Validate reports every rule s breaks, joined into one error.
 func (s Scenario) Validate() error {
 	var errs []error
@@ -90,10 +108,6 @@ func (s Scenario) Validate() error {
 	}
 	seen := map[string]bool{}
 	for _, v := range s.Variants {
-		if v.ModelID != s.Variants[0].ModelID {
-			errs = append(errs, fmt.Errorf("variant %q serves %q, variant %q serves %q: a scenario's variants serve one model",
-				v.Name, v.ModelID, s.Variants[0].Name, s.Variants[0].ModelID))
-		}
 		if err := v.Validate(); err != nil {
 			errs = append(errs, err)
 		}
@@ -101,6 +115,11 @@ func (s Scenario) Validate() error {
 			errs = append(errs, fmt.Errorf("variant name %q is used twice", v.Name))
 		}
 		seen[v.Name] = true
+	}
+	for _, acc := range slices.Sorted(maps.Keys(s.GPUs)) {
+		if s.GPUs[acc] < 0 {
+			errs = append(errs, fmt.Errorf("the inventory of %s must be >= 0 GPUs, got %d", acc, s.GPUs[acc]))
+		}
 	}
 	if s.Duration <= 0 {
 		errs = append(errs, fmt.Errorf("duration must be positive, got %s", s.Duration))
@@ -118,6 +137,15 @@ func (s Scenario) Validate() error {
 		if s.Requests[i].Arrival < s.Requests[i-1].Arrival {
 			errs = append(errs, fmt.Errorf("requests must be sorted by arrival: request %d arrives before request %d", i, i-1))
 			break
+		}
+	}
+	if models := s.Models(); len(s.Variants) > 0 {
+		for i, r := range s.Requests {
+			if (r.Model == "" && len(models) > 1) || (r.Model != "" && !slices.Contains(models, r.Model)) {
+				errs = append(errs, fmt.Errorf("request %d asks for model %q: requests must name one of the scenario's models %q (empty only with one model)",
+					i, r.Model, models))
+				break
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

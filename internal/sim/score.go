@@ -40,7 +40,8 @@ type Score struct {
 	// with more than one output token.
 	ITLP50, ITLP99 time.Duration
 	// GPUHours is the sum over replicas of the time from creation to removal (or to the end of
-	// the run) times the replica's GPUs, in hours.
+	// the run) times the replica's GPUs, in hours. A replica Pending for lack of GPUs (see
+	// Scenario.GPUs) is billed from when it got them, and not at all when it never did.
 	GPUHours float64
 	// Cost is the GPU-hours of each variant times its price per GPU-hour.
 	Cost float64
@@ -52,6 +53,25 @@ type Score struct {
 	Preemptions int
 	// Variants breaks the replica figures down per variant, in scenario order.
 	Variants []VariantScore
+	// Models breaks the request and cost figures down per model, in the order of
+	// Scenario.Models; nil when the scenario serves one model.
+	Models []ModelScore
+}
+
+// ModelScore is one model's share of a run: its requests and the replicas of its variants.
+type ModelScore struct {
+	// Model is the served model name.
+	Model string
+	// Requests, Finished, SLOMet, Feasible and FeasibleMet count the model's requests as the
+	// Score counts all of them; feasibility is judged on the model's own variants.
+	Requests, Finished, SLOMet, Feasible, FeasibleMet int
+	// SLOAttainment and FeasibleAttainment are SLOMet / Requests and FeasibleMet / Feasible
+	// (1 when the denominator is 0).
+	SLOAttainment, FeasibleAttainment float64
+	// TTFTP50 and TTFTP99 are percentiles of the model's times to first token.
+	TTFTP50, TTFTP99 time.Duration
+	// GPUHours and Cost sum the model's variants.
+	GPUHours, Cost float64
 }
 
 // VariantScore is the replica accounting of one variant over a run.
@@ -71,17 +91,49 @@ type VariantScore struct {
 func scoreRun(policy string, slo SLO, reqs []Request, f *Fleet, end time.Duration) Score {
 	s := Score{Policy: policy, Requests: len(reqs)}
 	var ttfts, itls []time.Duration
-	specs := make([]VariantSpec, len(f.variants))
-	for i, v := range f.variants {
-		specs[i] = v.spec
+	// Feasibility is judged on the variants of each request's own model.
+	feasible := make([]*feasibility, len(f.pending))
+	for m := range feasible {
+		var specs []VariantSpec
+		for _, v := range f.variants {
+			if v.model == m {
+				specs = append(specs, v.spec)
+			}
+		}
+		feasible[m] = newFeasibility(specs, slo)
 	}
-	feasible := newFeasibility(specs, slo)
+	multi := len(f.models) > 1
+	if multi {
+		s.Models = make([]ModelScore, len(f.models))
+	}
+	modelTTFTs := make([][]time.Duration, len(f.models))
 	for i := range reqs {
 		r := &reqs[i]
-		if feasible.alone(r.InputTokens, r.OutputTokens) {
+		m := f.modelIndex(r)
+		var ms *ModelScore
+		if multi && m >= 0 {
+			ms = &s.Models[m]
+			ms.Requests++
+			if r.FirstToken >= 0 {
+				modelTTFTs[m] = append(modelTTFTs[m], r.TTFT())
+			}
+			if r.Finished >= 0 && !r.Failed && !r.Rejected {
+				ms.Finished++
+				if slo.Met(r) {
+					ms.SLOMet++
+				}
+			}
+		}
+		if m >= 0 && feasible[m].alone(r.InputTokens, r.OutputTokens) {
 			s.Feasible++
 			if slo.Met(r) {
 				s.FeasibleMet++
+			}
+			if ms != nil {
+				ms.Feasible++
+				if slo.Met(r) {
+					ms.FeasibleMet++
+				}
 			}
 		}
 		switch {
@@ -125,7 +177,10 @@ func scoreRun(policy string, slo SLO, reqs []Request, f *Fleet, end time.Duratio
 			if r.state == Gone {
 				until = r.removed
 			}
-			seconds += (until - r.created).Seconds()
+			// Billed from when the replica got its GPUs: a Pending one holds none.
+			if r.bound >= 0 {
+				seconds += (until - r.bound).Seconds()
+			}
 			s.Preemptions += int(r.srv.counters.Preemptions)
 		}
 		vs.GPUHours = seconds / 3600 * float64(v.spec.Profile.GPUsPerReplica)
@@ -135,6 +190,22 @@ func scoreRun(policy string, slo SLO, reqs []Request, f *Fleet, end time.Duratio
 		s.ScaleEvents += vs.ScaleEvents
 		s.Reversals += vs.Reversals
 		s.Variants = append(s.Variants, vs)
+		if multi {
+			s.Models[v.model].GPUHours += vs.GPUHours
+			s.Models[v.model].Cost += vs.Cost
+		}
+	}
+	for i := range s.Models {
+		ms := &s.Models[i]
+		ms.Model = f.models[i]
+		ms.SLOAttainment, ms.FeasibleAttainment = 1, 1
+		if ms.Requests > 0 {
+			ms.SLOAttainment = float64(ms.SLOMet) / float64(ms.Requests)
+		}
+		if ms.Feasible > 0 {
+			ms.FeasibleAttainment = float64(ms.FeasibleMet) / float64(ms.Feasible)
+		}
+		ms.TTFTP50, ms.TTFTP99 = percentiles(modelTTFTs[i])
 	}
 	return s
 }
@@ -170,6 +241,13 @@ func WriteScore(w io.Writer, s Score) error {
 	for _, v := range s.Variants {
 		if _, err := fmt.Fprintf(w, "  %s: GPU-hours %.4f cost %.4f, scale events %d reversals %d, peak replicas %d, created %d\n",
 			v.Name, v.GPUHours, v.Cost, v.ScaleEvents, v.Reversals, v.PeakReplicas, v.ReplicasCreated); err != nil {
+			return err
+		}
+	}
+	for _, m := range s.Models {
+		if _, err := fmt.Fprintf(w, "  model %s: requests %d, SLO attainment %.4f (%d met), feasible %.4f (%d of %d), TTFT p50 %s p99 %s, GPU-hours %.4f cost %.4f\n",
+			m.Model, m.Requests, m.SLOAttainment, m.SLOMet, m.FeasibleAttainment, m.FeasibleMet, m.Feasible,
+			m.TTFTP50.Round(time.Millisecond), m.TTFTP99.Round(time.Millisecond), m.GPUHours, m.Cost); err != nil {
 			return err
 		}
 	}

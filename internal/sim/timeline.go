@@ -27,6 +27,8 @@ type VariantTick struct {
 	Replicas int
 	// Ready, Starting and Draining count the replicas in each stage.
 	Ready, Starting, Draining int
+	// Unbound counts the replicas Pending for lack of GPUs (in Replicas, not in Starting).
+	Unbound int
 	// Running and Waiting sum the requests running and waiting on the variant's replicas.
 	Running, Waiting int
 	// KVUsage is the mean KV-cache usage of the ready replicas (0 when none is ready).
@@ -34,12 +36,15 @@ type VariantTick struct {
 }
 
 func (f *Fleet) record(at time.Duration, arrived int) TickRecord {
-	rec := TickRecord{At: at, Arrived: arrived, Pending: f.pending.len()}
+	rec := TickRecord{At: at, Arrived: arrived, Pending: f.waiting()}
 	for _, v := range f.variants {
 		vt := VariantTick{Name: v.spec.Name, Replicas: v.desired}
 		var kv float64
 		for _, r := range v.live {
 			switch r.state {
+			case Pending:
+				vt.Unbound++
+				continue
 			case Starting:
 				vt.Starting++
 				continue
@@ -68,6 +73,9 @@ func (r TickRecord) String() string {
 	for _, v := range r.Variants {
 		fmt.Fprintf(&b, " | %s replicas=%d ready=%d starting=%d draining=%d running=%d waiting=%d kv=%.3f",
 			v.Name, v.Replicas, v.Ready, v.Starting, v.Draining, v.Running, v.Waiting, v.KVUsage)
+		if v.Unbound > 0 {
+			fmt.Fprintf(&b, " unbound=%d", v.Unbound)
+		}
 	}
 	return b.String()
 }

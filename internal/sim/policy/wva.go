@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"reflect"
 	"strconv"
@@ -77,6 +78,21 @@ type WVAConfig struct {
 	// DecisionLog, when set, receives one line per variant and engine cycle: the time from the
 	// scenario's start, the variant, its current and target replicas and the decision's reason.
 	DecisionLog io.Writer
+	// GPUs, when set, is the cluster's GPU inventory per accelerator (profile name, as
+	// sim.Scenario.GPUs): the engine runs in limited mode (WVA_LIMITED_MODE) with an in-memory
+	// saturation.GPUInventory of these GPUs, each replica needing its profile's GPUs.
+	GPUs map[string]int
+	// Priorities, when set, is each model's service-class priority (lower is more important),
+	// loaded as the service-class ConfigMap would: one class per priority listing its models,
+	// with the SLO targets of SLO. Models it leaves out are unclassified.
+	Priorities map[string]int
+	// ScaleToZero sets every VariantAutoscaling's spec.scaleToZero with ScaleToZeroRetention
+	// (0: the API default, 10 min) and runs the engine's FromZero poll every tick against the
+	// waiting demand of the gateway queue: Source's when it implements saturation.DemandSource
+	// (promsim.Pipeline with ScrapeConfig.Gateway), else the cluster's (sim.Fleet). It needs
+	// Direct mode (the wake writes the scale subresource) and MinReplicas 0.
+	ScaleToZero          bool
+	ScaleToZeroRetention time.Duration
 }
 
 // Mode returns the actuation mode c runs: Actuation, or Metrics when it is empty.
@@ -144,6 +160,7 @@ type WVA struct {
 	hpas      map[string]*ExternalHPA
 	nextCycle time.Time
 	start     time.Time // the clock's time at NewWVA: the scenario's time zero
+	fromZero  *saturation.FromZero
 }
 
 // NewWVA returns a WVA policy whose engine reads time from clk; pass the same clock to sim.Run
@@ -167,6 +184,10 @@ func NewWVA(cfg WVAConfig, clk *testingclock.FakeClock) (*WVA, error) {
 	case wvav1alpha1.ActuationDirect:
 	default:
 		return nil, fmt.Errorf("wva actuation mode must be %s or %s, got %q", wvav1alpha1.ActuationMetrics, wvav1alpha1.ActuationDirect, cfg.Actuation)
+	}
+	if cfg.ScaleToZero && (cfg.Mode() != wvav1alpha1.ActuationDirect || cfg.MinReplicas != 0 || cfg.ScaleToZeroRetention < 0) {
+		return nil, fmt.Errorf("wva scale to zero needs Direct mode, minReplicas 0 and a retention >= 0, got %s mode, minReplicas %d and retention %s",
+			cfg.Mode(), cfg.MinReplicas, cfg.ScaleToZeroRetention)
 	}
 	return &WVA{cfg: cfg, clock: clk, start: clk.Now()}, nil
 }
@@ -197,11 +218,23 @@ func (w *WVA) Decide(ctx context.Context, now time.Time, c sim.Cluster) (map[str
 		}
 		w.logDecisions(now, c)
 		if w.hpas == nil {
-			return w.actuateDirect(ctx, c)
+			out, err := w.actuateDirect(ctx, c)
+			if err != nil || w.fromZero == nil {
+				return out, err
+			}
+			woken, err := w.wakeFromZero(ctx, c)
+			if out == nil {
+				return woken, err
+			}
+			maps.Copy(out, woken)
+			return out, err
 		}
 		if err := w.actuate(ctx, c); err != nil {
 			return nil, err
 		}
+	}
+	if w.fromZero != nil {
+		return w.wakeFromZero(ctx, c)
 	}
 	if w.hpas == nil {
 		return nil, nil
@@ -251,6 +284,32 @@ func (w *WVA) actuateDirect(ctx context.Context, c sim.Cluster) (map[string]int,
 	}
 	if err := w.actuate(ctx, c); err != nil {
 		return nil, err
+	}
+	after, err := w.specReplicas(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]int
+	for name, n := range after {
+		if n != before[name] {
+			if out == nil {
+				out = map[string]int{}
+			}
+			out[name] = n
+		}
+	}
+	return out, nil
+}
+
+// wakeFromZero runs one poll of the engine's FromZero loop and returns the Deployments it set
+// to 1 replica, for the fleet to follow.
+func (w *WVA) wakeFromZero(ctx context.Context, c sim.Cluster) (map[string]int, error) {
+	before, err := w.specReplicas(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.fromZero.RunOnce(ctx); err != nil {
+		return nil, fmt.Errorf("scale-from-zero poll: %w", err)
 	}
 	after, err := w.specReplicas(ctx, c)
 	if err != nil {
@@ -318,12 +377,26 @@ func (w *WVA) build(c sim.Cluster) error {
 		va := variantAutoscaling(v, w.cfg.MinReplicas)
 		va.Spec.SLO = sloSpec(w.cfg.SLO)
 		va.Spec.Actuation = &wvav1alpha1.ActuationSpec{Mode: w.cfg.Mode()}
+		if w.cfg.ScaleToZero {
+			va.Spec.ScaleToZero = &wvav1alpha1.ScaleToZeroSpec{}
+			if w.cfg.ScaleToZeroRetention > 0 {
+				va.Spec.ScaleToZero.RetentionSeconds = ptr.To(int32(min(w.cfg.ScaleToZeroRetention.Seconds(), math.MaxInt32)))
+			}
+		}
 		vas.Update(va)
 		w.vas[v.Name] = va
 	}
 	cfg := common.NewGlobalConfig()
 	cfg.UpdateSaturationConfig(map[string]interfaces.SaturationScalingConfig{interfaces.DefaultSaturationConfigKey: w.cfg.Saturation})
 	cfg.UpdateOptimizationConfig(w.cfg.Interval.String())
+	if len(w.cfg.Priorities) > 0 {
+		cfg.UpdateServiceClasses(serviceClasses(w.cfg.Priorities, w.cfg.SLO))
+	}
+	var limited []saturation.Option
+	if w.cfg.GPUs != nil {
+		cfg.UpdateGPULimits(interfaces.GPULimits{Enabled: true})
+		limited = append(limited, saturation.WithGPUInventory(newGPUInventory(w.cfg.GPUs, c.Variants())))
+	}
 	a, err := analysis.New(w.cfg.Analyzer)
 	if err != nil {
 		return err
@@ -340,8 +413,8 @@ func (w *WVA) build(c sim.Cluster) error {
 	if w.cfg.Source != nil {
 		src = w.cfg.Source
 	}
-	engine, err := saturation.New(src, vas, cfg, w.decisions, nil, saturation.WithClock(w.clock), saturation.WithAnalyzer(a),
-		saturation.WithScaleDownStabilization(w.cfg.ScaleDownStabilization, w.cfg.ScaleDownStepFraction))
+	engine, err := saturation.New(src, vas, cfg, w.decisions, nil, append([]saturation.Option{saturation.WithClock(w.clock), saturation.WithAnalyzer(a),
+		saturation.WithScaleDownStabilization(w.cfg.ScaleDownStabilization, w.cfg.ScaleDownStepFraction)}, limited...)...)
 	if err != nil {
 		return err
 	}
@@ -360,6 +433,17 @@ func (w *WVA) build(c sim.Cluster) error {
 	}
 	if w.actuator, err = actuator.New(w.registry, scales); err != nil {
 		return err
+	}
+	if w.cfg.ScaleToZero {
+		var demand saturation.DemandSource
+		if d, ok := src.(saturation.DemandSource); ok {
+			demand = d
+		} else if d, ok := c.(saturation.DemandSource); ok {
+			demand = d
+		} else {
+			return fmt.Errorf("wva scale to zero: neither the metrics source nor the cluster reads the waiting demand")
+		}
+		w.fromZero = engine.FromZero(demand, w.actuator, sim.DefaultTick)
 	}
 	if w.cfg.Mode() == wvav1alpha1.ActuationMetrics {
 		w.hpas = map[string]*ExternalHPA{}

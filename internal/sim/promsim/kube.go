@@ -67,7 +67,7 @@ func (k *KubeStore) Sync(ctx context.Context, variants []sim.VariantSpec, pods [
 	byKey := map[types.NamespacedName]sim.Pod{}
 	for _, p := range pods {
 		dep := types.NamespacedName{Namespace: p.Variant.Namespace, Name: p.Variant.Name}
-		if p.State == sim.Starting || p.State == sim.Serving {
+		if p.State == sim.Starting || p.State == sim.Serving || p.State == sim.Pending {
 			replicas[dep]++
 			key := types.NamespacedName{Namespace: p.Variant.Namespace, Name: p.Name}
 			want[key] = p.State == sim.Serving

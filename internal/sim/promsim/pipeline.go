@@ -68,6 +68,13 @@ func (p *Pipeline) Collect(ctx context.Context, targets []collector.Target, now 
 	return p.source.Collect(ctx, targets, now)
 }
 
+// WaitingDemand runs the production collector's scale-from-zero demand query
+// (promsource.Source.WaitingDemand) over the TSDB: with ScrapeConfig.Gateway, the gateway queue
+// of the simulated router.
+func (p *Pipeline) WaitingDemand(ctx context.Context, models []collector.IdleModel, now time.Time) (map[collector.ModelKey]float64, error) {
+	return p.source.WaitingDemand(ctx, models, now)
+}
+
 // TSDB returns the pipeline's TSDB (for queries of one's own).
 func (p *Pipeline) TSDB() *TSDB { return p.db }
 

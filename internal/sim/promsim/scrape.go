@@ -59,7 +59,20 @@ type ScrapeConfig struct {
 	Seed uint64
 	// Job is the job label; empty means DefaultJob.
 	Job string
+	// Gateway also scrapes the inference gateway every Interval (from time zero): the requests
+	// of each model waiting in the router (sim.GatewayQueues) as GatewayQueueMetric, the
+	// series the production collector's scale-from-zero demand reads. Never fails.
+	Gateway bool
 }
+
+// The gateway's scrape target.
+const (
+	// GatewayQueueMetric is the gateway's flow-control queue (promsource.MetricFlowControlQueueSize).
+	GatewayQueueMetric = "llm_d_epp_flow_control_queue_size"
+	// GatewayJob and GatewayInstance label the gateway's series.
+	GatewayJob      = "epp"
+	GatewayInstance = "epp:9090"
+)
 
 // DefaultScrapeConfig returns a 15 s interval without jitter or failures.
 func DefaultScrapeConfig() ScrapeConfig {
@@ -106,6 +119,7 @@ type Scraper struct {
 	cluster sim.Cluster
 	scrapes int
 	failed  int
+	gwNext  time.Duration // the gateway's next scrape, with cfg.Gateway
 }
 
 var _ sim.Observer = (*Scraper)(nil)
@@ -131,6 +145,9 @@ func (s *Scraper) Scrapes() (total, failed int) { return s.scrapes, s.failed }
 // NextObservation implements sim.Observer: the next discovery update or scrape.
 func (s *Scraper) NextObservation() time.Duration {
 	next := s.nextSD
+	if s.cfg.Gateway {
+		next = min(next, s.gwNext)
+	}
 	for _, t := range s.targets {
 		next = min(next, t.next)
 	}
@@ -160,6 +177,12 @@ func (s *Scraper) observe(app storage.Appender, at time.Duration, c sim.Cluster)
 		}
 		s.nextSD += DefaultDiscoveryInterval
 	}
+	if s.cfg.Gateway && at == s.gwNext {
+		if err := s.scrapeGateway(app, at, c); err != nil {
+			return err
+		}
+		s.gwNext += s.cfg.Interval
+	}
 	// A scrape reaches the pod as it is now, whatever discovery last saw: a pod that has gone
 	// since refuses the connection.
 	current := make(map[string]sim.ReplicaState, len(pods))
@@ -181,6 +204,23 @@ func (s *Scraper) observe(app storage.Appender, at time.Duration, c sim.Cluster)
 		}
 		t.slot++
 		t.next = s.slotTime(t)
+	}
+	return nil
+}
+
+// scrapeGateway records the gateway queue of every model of c at at.
+func (s *Scraper) scrapeGateway(app storage.Appender, at time.Duration, c sim.Cluster) error {
+	g, ok := c.(sim.GatewayQueues)
+	if !ok {
+		return nil
+	}
+	ts := s.start.Add(at).UnixMilli()
+	for _, q := range g.GatewayQueues() {
+		ls := labels.FromStrings(labels.MetricName, GatewayQueueMetric, LabelJob, GatewayJob, LabelInstance, GatewayInstance,
+			LabelNamespace, q.Namespace, "model_name", q.ModelID, "target_model_name", q.ModelID)
+		if _, err := app.Append(0, ls, ts, float64(q.Waiting)); err != nil {
+			return fmt.Errorf("appending the gateway queue of %s: %w", q.ModelID, err)
+		}
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -104,6 +105,11 @@ type Config struct {
 	// trace starts; InitialFleetOne one
 	// replica per variant, a cold start that no policy facing the start-up delay can serve.
 	InitialFleet string
+	// GPUs, when set, is the cluster's GPU inventory: GPUs per accelerator, keyed by variant
+	// name ("a100") or profile name ("A100-40GB"). Every policy runs on a cluster that holds
+	// no more (replicas beyond stay Pending, unbilled; sim.Scenario.GPUs), and the wva
+	// policies run the engine in limited mode with this inventory. The oracles' plans ignore it.
+	GPUs map[string]int
 	// DecisionLog, when set, receives the wva policies' decisions (policy.WVAConfig).
 	DecisionLog io.Writer
 	// Progress, when set, is called as Compare advances (from the calling goroutine).
@@ -201,6 +207,9 @@ func (c Config) Validate() error {
 	}
 	if c.TraceFormat != "" && !slices.Contains(workload.Formats(), c.TraceFormat) {
 		errs = append(errs, fmt.Errorf("unknown trace format %q: valid formats are %s", c.TraceFormat, strings.Join(workload.Formats(), ", ")))
+	}
+	if _, err := ParseGPUs(c.GPUs); err != nil {
+		errs = append(errs, err)
 	}
 	if c.TimelineEvery <= 0 {
 		errs = append(errs, fmt.Errorf("timeline interval must be positive, got %s", c.TimelineEvery))
@@ -428,6 +437,9 @@ func scenario(cfg Config) (sim.Scenario, error) {
 	}
 	sc := sim.NewScenario(name, reqs, variants...)
 	sc.SLO, sc.Seed = cfg.SLO, cfg.Seed
+	if sc.GPUs, err = ParseGPUs(cfg.GPUs); err != nil {
+		return sim.Scenario{}, err
+	}
 	sc.ScrapeInterval = cmp.Or(cfg.ScrapeInterval, sc.ScrapeInterval)
 	return sc, nil
 }
@@ -502,7 +514,7 @@ func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.Ora
 		if err != nil {
 			return sc, nil, nil, nil, err
 		}
-		wcfg.DecisionLog = cfg.DecisionLog
+		wcfg.DecisionLog, wcfg.GPUs = cfg.DecisionLog, sc.GPUs
 		// The scenario's SLO as every VariantAutoscaling's spec.slo, at the oracle's goal.
 		wcfg.SLO = interfaces.SLOTargets{TTFT: sc.SLO.TTFT, ITL: sc.SLO.ITL, Attainment: policy.DefaultOracleGoal}
 		var opts []sim.RunOption
@@ -640,6 +652,35 @@ func latencyPerMinute(reqs []sim.Request, of func(*sim.Request) time.Duration) [
 func nearestRank(sorted []time.Duration, p float64) time.Duration {
 	i := int(float64(len(sorted))*p+0.999999999) - 1
 	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// ParseGPUs resolves an inventory keyed by variant name ("a100") or profile name
+// ("A100-40GB", any case) to one keyed by profile name, as sim.Scenario.GPUs is; nil for none.
+func ParseGPUs(gpus map[string]int) (map[string]int, error) {
+	if len(gpus) == 0 {
+		return nil, nil
+	}
+	out := map[string]int{}
+	var errs []error
+	for _, key := range slices.Sorted(maps.Keys(gpus)) {
+		n := gpus[key]
+		i := slices.IndexFunc(sim.DefaultProfiles(), func(p sim.Profile) bool {
+			return strings.EqualFold(key, p.Name) || strings.EqualFold(key, variantName(p))
+		})
+		switch {
+		case i < 0:
+			errs = append(errs, fmt.Errorf("GPU inventory: unknown accelerator %q", key))
+		case n < 0:
+			errs = append(errs, fmt.Errorf("GPU inventory: %s must have >= 0 GPUs, got %d", key, n))
+		default:
+			name := sim.DefaultProfiles()[i].Name
+			if _, dup := out[name]; dup {
+				errs = append(errs, fmt.Errorf("GPU inventory: %s is given twice", name))
+			}
+			out[name] = n
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // ParseStartup parses a start-up delay, "D" or "D±S" (also "D+-S"): a delay D spread uniformly

@@ -73,6 +73,20 @@ type jsonPolicy struct {
 	Reversals             int                  `json:"reversals"`
 	Preemptions           int                  `json:"preemptions"`
 	Variants              []jsonVariantOutcome `json:"variants"`
+	Models                []jsonModelOutcome   `json:"models,omitempty"`
+}
+
+// jsonModelOutcome is one model's share of a policy's run (scenarios of several models only).
+type jsonModelOutcome struct {
+	Model              string  `json:"model"`
+	Requests           int     `json:"requests"`
+	SLOAttainment      float64 `json:"sloAttainment"`
+	FeasibleAttainment float64 `json:"feasibleAttainment"`
+	FeasibleRequests   int     `json:"feasibleRequests"`
+	P50TTFTSeconds     float64 `json:"p50TTFTSeconds"`
+	P99TTFTSeconds     float64 `json:"p99TTFTSeconds"`
+	GPUHours           float64 `json:"gpuHours"`
+	Cost               float64 `json:"cost"`
 }
 
 // jsonVariantOutcome is one variant's share of a policy's run.
@@ -138,6 +152,11 @@ func newJSONReport(c Comparison) jsonReport {
 			jp.Variants = append(jp.Variants, jsonVariantOutcome{Name: v.Name, PeakReplicas: v.PeakReplicas,
 				ReplicasCreated: v.ReplicasCreated, GPUHours: v.GPUHours, Cost: v.Cost, ScaleEvents: v.ScaleEvents, Reversals: v.Reversals})
 		}
+		for _, m := range s.Models {
+			jp.Models = append(jp.Models, jsonModelOutcome{Model: m.Model, Requests: m.Requests, SLOAttainment: m.SLOAttainment,
+				FeasibleAttainment: m.FeasibleAttainment, FeasibleRequests: m.Feasible, P50TTFTSeconds: m.TTFTP50.Seconds(),
+				P99TTFTSeconds: m.TTFTP99.Seconds(), GPUHours: m.GPUHours, Cost: m.Cost})
+		}
 		r.Policies = append(r.Policies, jp)
 	}
 	return r
@@ -149,7 +168,9 @@ func newJSONReport(c Comparison) jsonReport {
 // costRatioToOracleWarm, underProvisioned, p50TTFTSeconds, p99TTFTSeconds, p50ITLSeconds, p99ITLSeconds,
 // requests, finishedRequests, unfinishedRequests, failedRequests, rejectedRequests, scaleEvents, reversals,
 // preemptions, and variants with each variant's name, peakReplicas, replicasCreated, gpuHours,
-// cost, scaleEvents and reversals.
+// cost, scaleEvents and reversals; in a scenario of several models, models with each model's
+// requests, sloAttainment, feasibleAttainment, feasibleRequests, TTFT percentiles, gpuHours and
+// cost.
 func WriteJSON(w io.Writer, c Comparison) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

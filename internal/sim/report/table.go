@@ -85,12 +85,33 @@ func WriteTable(w io.Writer, c Comparison) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	for _, l := range modelLines(c) {
+		if _, err := fmt.Fprintln(w, l); err != nil {
+			return err
+		}
+	}
 	for _, l := range setupLines(c) {
 		if _, err := fmt.Fprintln(w, l); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// modelLines break each policy's attainment and cost down per model, after an empty line, in a
+// scenario of several models; none otherwise.
+func modelLines(c Comparison) []string {
+	var out []string
+	for _, p := range c.Policies {
+		for _, m := range p.Score.Models {
+			out = append(out, fmt.Sprintf("%s, model %s: SLO met %.2f%%, feasible met %.2f%%, TTFT p99 %s, cost $%.2f (%.2f GPU-hours).",
+				p.Name, m.Model, 100*m.SLOAttainment, 100*m.FeasibleAttainment, seconds(m.TTFTP99), m.Cost, m.GPUHours))
+		}
+	}
+	if len(out) > 0 {
+		out = append([]string{""}, out...)
+	}
+	return out
 }
 
 // setupLines say how each policy built on the production engine ran, after an empty line.

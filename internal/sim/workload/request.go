@@ -18,6 +18,9 @@ type Request struct {
 	// share their first k blocks, a cacheable prefix. Nil when unknown. Copies made by Scale
 	// share the original's slice; treat it as read-only.
 	PrefixBlocks []uint64
+	// Model is the served model name (VariantSpec.ModelID) the request asks for. Empty means
+	// the only model of a one-model scenario.
+	Model string
 }
 
 // Summary describes a stream in a few numbers.
