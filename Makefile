@@ -7,7 +7,7 @@ CONTROLLER_GEN ?= $(GO) tool controller-gen
 PKGS ?= ./...
 BIN_DIR ?= bin
 # Go test flags; CI and users get the race detector.
-TEST_FLAGS ?= -race -count=1
+TEST_FLAGS ?= -race -count=1 -timeout 30m
 BENCH ?= .
 
 .DEFAULT_GOAL := help
