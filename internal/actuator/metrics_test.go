@@ -15,13 +15,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
-	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/controller"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/testutil"
 )
-
-// The controller applies decisions through this package.
-var _ controller.Actuator = (*Actuator)(nil)
 
 // newTestActuator returns an Actuator without a scale client, registered on a fresh registry.
 func newTestActuator(t *testing.T) (*Actuator, *prometheus.Registry) {
