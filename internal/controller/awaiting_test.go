@@ -50,7 +50,8 @@ func (s patchCounterStatus) Patch(ctx context.Context, obj client.Object, patch 
 // a VariantAutoscaling whose target resolved gets no status write until its first decision,
 // which is then written in one patch with every condition (before the grace: two patches, the
 // first saying AwaitingDecision); one that gets no decision within the grace is written with
-// AwaitingDecision; one whose target is missing is written at once.
+// AwaitingDecision; one whose target is missing is written at once, and so is its target's
+// creation.
 func TestFirstDecisionIsTheFirstStatusWrite(t *testing.T) {
 	ctx := context.Background()
 	ns := newNamespace(t)
@@ -85,16 +86,17 @@ func TestFirstDecisionIsTheFirstStatusWrite(t *testing.T) {
 		}
 		return res
 	}
-	condition := func(key types.NamespacedName, typ string) *string {
+	// condition is the reason of the condition typ in key's stored status ("" when absent).
+	condition := func(key types.NamespacedName, typ string) string {
 		t.Helper()
 		va, err := getVA(ctx, key)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if c := meta.FindStatusCondition(va.Status.Conditions, typ); c != nil {
-			return &c.Reason
+			return c.Reason
 		}
-		return nil
+		return ""
 	}
 
 	// Start: the two resolved targets wait, the missing one is written.
@@ -104,8 +106,17 @@ func TestFirstDecisionIsTheFirstStatusWrite(t *testing.T) {
 		}
 	}
 	reconcile(missing)
-	if got := condition(missing, wvav1alpha1.ConditionTargetResolved); got == nil || *got != wvav1alpha1.ReasonTargetNotFound {
-		t.Errorf("missing target: TargetResolved reason %v, want %s at once", got, wvav1alpha1.ReasonTargetNotFound)
+	if got := condition(missing, wvav1alpha1.ConditionTargetResolved); got != wvav1alpha1.ReasonTargetNotFound {
+		t.Errorf("missing target: TargetResolved reason %q, want %s at once", got, wvav1alpha1.ReasonTargetNotFound)
+	}
+
+	// The missing target is created: TargetResolved is corrected at once, not after the grace.
+	if err := k8sClient.Create(ctx, testutil.Deployment(missing.Name).Namespace(ns).Replicas(1).Obj()); err != nil {
+		t.Fatal(err)
+	}
+	reconcile(missing)
+	if got := condition(missing, wvav1alpha1.ConditionTargetResolved); got != wvav1alpha1.ReasonTargetFound {
+		t.Errorf("created target: TargetResolved reason %q, want %s at once", got, wvav1alpha1.ReasonTargetFound)
 	}
 
 	// 20 s later the engine's first decision arrives for one of them.
@@ -127,11 +138,11 @@ func TestFirstDecisionIsTheFirstStatusWrite(t *testing.T) {
 		wvav1alpha1.ConditionMetricsAvailable:  wvav1alpha1.ReasonMetricsFound,
 		wvav1alpha1.ConditionOptimizationReady: wvav1alpha1.ReasonOptimizationSucceeded,
 	} {
-		if got := condition(decided, typ); got == nil || *got != want {
-			t.Errorf("decided: %s reason %v, want %s", typ, got, want)
+		if got := condition(decided, typ); got != want {
+			t.Errorf("decided: %s reason %q, want %s", typ, got, want)
 		}
 	}
-	if got := condition(decided, wvav1alpha1.ConditionReady); got == nil {
+	if got := condition(decided, wvav1alpha1.ConditionReady); got == "" {
 		t.Error("decided: no Ready condition")
 	}
 
@@ -140,8 +151,8 @@ func TestFirstDecisionIsTheFirstStatusWrite(t *testing.T) {
 	if res := reconcile(undecided); res.RequeueAfter != 0 {
 		t.Errorf("undecided after the grace: requeue after %s, want none", res.RequeueAfter)
 	}
-	if got := condition(undecided, wvav1alpha1.ConditionOptimizationReady); got == nil || *got != wvav1alpha1.ReasonAwaitingDecision {
-		t.Errorf("undecided after the grace: OptimizationReady reason %v, want %s", got, wvav1alpha1.ReasonAwaitingDecision)
+	if got := condition(undecided, wvav1alpha1.ConditionOptimizationReady); got != wvav1alpha1.ReasonAwaitingDecision {
+		t.Errorf("undecided after the grace: OptimizationReady reason %q, want %s", got, wvav1alpha1.ReasonAwaitingDecision)
 	}
 	if n := patches.get(undecided); n != 1 {
 		t.Errorf("undecided: %d status patches after the grace, want 1", n)

@@ -212,7 +212,10 @@ func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.R
 	}
 
 	d, ok := r.decisions.Get(va.Name, va.Namespace)
-	if !ok && deploy != nil && r.awaitGrace > 0 {
+	if c := meta.FindStatusCondition(original.Status.Conditions, wvav1alpha1.ConditionTargetResolved); !ok && deploy != nil &&
+		r.awaitGrace > 0 && (c == nil || c.Status == metav1.ConditionTrue) {
+		// The status says nothing wrong about the target (a status saying it is missing is
+		// corrected at once), and the first decision is expected within the grace.
 		if wait := r.awaiting.remaining(req.NamespacedName, r.clock.Now(), r.awaitGrace); wait > 0 {
 			deferWrite = true
 			return ctrl.Result{RequeueAfter: wait}, nil

@@ -37,6 +37,7 @@ const (
 	envN        = "WVA_BENCH_N"        // number of variants (default 1000)
 	envInterval = "WVA_BENCH_INTERVAL" // GLOBAL_OPT_INTERVAL (default: the manager's default, unset)
 	envOut      = "WVA_BENCH_OUT"      // directory for the manager's log (default: a temp dir)
+	envScrape   = "WVA_BENCH_SCRAPE"   // the fake Prometheus's scrape interval (default 15s; 0 sees changes at once)
 )
 
 const (
@@ -46,6 +47,8 @@ const (
 	steadyCycles = 3
 	// defaultInterval is the manager's default GLOBAL_OPT_INTERVAL (config.DefaultOptimizationInterval).
 	defaultInterval = 30 * time.Second
+	// defaultScrape is the scrape interval the step latency target is stated for (issue 13).
+	defaultScrape = 15 * time.Second
 )
 
 // TestScale is the harness. See docs/scale.md, "The scale harness".
@@ -68,6 +71,14 @@ func TestScale(t *testing.T) {
 			t.Fatalf("%s=%q: %v", envInterval, v, err)
 		}
 		interval, intervalSetting = d, v
+	}
+	scrape := defaultScrape
+	if v := os.Getenv(envScrape); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			t.Fatalf("%s=%q: want a duration of at least 0", envScrape, v)
+		}
+		scrape = d
 	}
 	outDir := os.Getenv(envOut)
 	if outDir == "" {
@@ -106,7 +117,7 @@ func TestScale(t *testing.T) {
 	t.Logf("created %d VariantAutoscalings, Deployments and pods (%d models, %d namespaces) in %s",
 		n, len(models), namespaces, time.Since(setupStart).Round(time.Second))
 
-	prom := newFakeProm(pods)
+	prom := newFakeProm(pods, scrape)
 	defer prom.close()
 	proxy, err := newCountingProxy(cfg)
 	if err != nil {
@@ -194,12 +205,17 @@ current-context: bench
 
 	// Phase 3: a load step on a tenth of the models; time to the first scale write of each.
 	stepped := models[:max(1, len(models)/10)]
-	time.Sleep(time.Duration(time.Now().UnixNano() % int64(interval))) // a step at a random phase of the cycle
+	// The models are stepped one after another over one interval, so that the steps fall at
+	// every phase of the cycle (and of the scrape).
+	time.Sleep(time.Duration(time.Now().UnixNano() % int64(interval)))
 	stepAt := time.Now()
-	for _, m := range stepped {
+	stepTimes := make(map[string]time.Time, len(stepped))
+	for i, m := range stepped {
+		time.Sleep(time.Until(stepAt.Add(time.Duration(int64(interval) * int64(i) / int64(len(stepped))))))
+		stepTimes[m] = time.Now()
 		prom.setLoad(m, highLoad)
 	}
-	stepLat, missed := waitStepWrites(ctx, proxy, pods, stepped, stepAt, 3*interval+time.Minute, exited)
+	stepLat, missed := waitStepWrites(ctx, proxy, pods, stepTimes, stepAt, 4*interval+scrape+time.Minute, exited)
 	stepDone := time.Now()
 	// One more cycle so the step's cycle is closed off in the per-cycle counts.
 	_ = mon.waitCycles(ctx, mon.cycleCount()+1, interval+time.Minute, exited)
@@ -340,16 +356,13 @@ func waitAllDecided(ctx context.Context, c client.Client, n int, timeout time.Du
 }
 
 // waitStepWrites waits until every stepped model has a scale write to one of its Deployments
-// after stepAt, and returns the latencies (step → first write) and the number of models without.
-func waitStepWrites(ctx context.Context, proxy *countingProxy, pods []benchPod, stepped []string, stepAt time.Time,
+// after its step (stepped: the models and when each was stepped, none before stepAt), and
+// returns the latencies (step → first write) and the number of models without.
+func waitStepWrites(ctx context.Context, proxy *countingProxy, pods []benchPod, stepped map[string]time.Time, stepAt time.Time,
 	timeout time.Duration, exited <-chan struct{}) ([]time.Duration, int) {
 	modelOfDeploy := map[string]string{}
-	want := map[string]bool{}
-	for _, m := range stepped {
-		want[m] = true
-	}
 	for _, p := range pods {
-		if want[p.model] {
+		if _, ok := stepped[p.model]; ok {
 			modelOfDeploy[p.namespace+"/"+strings.TrimSuffix(p.name, "-"+testutil.ReplicaSetHash+"-0")] = p.model
 		}
 	}
@@ -357,10 +370,10 @@ func waitStepWrites(ctx context.Context, proxy *countingProxy, pods []benchPod, 
 	for {
 		first := map[string]time.Time{}
 		for _, r := range proxy.snapshot() {
-			if r.kind != reqScaleWrite || r.at.Before(stepAt) {
+			if r.kind != reqScaleWrite {
 				continue
 			}
-			if m, ok := modelOfDeploy[r.ns+"/"+r.name]; ok {
+			if m, ok := modelOfDeploy[r.ns+"/"+r.name]; ok && !r.at.Before(stepped[m]) {
 				if _, seen := first[m]; !seen {
 					first[m] = r.at
 				}
@@ -376,8 +389,8 @@ func waitStepWrites(ctx context.Context, proxy *countingProxy, pods []benchPod, 
 		}
 		if done || time.Now().After(deadline) {
 			lat := make([]time.Duration, 0, len(first))
-			for _, at := range first {
-				lat = append(lat, at.Sub(stepAt))
+			for m, at := range first {
+				lat = append(lat, at.Sub(stepped[m]))
 			}
 			slices.Sort(lat)
 			return lat, len(stepped) - len(first)
