@@ -2,6 +2,7 @@ package scale
 
 import (
 	"encoding/json"
+	"hash/fnv"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -26,10 +27,11 @@ type benchPod struct{ namespace, name, model string }
 // per pod with the labels the collector joins on; every other query (the per-model demand and
 // latency queries) gets an empty vector. The load of a model can be changed at any time.
 //
-// With a scrape interval, each pod is scraped at its own phase of the interval (spread evenly
-// over the pods, as Prometheus spreads its targets): a pod reports the load in effect at its
-// last scrape, and its newest-sample time is that scrape. A load change therefore reaches the
-// queries 0 to one scrape interval later, pod by pod.
+// With a scrape interval, each model's pods are scraped at one phase of the interval, a hash
+// of the model name (Prometheus spreads its targets over the interval by a hash of their labels;
+// one phase per model is the case of a model served by one pod, the slowest to see a step): a
+// pod reports the load in effect at its last scrape, and its newest-sample time is that scrape.
+// A load change therefore reaches the queries 0 to one scrape interval later.
 type fakeProm struct {
 	srv    *httptest.Server
 	pods   []benchPod
@@ -63,7 +65,9 @@ func (p *fakeProm) lastScrape(i int, now time.Time) time.Time {
 	if p.scrape <= 0 {
 		return now
 	}
-	offset := time.Duration(int64(p.scrape) * int64(i) / int64(len(p.pods)))
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(p.pods[i].model))
+	offset := time.Duration(h.Sum64() % uint64(p.scrape))
 	since := now.Sub(p.origin.Add(offset))
 	if since < 0 {
 		return now // before its first scrape: the harness's start state
