@@ -89,7 +89,7 @@ func DefaultOptions() Options {
 		RESTClientTimeout:           60 * time.Second,
 		KubeAPIQPS:                  DefaultKubeAPIQPS,
 		KubeAPIBurst:                DefaultKubeAPIBurst,
-		MaxConcurrentReconciles:     4,
+		MaxConcurrentReconciles:     16,
 		AwaitingDecisionGrace:       2 * time.Minute,
 		ConfigMaps:                  controller.DefaultConfigMapNames(),
 		Analyzer:                    shipped.Analyzer,
