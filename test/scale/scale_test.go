@@ -567,7 +567,13 @@ func scrapeMetrics(hc *http.Client, url string) (map[string]float64, error) {
 				rest = strings.TrimSpace(line[j+1:])
 			}
 		}
-		v, err := strconv.ParseFloat(strings.Fields(rest)[0], 64)
+		fields := strings.Fields(rest)
+		if len(fields) == 0 {
+			// A line cut short (the 5 s client timeout hit a slow manager mid-body at 10,000
+			// variants): the whole scrape is discarded, not half of it counted.
+			return nil, fmt.Errorf("GET %s: truncated line %q", url, line)
+		}
+		v, err := strconv.ParseFloat(fields[0], 64)
 		if err == nil {
 			out[name] += v
 		}
