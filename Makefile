@@ -144,10 +144,12 @@ bench: ## Run the benchmarks (no tests).
 # manager's default, the only setting the checked-in thresholds apply to).
 BENCH_SCALE_N ?= 1000
 BENCH_SCALE_INTERVAL ?=
+# BENCH_SCALE_SCRAPE is the fake Prometheus's scrape interval (a pod's load change shows at its next scrape).
+BENCH_SCALE_SCRAPE ?= 15s
 BENCH_SCALE_OUT ?= out/bench-scale
 
 .PHONY: bench-scale
 bench-scale: ## Run the manager binary against envtest with BENCH_SCALE_N variants (default 1000) and print the scale report.
 	@assets="$$(hack/envtest-binaries.sh)"; mkdir -p $(BENCH_SCALE_OUT); \
-	WVA_BENCH_SCALE=1 WVA_BENCH_N=$(BENCH_SCALE_N) WVA_BENCH_INTERVAL=$(BENCH_SCALE_INTERVAL) WVA_BENCH_OUT="$$(cd $(BENCH_SCALE_OUT) && pwd)" \
+	WVA_BENCH_SCALE=1 WVA_BENCH_N=$(BENCH_SCALE_N) WVA_BENCH_INTERVAL=$(BENCH_SCALE_INTERVAL) WVA_BENCH_SCRAPE=$(BENCH_SCALE_SCRAPE) WVA_BENCH_OUT="$$(cd $(BENCH_SCALE_OUT) && pwd)" \
 	KUBEBUILDER_ASSETS="$$assets" $(GO) test -count=1 -v -timeout 90m -run '^TestScale$$' ./test/scale/

@@ -37,6 +37,9 @@ type Options struct {
 	KubeAPIBurst int
 	// MaxConcurrentReconciles is the number of VariantAutoscalings reconciled in parallel.
 	MaxConcurrentReconciles int
+	// AwaitingDecisionGrace is how long a VariantAutoscaling whose target resolved waits for
+	// its first decision before its status is written without one (0: at once).
+	AwaitingDecisionGrace time.Duration
 
 	// ConfigMaps locates the main, saturation and service-class ConfigMaps (env POD_NAMESPACE,
 	// CONFIG_MAP_NAME, SATURATION_CONFIG_MAP_NAME, SERVICE_CLASSES_CONFIG_MAP_NAME).
@@ -59,6 +62,17 @@ type Options struct {
 // LeaderElectionID is the Lease name the manager replicas compete for.
 const LeaderElectionID = "72dd1cf1.llm-d.ai"
 
+// DefaultKubeAPIQPS and DefaultKubeAPIBurst are sized for 10,000 VariantAutoscalings: a
+// decision change writes each one's status (and in Direct mode its scale subresource), so the
+// first decisions of 10,000 take 50 s at 200 writes/s (the burst absorbs the first 400). On the
+// API server that is 200 small mutating requests/s, about 1-2 of the seats of the
+// workload-low priority level (245 by default) at a few ms each, and 200 etcd writes/s of ~4 KB;
+// a cycle whose decisions did not change sends none (docs/scale.md, "API load and latency").
+const (
+	DefaultKubeAPIQPS   = 200
+	DefaultKubeAPIBurst = 400
+)
+
 // DefaultOptions returns the documented defaults.
 func DefaultOptions() Options {
 	shipped := defaults.Shipped()
@@ -73,9 +87,10 @@ func DefaultOptions() Options {
 		LeaderElectionRenewDeadline: 50 * time.Second,
 		LeaderElectionRetryPeriod:   10 * time.Second,
 		RESTClientTimeout:           60 * time.Second,
-		KubeAPIQPS:                  50,
-		KubeAPIBurst:                100,
-		MaxConcurrentReconciles:     4,
+		KubeAPIQPS:                  DefaultKubeAPIQPS,
+		KubeAPIBurst:                DefaultKubeAPIBurst,
+		MaxConcurrentReconciles:     16,
+		AwaitingDecisionGrace:       2 * time.Minute,
 		ConfigMaps:                  controller.DefaultConfigMapNames(),
 		Analyzer:                    shipped.Analyzer,
 		MetricsWindow:               shipped.MetricsWindow,
@@ -110,6 +125,9 @@ func (o *Options) BindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.KubeAPIBurst, "kube-api-burst", o.KubeAPIBurst, "Burst of API server requests above --kube-api-qps.")
 	fs.IntVar(&o.MaxConcurrentReconciles, "max-concurrent-reconciles", o.MaxConcurrentReconciles,
 		"Number of VariantAutoscalings reconciled in parallel.")
+	fs.DurationVar(&o.AwaitingDecisionGrace, "awaiting-decision-grace", o.AwaitingDecisionGrace,
+		"How long a VariantAutoscaling whose target exists waits for the engine's first decision before its status says AwaitingDecision; "+
+			"within it the first decision is its first status write (0 writes AwaitingDecision at once).")
 	fs.StringVar(&o.Analyzer, "analyzer", o.Analyzer, fmt.Sprintf("Saturation analyzer, one of %v.", analysis.Names()))
 	fs.BoolVar(&o.PrometheusAllowHTTP, "prometheus-allow-http", o.PrometheusAllowHTTP,
 		"Allow a plain-HTTP Prometheus URL (local development only).")
@@ -171,6 +189,9 @@ func (o *Options) Validate() error {
 	}
 	if o.MaxConcurrentReconciles < 1 {
 		errs = append(errs, errors.New("--max-concurrent-reconciles must be at least 1"))
+	}
+	if o.AwaitingDecisionGrace < 0 {
+		errs = append(errs, errors.New("--awaiting-decision-grace must not be negative"))
 	}
 	if o.RESTClientTimeout <= 0 {
 		errs = append(errs, errors.New("--rest-client-timeout must be positive"))

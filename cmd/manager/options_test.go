@@ -37,12 +37,13 @@ func TestOptions(t *testing.T) {
 				return o.GatewayMetric == promsource.GatewayMetric{Metric: "inference_model_request_total", ModelLabel: "model_name"}
 			}},
 		"sized for 10k by default": {check: func(o Options) bool {
-			return o.KubeAPIQPS == 50 && o.KubeAPIBurst == 100 && o.MaxConcurrentReconciles == 4
+			return o.KubeAPIQPS == 200 && o.KubeAPIBurst == 400 && o.MaxConcurrentReconciles == 16 && o.AwaitingDecisionGrace == 2*time.Minute
 		}},
-		"api load flags": {args: []string{"--kube-api-qps=200", "--kube-api-burst=400", "--max-concurrent-reconciles=16"},
+		"api load flags": {args: []string{"--kube-api-qps=500", "--kube-api-burst=1000", "--max-concurrent-reconciles=32", "--awaiting-decision-grace=0"},
 			check: func(o Options) bool {
-				return o.KubeAPIQPS == 200 && o.KubeAPIBurst == 400 && o.MaxConcurrentReconciles == 16
+				return o.KubeAPIQPS == 500 && o.KubeAPIBurst == 1000 && o.MaxConcurrentReconciles == 32 && o.AwaitingDecisionGrace == 0
 			}},
+		"negative grace":            {args: []string{"--awaiting-decision-grace=-1s"}, wantErr: "--awaiting-decision-grace"},
 		"no workers":                {args: []string{"--max-concurrent-reconciles=0"}, wantErr: "--max-concurrent-reconciles"},
 		"no qps":                    {args: []string{"--kube-api-qps=0"}, wantErr: "--kube-api-qps"},
 		"no burst":                  {args: []string{"--kube-api-burst=0"}, wantErr: "--kube-api-burst"},

@@ -39,6 +39,7 @@ var flagRanges = map[string]struct {
 	"max-concurrent-reconciles":      {">= 1", func(o *Options) { o.MaxConcurrentReconciles = 0 }},
 	"metrics-window":                 {">= 1s", func(o *Options) { o.MetricsWindow = time.Second - time.Millisecond }},
 	"scale-down-stabilization":       {">= 0", func(o *Options) { o.ScaleDownStabilization = -time.Second }},
+	"awaiting-decision-grace":        {">= 0", func(o *Options) { o.AwaitingDecisionGrace = -time.Second }},
 	"rest-client-timeout":            {"> 0", func(o *Options) { o.RESTClientTimeout = 0 }},
 	"leader-election-renew-deadline": {"< --leader-election-lease-duration", func(o *Options) { o.LeaderElectionRenewDeadline = o.LeaderElectionLeaseDuration }},
 }

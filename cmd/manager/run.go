@@ -98,7 +98,8 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 	if err := controller.NewVariantAutoscalingReconciler(mgr.GetClient(), recorder, common.DecisionCache, common.DefaultVACache,
 		common.DecisionTrigger, controller.WithActuator(act), controller.WithClock(clk),
 		controller.WithMaxConcurrentReconciles(opts.MaxConcurrentReconciles),
-		controller.WithScalerPrometheusAddress(prometheusURL)).SetupWithManager(mgr); err != nil {
+		controller.WithScalerPrometheusAddress(prometheusURL),
+		controller.WithAwaitingDecisionGrace(opts.AwaitingDecisionGrace)).SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("setting up the VariantAutoscaling controller: %w", err)
 	}
 	if err := configMaps.SetupWithManager(mgr); err != nil {

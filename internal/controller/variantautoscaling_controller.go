@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -66,6 +67,11 @@ type VariantAutoscalingReconciler struct {
 	scalerPrometheus string
 	// workers is the number of VariantAutoscalings reconciled in parallel (0: controller-runtime's default).
 	workers int
+	// awaitGrace is how long a VariantAutoscaling whose target resolved waits for the engine's
+	// first decision before its status is written without one (0: written at once). awaiting
+	// holds when each such VariantAutoscaling was first reconciled without a decision.
+	awaitGrace time.Duration
+	awaiting   firstSeen
 }
 
 // Option configures optional dependencies of the VariantAutoscalingReconciler.
@@ -84,6 +90,16 @@ func WithClock(c clock.PassiveClock) Option {
 // WithMaxConcurrentReconciles sets how many VariantAutoscalings are reconciled in parallel.
 func WithMaxConcurrentReconciles(n int) Option {
 	return func(r *VariantAutoscalingReconciler) { r.workers = n }
+}
+
+// WithAwaitingDecisionGrace defers the status write of a VariantAutoscaling that has no
+// decision yet and whose target resolved, for at most grace after its first such reconcile:
+// the engine's first decision usually arrives within that time and is then written in one
+// status patch, instead of one patch saying AwaitingDecision and a second one with the
+// decision moments later. A target that is missing or unreadable is written at once, and so is
+// AwaitingDecision when grace passes without a decision. 0 (the default) writes at once.
+func WithAwaitingDecisionGrace(grace time.Duration) Option {
+	return func(r *VariantAutoscalingReconciler) { r.awaitGrace = grace }
 }
 
 // NewVariantAutoscalingReconciler returns a reconciler that reads decisions from decisions,
@@ -177,8 +193,13 @@ func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.R
 
 	original := va.DeepCopy()
 	var scalerErr error
+	deferWrite := false
 	defer func() {
 		retErr = errors.Join(retErr, scalerErr)
+		if deferWrite {
+			r.vas.Update(va)
+			return
+		}
 		r.setReady(va)
 		if err := r.patchStatus(ctx, original, va); err != nil {
 			retErr = errors.Join(retErr, err)
@@ -202,6 +223,15 @@ func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.R
 	}
 
 	d, ok := r.decisions.Get(va.Name, va.Namespace)
+	if c := meta.FindStatusCondition(original.Status.Conditions, wvav1alpha1.ConditionTargetResolved); !ok && deploy != nil &&
+		r.awaitGrace > 0 && (c == nil || c.Status == metav1.ConditionTrue) {
+		// The status says nothing wrong about the target (a status saying it is missing is
+		// corrected at once), and the first decision is expected within the grace.
+		if wait := r.awaiting.remaining(req.NamespacedName, r.clock.Now(), r.awaitGrace); wait > 0 {
+			deferWrite = true
+			return ctrl.Result{RequeueAfter: wait}, nil
+		}
+	}
 	if !ok {
 		r.setCondition(va, wvav1alpha1.ConditionOptimizationReady, metav1.ConditionFalse, wvav1alpha1.ReasonAwaitingDecision,
 			"No engine cycle has produced a decision for this variant yet.")
@@ -387,6 +417,7 @@ func (r *VariantAutoscalingReconciler) forget(ctx context.Context, key types.Nam
 	r.limits.forget(key)
 	r.failing.remove(key)
 	r.scalers.forget(key)
+	r.awaiting.forget(key)
 	if r.actuator != nil {
 		r.actuator.Forget(key)
 	}

@@ -2,6 +2,7 @@ package scale
 
 import (
 	"encoding/json"
+	"hash/fnv"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -25,17 +26,30 @@ type benchPod struct{ namespace, name, model string }
 // BuildQueries (KV usage, waiting, running, newest-sample time, cache geometry) carry one series
 // per pod with the labels the collector joins on; every other query (the per-model demand and
 // latency queries) gets an empty vector. The load of a model can be changed at any time.
+//
+// With a scrape interval, each model's pods are scraped at one phase of the interval, a hash
+// of the model name (Prometheus spreads its targets over the interval by a hash of their labels;
+// one phase per model is the case of a model served by one pod, the slowest to see a step): a
+// pod reports the load in effect at its last scrape, and its newest-sample time is that scrape.
+// A load change therefore reaches the queries 0 to one scrape interval later.
 type fakeProm struct {
-	srv  *httptest.Server
-	pods []benchPod
+	srv    *httptest.Server
+	pods   []benchPod
+	scrape time.Duration // 0: every change is seen at once
+	origin time.Time
 
 	mu      sync.Mutex
-	load    map[string]load // by model; idleLoad when absent
+	load    map[string][]loadChange // by model, oldest first; idleLoad before the first
 	queries int
 }
 
-func newFakeProm(pods []benchPod) *fakeProm {
-	p := &fakeProm{pods: pods, load: map[string]load{}}
+type loadChange struct {
+	at time.Time
+	l  load
+}
+
+func newFakeProm(pods []benchPod, scrape time.Duration) *fakeProm {
+	p := &fakeProm{pods: pods, scrape: scrape, origin: time.Now(), load: map[string][]loadChange{}}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	return p
 }
@@ -43,7 +57,34 @@ func newFakeProm(pods []benchPod) *fakeProm {
 func (p *fakeProm) setLoad(model string, l load) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.load[model] = l
+	p.load[model] = append(p.load[model], loadChange{at: time.Now(), l: l})
+}
+
+// lastScrape is when pod i was last scraped at now.
+func (p *fakeProm) lastScrape(i int, now time.Time) time.Time {
+	if p.scrape <= 0 {
+		return now
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(p.pods[i].model))
+	offset := time.Duration(h.Sum64() % uint64(p.scrape))
+	since := now.Sub(p.origin.Add(offset))
+	if since < 0 {
+		return now // before its first scrape: the harness's start state
+	}
+	return now.Add(-(since % p.scrape))
+}
+
+// loadAt is the load of a model at time at.
+func loadAt(changes []loadChange, at time.Time) load {
+	l := idleLoad
+	for _, c := range changes {
+		if c.at.After(at) {
+			break
+		}
+		l = c.l
+	}
+	return l
 }
 
 func (p *fakeProm) close() { p.srv.Close() }
@@ -92,7 +133,7 @@ func (p *fakeProm) serve(w http.ResponseWriter, r *http.Request) {
 	kind := classify(r.Form.Get("query"))
 	p.mu.Lock()
 	p.queries++
-	loads := make(map[string]load, len(p.load))
+	loads := make(map[string][]loadChange, len(p.load))
 	for k, v := range p.load {
 		loads[k] = v
 	}
@@ -102,11 +143,9 @@ func (p *fakeProm) serve(w http.ResponseWriter, r *http.Request) {
 	result := []sample{}
 	if kind != qOther {
 		result = make([]sample, 0, len(p.pods))
-		for _, pod := range p.pods {
-			l, ok := loads[pod.model]
-			if !ok {
-				l = idleLoad
-			}
+		for i, pod := range p.pods {
+			scraped := p.lastScrape(i, now)
+			l := loadAt(loads[pod.model], scraped)
 			m := map[string]string{"namespace": pod.namespace, "pod": pod.name, "model_name": pod.model}
 			var v float64
 			switch kind {
@@ -117,7 +156,11 @@ func (p *fakeProm) serve(w http.ResponseWriter, r *http.Request) {
 			case qRunning:
 				v = l.running
 			case qLast:
-				v = float64(now.Add(-5 * time.Second).Unix())
+				last := scraped
+				if p.scrape <= 0 {
+					last = now.Add(-5 * time.Second)
+				}
+				v = float64(last.Unix())
 			case qBlocks:
 				m = map[string]string{"namespace": pod.namespace, "pod": pod.name, "engine": "0", "num_gpu_blocks": "8192", "block_size": "16"}
 				v = 1

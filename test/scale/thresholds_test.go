@@ -23,13 +23,25 @@ var limits = map[int]thresholds{
 	// 50 QPS), steady cycles 0 status / 0 scale writes / 0 uncached reads, step → write p50 25.1 s
 	// max 25.4 s (20 models, one cycle), peak RSS 113 MiB, 0 trigger deferrals, cycle wall
 	// p50 192 ms, CPU per 30 s period p50 3.1 s (scraped every 250 ms then).
-	1000: {toDecided: 80 * time.Second, stepMax: 45 * time.Second, peakRSS: 256 << 20, steadyWrite: 0},
+	//
+	// Run of 2026-12-02 02:02 (first decision = first status write, 200 QPS, 4 workers, load
+	// average 19-22; steps seen at once, one step): all decided 16.2 s after start (1,000
+	// status writes, one per VA), deciding cycle → last status 14 s, steady 0 / 0 / 0, step →
+	// write p50 27.7 s max 29.6 s, peak RSS 116 MiB, cycle wall p50 357 ms.
+	//
+	// Since then the fake Prometheus has a 15 s scrape and the steps are spread over an
+	// interval, which adds 0-15 s to the step latency: stepMax is the interval plus the scrape
+	// plus 15 s for the cycle, its writes and the load, not a measured maximum. Run of
+	// 2026-12-02 02:41 with it (16 workers, load average 3-7): all decided 6.4 s after start,
+	// steady 0 / 0 / 0, step → write p50 23.0 s max 36.4 s (20 models), peak RSS 121 MiB.
+	1000: {toDecided: 80 * time.Second, stepMax: 60 * time.Second, peakRSS: 256 << 20, steadyWrite: 0},
 	// Run of 2026-12-02 01:47 (1 s poll, load average 6-8): all decided 98.7 s after start
 	// (4,000 status writes at 50 QPS: the initial reconciles' and the decisions'; the deciding
 	// cycle's writes spill over two more periods), steady cycles 0 / 0 / 0, step → write p50
 	// 29.0 s max 29.8 s (40 models), peak RSS 172 MiB, 6,331 trigger deferrals (none dropped,
 	// max pending 0 at 1 s polls), cycle wall p50 490 ms p99 959 ms, CPU per period p50 2.26 s.
-	2000: {toDecided: 160 * time.Second, stepMax: 50 * time.Second, peakRSS: 384 << 20, steadyWrite: 0},
+	// stepMax: 50 s measured then plus the 15 s scrape (see 1000).
+	2000: {toDecided: 160 * time.Second, stepMax: 65 * time.Second, peakRSS: 384 << 20, steadyWrite: 0},
 }
 
 func checkThresholds(t *testing.T, r report) {
