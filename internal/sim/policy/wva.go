@@ -278,11 +278,17 @@ func (w *WVA) actuateDirect(ctx context.Context, c sim.Cluster) (map[string]int,
 	if err := w.kube.Sync(ctx, c.Variants(), c.Pods()); err != nil {
 		return nil, err
 	}
+	return w.changedReplicas(ctx, c, func() error { return w.actuate(ctx, c) })
+}
+
+// changedReplicas runs write and returns the Deployments whose spec replicas it changed, with
+// their new counts (nil when none changed).
+func (w *WVA) changedReplicas(ctx context.Context, c sim.Cluster, write func() error) (map[string]int, error) {
 	before, err := w.specReplicas(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	if err := w.actuate(ctx, c); err != nil {
+	if err := write(); err != nil {
 		return nil, err
 	}
 	after, err := w.specReplicas(ctx, c)
@@ -304,27 +310,12 @@ func (w *WVA) actuateDirect(ctx context.Context, c sim.Cluster) (map[string]int,
 // wakeFromZero runs one poll of the engine's FromZero loop and returns the Deployments it set
 // to 1 replica, for the fleet to follow.
 func (w *WVA) wakeFromZero(ctx context.Context, c sim.Cluster) (map[string]int, error) {
-	before, err := w.specReplicas(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	if err := w.fromZero.RunOnce(ctx); err != nil {
-		return nil, fmt.Errorf("scale-from-zero poll: %w", err)
-	}
-	after, err := w.specReplicas(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	var out map[string]int
-	for name, n := range after {
-		if n != before[name] {
-			if out == nil {
-				out = map[string]int{}
-			}
-			out[name] = n
+	return w.changedReplicas(ctx, c, func() error {
+		if err := w.fromZero.RunOnce(ctx); err != nil {
+			return fmt.Errorf("scale-from-zero poll: %w", err)
 		}
-	}
-	return out, nil
+		return nil
+	})
 }
 
 // specReplicas reads every variant's Deployment spec.replicas from the store.
