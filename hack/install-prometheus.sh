@@ -9,7 +9,8 @@
 # policy-rc.d that denies service starts is put in place if none exists.
 set -euo pipefail
 
-if command -v prometheus >/dev/null 2>&1; then
+# The package also ships promtool, which the alert-rule tests run.
+if command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1; then
   exit 0
 fi
 

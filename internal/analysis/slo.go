@@ -300,7 +300,6 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 		goal = interfaces.DefaultSLOAttainment
 	}
 	var missed, known []string
-	closeMiss := false
 	// The ITL target is on a request's mean ITL: the per-request TPOT histogram measures it;
 	// the per-token ITL histogram, where there is no other, counts each slow token.
 	itl := itlSLI(met)
@@ -315,7 +314,6 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 		if s.sli.Attainment < goal {
 			missed = append(missed, s.name)
 		}
-		closeMiss = closeMiss || s.sli.Attainment < goal+(1-goal)/2
 	}
 	switch {
 	case len(known) == 0:
@@ -327,10 +325,6 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 		st.Calm = 0
 		st.Headroom = min(st.Headroom*SLOHeadroomStep, headroomMax)
 		return fmt.Sprintf("attainment %s misses %s: headroom raised", strings.Join(known, ", "), num(goal))
-	case st.Headroom > 1 && closeMiss:
-		// Met, but within half the error budget of the goal: the headroom is what meets it.
-		st.Calm = 0
-		return fmt.Sprintf("attainment %s meets %s narrowly: headroom kept", strings.Join(known, ", "), num(goal))
 	default:
 		st.Calm++
 		if st.Calm >= SLOHeadroomCalmCycles && st.Headroom > 1 {
