@@ -7,10 +7,7 @@ import (
 	"testing"
 	"time"
 
-	testingclock "k8s.io/utils/clock/testing"
-
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
-	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/promsim"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/workload"
@@ -162,24 +159,6 @@ func runLimited(t *testing.T, sc sim.Scenario, cfg WVAConfig) (*inventoryCheck, 
 // runWrapped runs cfg on sc as runWVA does, with the policy wrapped by wrap.
 func runWrapped(t *testing.T, sc sim.Scenario, cfg WVAConfig, wrap func(sim.Policy) sim.Policy) sim.Result {
 	t.Helper()
-	pipe, err := promsim.NewPipeline(promsim.DefaultScrapeConfig(), sc.Start, promsource.WithWindow(sc.PeakWindow))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pipe.Close() })
-	cfg.Source, cfg.Kube = pipe, pipe.Kube()
-	clk := testingclock.NewFakeClock(sc.Start)
-	w, err := NewWVA(cfg, clk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := []sim.RunOption{sim.WithClock(clk), sim.WithObserver(pipe), sim.WithTimeline(15 * time.Second)}
-	if cfg.Mode() == wvav1alpha1.ActuationDirect {
-		opts = append(opts, sim.WithActuationDelay(sim.DefaultTick))
-	}
-	res, err := sim.Run(context.Background(), sc, wrap(w), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, res, _ := runPipeline(t, sc, cfg, promsim.DefaultScrapeConfig(), wrap)
 	return res
 }

@@ -42,7 +42,14 @@ func TestDefaultWVAIsShipped(t *testing.T) {
 // runWVA runs cfg on sc through the production metrics pipeline, as report.Compare does.
 func runWVA(t *testing.T, sc sim.Scenario, cfg WVAConfig) (*WVA, sim.Result, *promsim.Pipeline) {
 	t.Helper()
-	pipe, err := promsim.NewPipeline(promsim.DefaultScrapeConfig(), sc.Start, promsource.WithWindow(sc.PeakWindow))
+	return runPipeline(t, sc, cfg, promsim.DefaultScrapeConfig(), nil)
+}
+
+// runPipeline runs cfg on sc through the production metrics pipeline scraped as scrape says,
+// the policy wrapped by wrap when it is not nil; the timeline is kept every 15 s.
+func runPipeline(t *testing.T, sc sim.Scenario, cfg WVAConfig, scrape promsim.ScrapeConfig, wrap func(sim.Policy) sim.Policy) (*WVA, sim.Result, *promsim.Pipeline) {
+	t.Helper()
+	pipe, err := promsim.NewPipeline(scrape, sc.Start, promsource.WithWindow(sc.PeakWindow))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +64,11 @@ func runWVA(t *testing.T, sc sim.Scenario, cfg WVAConfig) (*WVA, sim.Result, *pr
 	if cfg.Mode() == wvav1alpha1.ActuationDirect {
 		opts = append(opts, sim.WithActuationDelay(sim.DefaultTick))
 	}
-	res, err := sim.Run(context.Background(), sc, w, opts...)
+	var p sim.Policy = w
+	if wrap != nil {
+		p = wrap(w)
+	}
+	res, err := sim.Run(context.Background(), sc, p, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,14 +1,10 @@
 package policy
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	testingclock "k8s.io/utils/clock/testing"
-
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
-	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/promsim"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim/workload"
@@ -31,27 +27,13 @@ func idleScenario(t *testing.T) sim.Scenario {
 	return sim.NewScenario("idle bursts", reqs, v)
 }
 
-// runZero runs cfg on sc in Direct mode through the production metrics pipeline, the gateway
-// queue scraped as well.
+// runZero runs cfg on sc through the production metrics pipeline, the gateway queue scraped as
+// well.
 func runZero(t *testing.T, sc sim.Scenario, cfg WVAConfig) sim.Result {
 	t.Helper()
 	scrape := promsim.DefaultScrapeConfig()
 	scrape.Gateway = true
-	pipe, err := promsim.NewPipeline(scrape, sc.Start, promsource.WithWindow(sc.PeakWindow))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pipe.Close() })
-	cfg.Source, cfg.Kube = pipe, pipe.Kube()
-	clk := testingclock.NewFakeClock(sc.Start)
-	w, err := NewWVA(cfg, clk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := sim.Run(context.Background(), sc, w, sim.WithClock(clk), sim.WithObserver(pipe), sim.WithActuationDelay(sim.DefaultTick))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, res, _ := runPipeline(t, sc, cfg, scrape, nil)
 	return res
 }
 
