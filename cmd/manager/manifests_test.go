@@ -13,8 +13,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/testutil"
@@ -24,23 +22,9 @@ import (
 // object on a real API server, then creates the sample VariantAutoscaling: the install the
 // README describes works, and what it installs is what the code expects.
 func TestKustomizeInstall(t *testing.T) {
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	resources, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join("..", "..", "config", "default"))
-	if err != nil {
-		t.Fatalf("kustomize build config/default: %v", err)
-	}
-	var objs []*unstructured.Unstructured
+	objs := renderInstall(t)
 	byKind := map[string][]string{}
-	for _, r := range resources.Resources() {
-		raw, err := r.MarshalJSON()
-		if err != nil {
-			t.Fatal(err)
-		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(raw); err != nil {
-			t.Fatal(err)
-		}
-		objs = append(objs, u)
+	for _, u := range objs {
 		byKind[u.GetKind()] = append(byKind[u.GetKind()], u.GetName())
 	}
 
