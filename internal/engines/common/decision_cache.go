@@ -41,6 +41,22 @@ func (c *InternalDecisionCache) Set(name, namespace string, d interfaces.Variant
 	c.items[decisionKey(name, namespace)] = d
 }
 
+// Publish stores d like Set and reports whether the controller has something new to write for
+// it: true when there was no decision before, or when the previous one's outcome differs from
+// d's (see SameOutcome). The comparison and the store are one step, so two publishers cannot
+// both see the same previous decision.
+func (c *InternalDecisionCache) Publish(name, namespace string, d interfaces.VariantDecision) bool {
+	c.Lock()
+	defer c.Unlock()
+	if c.items == nil {
+		c.items = make(map[string]interfaces.VariantDecision)
+	}
+	k := decisionKey(name, namespace)
+	prev, ok := c.items[k]
+	c.items[k] = d
+	return !ok || !SameOutcome(prev, d)
+}
+
 // Get returns the decision for the VariantAutoscaling name in namespace, and whether one exists.
 func (c *InternalDecisionCache) Get(name, namespace string) (interfaces.VariantDecision, bool) {
 	c.RLock()

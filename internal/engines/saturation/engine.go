@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"sync"
 	"time"
@@ -58,6 +59,11 @@ type Engine struct {
 	gpus GPUInventory
 	// zero is the scale-to-zero memory per model, shared with the FromZero loop (see zero.go).
 	zero zeroMemory
+	// resync is the period within which every VariantAutoscaling is announced to the
+	// controller even when its decision did not change (0: never); lastCycle is when the
+	// previous cycle collected (see resyncDue).
+	resync    time.Duration
+	lastCycle time.Time
 }
 
 // Option configures optional dependencies of the Engine.
@@ -90,6 +96,19 @@ func WithReadiness(ready <-chan struct{}, timeout time.Duration) Option {
 	return func(e *Engine) { e.ready, e.readyTimeout = ready, timeout }
 }
 
+// DefaultResyncPeriod is the period within which the engine asks the controller to reconcile
+// every VariantAutoscaling whose decision did not change (see WithResync).
+const DefaultResyncPeriod = 5 * time.Minute
+
+// WithResync sets the resync period (default DefaultResyncPeriod; 0 disables the resync).
+// The engine asks for a reconcile of a VariantAutoscaling when its decision's outcome changed
+// (common.SameOutcome), and once within every period otherwise, each VariantAutoscaling at a
+// phase of the period of its own (a hash of its key), so that the resyncs of a fleet are
+// spread over the period's cycles instead of falling in one.
+func WithResync(period time.Duration) Option {
+	return func(e *Engine) { e.resync = max(period, 0) }
+}
+
 // WithRegisterer registers the engine's self-metrics on reg (default: not registered).
 func WithRegisterer(reg prometheus.Registerer) Option { return func(e *Engine) { e.registry = reg } }
 
@@ -99,7 +118,7 @@ func WithRegisterer(reg prometheus.Registerer) Option { return func(e *Engine) {
 func New(source collector.Source, vas VASource, cfg *common.GlobalConfig, decisions *common.InternalDecisionCache,
 	trigger chan<- event.GenericEvent, opts ...Option) (*Engine, error) {
 	e := &Engine{source: source, vas: vas, config: cfg, decisions: decisions, clock: clock.RealClock{},
-		stab:     newStabilizer(DefaultScaleDownStabilization, DefaultScaleDownStepFraction),
+		stab: newStabilizer(DefaultScaleDownStabilization, DefaultScaleDownStepFraction), resync: DefaultResyncPeriod,
 		kvTokens: map[types.NamespacedName]float64{}, startup: map[types.NamespacedName]time.Duration{}, sloSeries: map[types.NamespacedName]bool{},
 		analyzerState: map[modelKey]any{}, zero: zeroMemory{models: map[modelKey]*zeroState{}}}
 	for _, o := range opts {
@@ -160,8 +179,10 @@ type modelKey struct{ namespace, modelID string }
 
 // RunOnce does one full cycle: ready VariantAutoscalings from the VA cache, grouped by model
 // and namespace, observed through the source in one collection, analysed per model, and one
-// decision per VariantAutoscaling stored and announced. Cycles must not overlap: Start runs
-// them one after another, and so must any other caller.
+// decision per VariantAutoscaling stored. The controller is asked to reconcile only the
+// VariantAutoscalings whose decision's outcome changed, and those whose resync falls in this
+// cycle (see WithResync). Cycles must not overlap: Start runs them one after another, and so
+// must any other caller.
 func (e *Engine) RunOnce(ctx context.Context) error {
 	logger := log.FromContext(ctx)
 	start := e.clock.Now()
@@ -225,10 +246,34 @@ func (e *Engine) RunOnce(ctx context.Context) error {
 		}
 		all = append(all, e.applyZero(k, groups[k], snap, collectErr == nil, decisions, now)...)
 	}
+	since := e.lastCycle
+	e.lastCycle = now
 	for _, d := range e.limitGPUs(ctx, all, vas) {
-		e.publishGuarded(d)
+		e.publishGuarded(d, resyncDue(types.NamespacedName{Namespace: d.Namespace, Name: d.VariantName}, e.resync, since, now))
 	}
 	return nil
+}
+
+// resyncDue reports whether a resync of key falls in (since, now]: key's resyncs are at
+// phase + k*period, phase being a hash of key within [0, period). Each VariantAutoscaling is
+// so resynced once within every period, at the first cycle at or after its resync time, and
+// a fleet's resyncs are spread evenly over the period. Nothing is due without a previous cycle
+// (since zero: every decision is new then) or with period 0.
+func resyncDue(key types.NamespacedName, period time.Duration, since, now time.Time) bool {
+	if period <= 0 || since.IsZero() || !now.After(since) {
+		return false
+	}
+	if now.Sub(since) >= period {
+		return true
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(key.Namespace))
+	_, _ = h.Write([]byte{'/'})
+	_, _ = h.Write([]byte(key.Name))
+	phase := int64(h.Sum64() % uint64(period))
+	// Times after 1970 only (UnixNano > phase), so truncating division is floor division.
+	slot := func(t time.Time) int64 { return (t.UnixNano() - phase) / int64(period) }
+	return slot(now) != slot(since)
 }
 
 // forgetVanished drops the per-variant memory (scale-down history, KV capacity) of variants that
@@ -486,11 +531,20 @@ func newDecision(va *wvav1alpha1.VariantAutoscaling, metrics collector.Status, c
 	}
 }
 
-// publish stores d and asks the controller to reconcile its VariantAutoscaling; the request
-// never blocks and is never dropped (see notifier).
-func (e *Engine) publish(d interfaces.VariantDecision) {
-	e.decisions.Set(d.VariantName, d.Namespace, d)
+// publish stores d and asks the controller to reconcile its VariantAutoscaling when the
+// controller has something new to write for it (its outcome changed, common.SameOutcome) or
+// when resync is set; the request never blocks and is never dropped (see notifier).
+func (e *Engine) publish(d interfaces.VariantDecision, resync bool) {
+	changed := e.decisions.Publish(d.VariantName, d.Namespace, d)
 	e.metrics.decisions.WithLabelValues(string(d.Action)).Inc()
+	switch {
+	case changed:
+		e.metrics.triggerRequests.WithLabelValues(requestChanged).Inc()
+	case resync:
+		e.metrics.triggerRequests.WithLabelValues(requestResync).Inc()
+	default:
+		return
+	}
 	e.notify.request(types.NamespacedName{Namespace: d.Namespace, Name: d.VariantName})
 }
 

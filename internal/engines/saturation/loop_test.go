@@ -9,6 +9,7 @@ import (
 	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 	"k8s.io/apimachinery/pkg/types"
 
+	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/testutil"
@@ -194,21 +195,24 @@ func TestIntervalCountsFromCycleStart(t *testing.T) {
 	h.waitCalls(t, 2)
 }
 
-// TestFullChannelDeliversEveryVAWithinTwoCycles: 5,000 variants, the 1,000-slot trigger channel
+// TestFullChannelDeliversEveryChangedDecisionWithinTwoCycles: 5,000 variants whose decisions
+// change every cycle (their replicas alternate between 1 and 2), the 1,000-slot trigger channel
 // and a controller that is busy while a cycle publishes and then handles 2,510 triggers per
 // interval, just over half the fleet (the notifier may send one duplicate a cycle, see
-// notifier). Nothing may be dropped: every variant must be announced within two cycles, and
-// again within every two cycles after that. (Dropping whatever did not fit starved the tail of
-// the sorted order: only the first 1,000 variants were ever announced.)
-func TestFullChannelDeliversEveryVAWithinTwoCycles(t *testing.T) {
+// notifier). No changed decision may be lost: every variant must be announced within two
+// cycles, and again within every two cycles after that. (Dropping whatever did not fit starved
+// the tail of the sorted order: only the first 1,000 variants were ever announced.)
+func TestFullChannelDeliversEveryChangedDecisionWithinTwoCycles(t *testing.T) {
 	const n, perInterval = 5000, 2510
 	h := newHarness(t, analysis.AnalyzerCapacity)
 	all := map[types.NamespacedName]bool{}
+	var vas []*wvav1alpha1.VariantAutoscaling
 	for i := range n {
 		va := testutil.VariantAutoscaling(fmt.Sprintf("va-%04d", i)).Model(fmt.Sprintf("m-%d", i)).Obj()
 		h.vas.Update(va)
 		h.observe(va, observed(1, 0.3, 0))
 		all[types.NamespacedName{Namespace: va.Namespace, Name: va.Name}] = true
+		vas = append(vas, va)
 	}
 	h.cfg.UpdateOptimizationConfig("10s")
 	h.start(t)
@@ -251,6 +255,11 @@ func TestFullChannelDeliversEveryVAWithinTwoCycles(t *testing.T) {
 				t.Fatalf("cycles %d-%d: %d of %d variants never announced (e.g. %v)", cycle-1, cycle, len(m), n, m[0])
 			}
 		}
+		h.source.mu.Lock()
+		for _, va := range vas {
+			h.observe(va, observed(1+cycle%2, 0.3, 0)) // the current replicas change: so does every decision
+		}
+		h.source.mu.Unlock()
 		h.clock.Step(10 * time.Second)
 	}
 	if p := h.engine.notify.pendingCount(); p > n {

@@ -14,6 +14,13 @@ const (
 	labelVariant   = "variant_name"
 	labelModel     = "model_name"
 	labelParam     = "param"
+	labelReason    = "reason"
+)
+
+// Values of the reason label of wva_engine_trigger_requests_total.
+const (
+	requestChanged = "changed"
+	requestResync  = "resync"
 )
 
 // engineMetrics are the engine's own metrics, registered on an injected registerer.
@@ -22,6 +29,7 @@ type engineMetrics struct {
 	decisions        *prometheus.CounterVec
 	collectionErrors prometheus.Counter
 	queriesPerCycle  prometheus.Gauge
+	triggerRequests  *prometheus.CounterVec
 	triggerDeferred  prometheus.Counter
 	triggerPending   prometheus.Gauge
 	heldDecisions    prometheus.Counter
@@ -55,6 +63,10 @@ func newEngineMetrics(reg prometheus.Registerer) (*engineMetrics, error) {
 			Name: "wva_engine_queries_per_cycle",
 			Help: "Metrics backend queries issued by the latest cycle.",
 		}),
+		triggerRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "wva_engine_trigger_requests_total",
+			Help: "Reconcile requests the engine made, by reason: changed (the controller has something new to write) or resync (the periodic re-announcement of an unchanged decision).",
+		}, []string{labelReason}),
 		triggerDeferred: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "wva_engine_trigger_deferred_total",
 			Help: "Reconcile triggers that found the trigger channel full and were queued until it had room (none is dropped).",
@@ -104,7 +116,7 @@ func newEngineMetrics(reg prometheus.Registerer) (*engineMetrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.cycleDuration, m.decisions, m.collectionErrors, m.queriesPerCycle, m.triggerDeferred, m.triggerPending,
+	for _, c := range []prometheus.Collector{m.cycleDuration, m.decisions, m.collectionErrors, m.queriesPerCycle, m.triggerRequests, m.triggerDeferred, m.triggerPending,
 		m.heldDecisions, m.scaledToZero, m.scaledFromZero, m.fromZeroErrors, m.sloCapacity, m.sloParam, m.sloModelError, m.sloSamples, m.sloHeadroom} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

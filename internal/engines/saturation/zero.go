@@ -242,9 +242,10 @@ func zeroDecisions(decisions []interfaces.VariantDecision, reason string) []inte
 	return decisions
 }
 
-// publishGuarded publishes d unless it is a scale-to-zero decision of a model that was woken
-// since it was computed. Holding zero.mu across the check and the store orders it with wake.
-func (e *Engine) publishGuarded(d interfaces.VariantDecision) {
+// publishGuarded publishes d (see publish) unless it is a scale-to-zero decision of a model
+// that was woken since it was computed. Holding zero.mu across the check and the store orders
+// it with wake.
+func (e *Engine) publishGuarded(d interfaces.VariantDecision, resync bool) {
 	e.zero.mu.Lock()
 	defer e.zero.mu.Unlock()
 	if d.ScaledToZero {
@@ -252,7 +253,7 @@ func (e *Engine) publishGuarded(d interfaces.VariantDecision) {
 			return
 		}
 	}
-	e.publish(d)
+	e.publish(d, resync)
 }
 
 // forgetZero drops the memory of models that have no VariantAutoscaling left.
@@ -394,7 +395,7 @@ func (f *FromZero) wake(ctx context.Context, k modelKey, waiting float64) error 
 		Reason:           fmt.Sprintf("Scaled from zero: %g requests wait for model %s; started the cheapest variant.", waiting, k.modelID),
 		MetricsAvailable: true, MetricsReason: wvav1alpha1.ReasonMetricsFound,
 		MetricsMessage: "No replica ran; the model's waiting demand was read from its scale-from-zero signal", LastRunTime: now}
-	e.publish(d)
+	e.publish(d, false)
 	e.metrics.scaledFromZero.Inc()
 	log.FromContext(ctx).V(1).Info("Scaled model from zero", "namespace", k.namespace, "model", k.modelID,
 		"variantAutoscaling", klog.KRef(w.va.Namespace, w.va.Name), "waiting", waiting, "wrote", wrote)

@@ -297,7 +297,7 @@ func TestCycleCannotUndoWake(t *testing.T) {
 	if err := fz.RunOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	h.engine.publishGuarded(stale)
+	h.engine.publishGuarded(stale, false)
 	if d := h.decision(t, cheap); d.TargetReplicas != 1 {
 		t.Errorf("target %d after a late scale-to-zero publication, want the wake's 1", d.TargetReplicas)
 	}
