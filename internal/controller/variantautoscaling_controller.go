@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
@@ -114,7 +115,11 @@ func NewVariantAutoscalingReconciler(c client.Client, recorder events.EventRecor
 }
 
 // SetupWithManager registers the reconciler: it watches VariantAutoscalings (spec, label and
-// deletion changes), the Deployments they target, and the engines' decision trigger channel.
+// deletion changes), the Deployments they target, every HorizontalPodAutoscaler that targets
+// one of those Deployments (its appearance, removal or retargeting starts or ends an
+// ActuationConflict in Direct mode), and the engines' decision trigger channel. The engines
+// announce only decisions that changed, so nothing else would reconcile a VariantAutoscaling
+// whose decision is steady when such an HPA is created.
 func (r *VariantAutoscalingReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &wvav1alpha1.VariantAutoscaling{}, ScaleTargetNameIndex,
 		func(o client.Object) []string {
@@ -132,6 +137,8 @@ func (r *VariantAutoscalingReconciler) SetupWithManager(mgr ctrl.Manager) error 
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Watches(&appsv1.Deployment{}, handler.EnqueueRequestsFromMapFunc(r.vasForDeployment),
 			builder.WithPredicates(deploymentScaleChanged())).
+		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, handler.EnqueueRequestsFromMapFunc(r.vasForHPA),
+			builder.WithPredicates(hpaTargetChanged())).
 		WatchesRawSource(source.Channel(r.trigger, &handler.EnqueueRequestForObject{})).
 		Complete(r)
 }
@@ -148,6 +155,37 @@ func (r *VariantAutoscalingReconciler) vasForDeployment(ctx context.Context, o c
 		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
 	}
 	return reqs
+}
+
+// vasForHPA maps a HorizontalPodAutoscaler to the VariantAutoscalings whose scale target is the
+// Deployment it targets (on an update controller-runtime maps the old object as well, so a
+// retargeted HPA reaches both the old and the new target's VariantAutoscalings).
+func (r *VariantAutoscalingReconciler) vasForHPA(ctx context.Context, o client.Object) []reconcile.Request {
+	h, ok := o.(*autoscalingv2.HorizontalPodAutoscaler)
+	if !ok {
+		return nil
+	}
+	ref := h.Spec.ScaleTargetRef
+	if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || ref.Kind != "Deployment" ||
+		(gv.Group != "" && gv.Group != appsv1.GroupName) {
+		return nil
+	}
+	target := &appsv1.Deployment{}
+	target.Namespace, target.Name = h.Namespace, ref.Name
+	return r.vasForDeployment(ctx, target)
+}
+
+// hpaTargetChanged passes HorizontalPodAutoscaler creates and deletes, and updates that change
+// its scale target; not the status updates the HPA controller makes every sync period.
+func hpaTargetChanged() predicate.Predicate {
+	return predicate.Funcs{
+		UpdateFunc: func(e event.UpdateEvent) bool {
+			o, ok1 := e.ObjectOld.(*autoscalingv2.HorizontalPodAutoscaler)
+			n, ok2 := e.ObjectNew.(*autoscalingv2.HorizontalPodAutoscaler)
+			return ok1 && ok2 && o.Spec.ScaleTargetRef != n.Spec.ScaleTargetRef
+		},
+		GenericFunc: func(event.GenericEvent) bool { return false },
+	}
 }
 
 // deploymentScaleChanged passes Deployment creates and deletes, and updates that change the
