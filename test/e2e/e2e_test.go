@@ -47,7 +47,7 @@ import (
 const (
 	wvaNamespace = "workload-variant-autoscaler-system"
 	wvaPrefix    = "workload-variant-autoscaler-"
-	// engineInterval is GLOBAL_OPT_INTERVAL for the tests (the shipped ConfigMap says 30s).
+	// engineInterval is GLOBAL_OPT_INTERVAL for the tests (the shipped default).
 	engineInterval = "5s"
 	emulatorAddr   = "127.0.0.1:9092"
 	// scaleDownStabilization is the manager's --scale-down-stabilization for the tests.

@@ -41,6 +41,8 @@ type report struct {
 	peakRSS      int64
 	deferred     float64
 	maxPending   float64
+	requests     float64 // reconcile requests of the engine (changed decisions and resyncs)
+	maxQueue     float64 // the most keys in the controllers' work queues at a poll
 	totalReqs    int
 	stepWritesAt int // scale writes in the step's window
 }
@@ -49,11 +51,12 @@ func buildReport(n int, interval time.Duration, started, decidedAt, stepAt, step
 	missed, stepped int, rss int64, mon *monitor, reqs []apiRequest) report {
 	mon.mu.Lock()
 	ends := slices.Clone(mon.cycles)
-	deferred, maxPending := mon.deferred, mon.maxPending
+	deferred, maxPending, requests, maxQueue := mon.deferred, mon.maxPending, mon.requests, mon.maxQueue
 	mon.mu.Unlock()
 
 	r := report{n: n, interval: interval, toDecided: decidedAt.Sub(started), stepped: stepped, stepLat: stepLat,
-		stepMissed: missed, peakRSS: rss, deferred: deferred, maxPending: maxPending, totalReqs: len(reqs)}
+		stepMissed: missed, peakRSS: rss, deferred: deferred, maxPending: maxPending,
+		requests: requests, maxQueue: maxQueue, totalReqs: len(reqs)}
 	if len(stepLat) > 0 {
 		r.stepP50, r.stepMax = stepLat[len(stepLat)/2], stepLat[len(stepLat)-1]
 	}
@@ -160,6 +163,8 @@ func (r report) text() string {
 		r.stepped, r.stepP50.Round(100*time.Millisecond), r.stepMax.Round(100*time.Millisecond), r.stepMissed)
 	fmt.Fprintf(&b, "peak RSS (VmHWM): %d MiB; trigger deferrals: %.0f (max pending %.0f); API requests: %d\n",
 		r.peakRSS>>20, r.deferred, r.maxPending, r.totalReqs)
+	fmt.Fprintf(&b, "engine reconcile requests: %.0f (changed decisions and resyncs); controller work queue depth max %.0f\n",
+		r.requests, r.maxQueue)
 	fmt.Fprintf(&b, "| variants | all VAs decided after start | deciding cycle → last status | step → scale write p50/max (Direct) | peak RSS | trigger drops |\n")
 	fmt.Fprintf(&b, "| %d | %.0f s | %.0f s | %.0f / %.0f s | %d MiB | %.0f (deferred, none dropped) |\n", r.n, r.toDecided.Seconds(),
 		r.decidingToLast.Seconds(), r.stepP50.Seconds(), r.stepMax.Seconds(), r.peakRSS>>20, r.deferred)

@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/config"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/testutil"
 )
 
@@ -46,8 +47,8 @@ const (
 	variantsPerModel = 5
 	// steadyCycles is the number of cycles with unchanged load whose writes are counted.
 	steadyCycles = 3
-	// defaultInterval is the manager's default GLOBAL_OPT_INTERVAL (config.DefaultOptimizationInterval).
-	defaultInterval = 30 * time.Second
+	// defaultInterval is the manager's default GLOBAL_OPT_INTERVAL.
+	defaultInterval = config.DefaultOptimizationInterval
 	// defaultScrape is the scrape interval the step latency target is stated for (issue 13).
 	defaultScrape = 15 * time.Second
 )
@@ -478,6 +479,8 @@ type monitor struct {
 	lastSum     float64
 	deferred    float64
 	maxPending  float64
+	requests    float64 // wva_engine_trigger_requests_total, both reasons
+	maxQueue    float64 // the most keys seen in the controllers' work queues (workqueue_depth)
 	scrapeError error
 }
 
@@ -511,6 +514,8 @@ func (m *monitor) run(ctx context.Context) {
 			}
 			m.deferred = vals["wva_engine_trigger_deferred_total"]
 			m.maxPending = max(m.maxPending, vals["wva_engine_trigger_pending"])
+			m.requests = vals["wva_engine_trigger_requests_total"]
+			m.maxQueue = max(m.maxQueue, vals["workqueue_depth"])
 		}
 		m.mu.Unlock()
 	}
