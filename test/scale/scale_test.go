@@ -546,7 +546,8 @@ func (m *monitor) waitCycles(ctx context.Context, count int, timeout time.Durati
 	return nil
 }
 
-// scrapeMetrics returns the sum over label sets of each sample name of the text exposition.
+// scrapeMetrics returns the sum over label sets of each sample name of the text exposition (the
+// wva_* samples and workqueue_depth).
 func scrapeMetrics(hc *http.Client, url string) (map[string]float64, error) {
 	resp, err := hc.Get(url)
 	if err != nil {
@@ -562,7 +563,7 @@ func scrapeMetrics(hc *http.Client, url string) (map[string]float64, error) {
 	s.Buffer(make([]byte, 1<<20), 1<<20)
 	for s.Scan() {
 		line := s.Text()
-		if line == "" || line[0] == '#' || !strings.HasPrefix(line, "wva_") {
+		if line == "" || line[0] == '#' || (!strings.HasPrefix(line, "wva_") && !strings.HasPrefix(line, "workqueue_depth")) {
 			continue
 		}
 		name, rest, _ := strings.Cut(line, " ")
