@@ -41,6 +41,8 @@ var limits = map[int]thresholds{
 	// status 5 s, steady 0 / 0 / 0, step → write p50 10.4 s max 18.5 s (20 models), cycle wall
 	// p50 144 ms p99 518 ms, CPU per 5 s period p50 0.20 s, peak RSS 121 MiB, 0 deferrals, 1,192
 	// reconcile requests in the run (1,000 first decisions, the stepped variants, resyncs).
+	// Again at 05:31 (load average 1-6): 11.4 s, 5.1 s, 0 / 0 / 0, p50 11.1 s max 18.8 s, cycle
+	// wall p50 107 ms p99 290 ms, peak RSS 115 MiB, work queue at most 947 keys (at start).
 	// stepMax: 15 s scrape + 5 s interval + 15 s.
 	1000: {toDecided: 80 * time.Second, stepMax: 35 * time.Second, peakRSS: 256 << 20, steadyWrite: 0},
 	// Run of 2026-12-02 01:47 (1 s poll, load average 6-8): all decided 98.7 s after start
