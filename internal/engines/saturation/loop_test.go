@@ -183,6 +183,25 @@ func TestIntervalCountsFromCycleStart(t *testing.T) {
 	h := newHarness(t, analysis.AnalyzerCapacity, va)
 	h.observe(va, observed(1, 0.3, 0))
 	h.cfg.UpdateOptimizationConfig("10s")
+	e, err := New(slowSource{h.source, h, 2 * time.Second}, h.vas, h.cfg, h.decisions, h.trigger, WithClock(h.clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.engine = e
+	h.start(t)
+	h.waitCalls(t, 1) // starts at t0, ends at t0+2s (within MaxCycleDuty of the 10 s interval)
+	h.waitIdle(t)
+	h.clock.Step(8 * time.Second) // t0+10s: one interval after the first cycle started
+	h.waitCalls(t, 2)
+}
+
+// TestSlowCyclesStretchThePeriod: with a 5 s interval, a cycle that takes 4 s is followed by
+// the next one 16 s after it started (MaxCycleDuty 0.25), not 5 s.
+func TestSlowCyclesStretchThePeriod(t *testing.T) {
+	va := testutil.VariantAutoscaling("a").Obj()
+	h := newHarness(t, analysis.AnalyzerCapacity, va)
+	h.observe(va, observed(1, 0.3, 0))
+	h.cfg.UpdateOptimizationConfig("5s")
 	e, err := New(slowSource{h.source, h, 4 * time.Second}, h.vas, h.cfg, h.decisions, h.trigger, WithClock(h.clock))
 	if err != nil {
 		t.Fatal(err)
@@ -191,7 +210,13 @@ func TestIntervalCountsFromCycleStart(t *testing.T) {
 	h.start(t)
 	h.waitCalls(t, 1) // starts at t0, ends at t0+4s
 	h.waitIdle(t)
-	h.clock.Step(6 * time.Second) // t0+10s: one interval after the first cycle started
+	h.clock.Step(2 * time.Second) // t0+6s: past the interval
+	settle()
+	if n := h.calls(); n != 1 {
+		t.Fatalf("%d cycles at t0+6s, want 1: a 4 s cycle must not be followed after the 5 s interval", n)
+	}
+	h.waitIdle(t)
+	h.clock.Step(10 * time.Second) // t0+16s
 	h.waitCalls(t, 2)
 }
 
