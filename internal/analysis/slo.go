@@ -35,6 +35,13 @@ const (
 	// SLOHeadroomCalmCycles cycles in a row that met every target.
 	SLOHeadroomDecay      = 0.8
 	SLOHeadroomCalmCycles = 3
+	// SLOHeadroomMin is the floor of the headroom. Below 1 the feedback gives back part of
+	// SLOSafety: a model that keeps its attainment with SLOHeadroomQuiet of its error budget
+	// to spare lowers the headroom by SLOHeadroomRelease per cycle, towards the floor. 1 turns
+	// this off.
+	SLOHeadroomMin     = 1.0
+	SLOHeadroomRelease = 0.98
+	SLOHeadroomQuiet   = 0.5
 	// sloScaleDownBand: a smaller fleet must cover the planned demand / band, so that the fleet
 	// does not flap around the exact requirement.
 	sloScaleDownBand = 0.85
@@ -57,13 +64,16 @@ const (
 type SLOState struct {
 	// Forecast smooths the model's arrival rate.
 	Forecast forecast.Forecaster
-	// Headroom (>= 1) multiplies the planned demand; it grows while the observed attainment
-	// misses the target and decays back to 1 while it is met.
+	// Headroom (in [SLOAnalyzer.HeadroomMin, HeadroomMax]) multiplies the planned demand; it
+	// grows while the observed attainment misses the target and decays back to 1 while it is
+	// met, and below 1 while it is met with margin.
 	Headroom float64
 	// Calm counts the consecutive cycles that met every known attainment target.
 	Calm int
-	// Mix is the last request mix read (zero until one was).
+	// Mix is the smoothed request mix (zero until one was read).
 	Mix queueing.Mix
+	// WorkRef is the variant whose perfParms define the forecaster's unit of work (workUnit).
+	WorkRef string
 	// Variants holds each variant's fitted performance model, by variant name.
 	Variants map[string]SLOVariantState
 }
@@ -83,6 +93,8 @@ type SLOAnalyzer struct {
 	Safety float64
 	// HeadroomMax caps the attainment feedback's headroom; 0 means SLOHeadroomMax.
 	HeadroomMax float64
+	// HeadroomMin is the headroom's floor, in [0.5, 1]; 0 means SLOHeadroomMin.
+	HeadroomMin float64
 }
 
 // safety and headroomMax return the tuning in force, the defaults for zero or invalid values.
@@ -91,6 +103,13 @@ func (a SLOAnalyzer) safety() float64 {
 		return a.Safety
 	}
 	return SLOSafety
+}
+
+func (a SLOAnalyzer) headroomMin() float64 {
+	if a.HeadroomMin >= 0.5 && a.HeadroomMin <= 1 {
+		return a.HeadroomMin
+	}
+	return SLOHeadroomMin
 }
 
 func (a SLOAnalyzer) headroomMax() float64 {
@@ -117,9 +136,9 @@ func newSLOState() SLOState {
 
 // copySLOState returns a copy of prev that the analyzer may modify (an empty state when prev is
 // not an SLOState, or a corrupted one).
-func copySLOState(prev any, headroomMax float64) SLOState {
+func copySLOState(prev any, headroomMin, headroomMax float64) SLOState {
 	st, ok := prev.(SLOState)
-	if !ok || !(st.Headroom >= 1 && st.Headroom <= headroomMax) {
+	if !ok || !(st.Headroom >= headroomMin && st.Headroom <= headroomMax) {
 		return newSLOState()
 	}
 	st.Variants = maps.Clone(st.Variants)
@@ -160,7 +179,7 @@ type sloVariant struct {
 
 // AnalyzeWithState implements StatefulAnalyzer.
 func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationScalingConfig, now time.Time, prev any) (Result, any) {
-	st := copySLOState(prev, a.headroomMax())
+	st := copySLOState(prev, a.headroomMin(), a.headroomMax())
 	raw := m
 	m, inputNote := sanitizeModel(m)
 	met := sanitizeMetrics(m.Metrics)
@@ -178,13 +197,14 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 	lambda, haveRate := 0.0, false
 	if met != nil && met.ArrivalSource != "" {
 		lambda, haveRate = met.ArrivalRate, true
-		st.Forecast.Observe(now, lambda)
 	}
+	var cycleMix queueing.Mix // this cycle's lengths, unsmoothed; zero when none were read
 	if met != nil && met.MeanOutputTokens >= 1 {
-		st.Mix = smoothMix(st.Mix, queueing.Mix{PromptTokens: min(met.MeanPromptTokens*(1-met.PrefixCacheHitRate), 1e7),
-			OutputTokens: min(met.MeanOutputTokens, 1e7), PromptCV: sloLengthCV, OutputCV: sloLengthCV})
+		cycleMix = queueing.Mix{PromptTokens: min(met.MeanPromptTokens*(1-met.PrefixCacheHitRate), 1e7),
+			OutputTokens: min(met.MeanOutputTokens, 1e7), PromptCV: sloLengthCV, OutputCV: sloLengthCV}
+		st.Mix = smoothMix(st.Mix, cycleMix)
 	}
-	feedback := st.updateHeadroom(m.SLO, met, starting(vs), a.headroomMax())
+	feedback := st.updateHeadroom(m.SLO, met, starting(vs), a.headroomMin(), a.headroomMax())
 
 	reason := ""
 	switch {
@@ -224,8 +244,12 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 		return res, st
 	}
 
+	// The forecaster follows the work, not the request count: a request of this cycle's mix is
+	// worth unit requests of the smoothed mix the capacities are computed at (see workUnit).
+	unit := st.workUnit(entries, cycleMix, queueingSLO(m.SLO))
+	st.Forecast.Observe(now, lambda*unit)
 	fc := st.Forecast.Forecast(now)
-	planned := max(fc.Planned, lambda)
+	planned := max(fc.Planned, lambda*unit)
 	need := planned * st.Headroom
 	res := Result{ModelID: m.ModelID, Namespace: m.Namespace, Analyzer: AnalyzerSLO, AnalyzedAt: now}
 
@@ -243,8 +267,10 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 			verdict += "; every usable variant at maxReplicas still falls short"
 		}
 	default:
+		// The forecast must stay below the smaller fleet over the whole horizon; below 1 the
+		// headroom is the feedback's measured calibration of the model, so it scales the check.
 		down := solveSLO(entries, need/sloScaleDownBand)
-		if down.Feasible && down.Cost < currentCost-relTolerance*max(1, currentCost) && (planned == 0 || fc.ScaleDownAllowed(down.Capacity)) {
+		if down.Feasible && down.Cost < currentCost-relTolerance*max(1, currentCost) && (planned == 0 || fc.ScaleDownAllowed(down.Capacity/min(st.Headroom, 1))) {
 			chosen = down
 			verdict = fmt.Sprintf("scale-down: %s req/s would still cover the %s needed with %s %% spare", num(down.Capacity), num(need),
 				num(100*(1/sloScaleDownBand-1)))
@@ -291,7 +317,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 // updateHeadroom applies the attainment feedback and describes it.
 // A miss while replicas are still starting is not held against the plan: the fleet that was
 // planned is not serving yet.
-func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics, starting int, headroomMax float64) string {
+func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics, starting int, headroomMin, headroomMax float64) string {
 	if slo.IsZero() || met == nil {
 		return "no attainment feedback"
 	}
@@ -300,6 +326,7 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 		goal = interfaces.DefaultSLOAttainment
 	}
 	var missed, known []string
+	quiet := true // every known attainment keeps SLOHeadroomQuiet of the error budget
 	// The ITL target is on a request's mean ITL: the per-request TPOT histogram measures it;
 	// the per-token ITL histogram, where there is no other, counts each slow token.
 	itl := itlSLI(met)
@@ -314,6 +341,7 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 		if s.sli.Attainment < goal {
 			missed = append(missed, s.name)
 		}
+		quiet = quiet && 1-s.sli.Attainment <= SLOHeadroomQuiet*(1-goal)
 	}
 	switch {
 	case len(known) == 0:
@@ -333,6 +361,10 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 				st.Headroom = 1
 			}
 			return fmt.Sprintf("attainment %s meets %s for %d cycles: headroom lowered", strings.Join(known, ", "), num(goal), st.Calm)
+		}
+		if st.Calm >= SLOHeadroomCalmCycles && quiet && st.Headroom > headroomMin {
+			st.Headroom = max(st.Headroom*SLOHeadroomRelease, headroomMin)
+			return fmt.Sprintf("attainment %s beats %s with margin for %d cycles: headroom lowered", strings.Join(known, ", "), num(goal), st.Calm)
 		}
 		return fmt.Sprintf("attainment %s meets %s", strings.Join(known, ", "), num(goal))
 	}
@@ -361,12 +393,57 @@ func itlSLI(met *ModelMetrics) LatencySLI {
 	return met.ITLAttainment
 }
 
-// variants computes each variant's planned per-replica capacity, feeding the estimator first.
-func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics, safety float64) []*sloVariant {
-	slo := queueing.SLO{TTFTMs: float64(m.SLO.TTFT) / float64(time.Millisecond), ITLMs: float64(m.SLO.ITL) / float64(time.Millisecond)}
-	if a := m.SLO.Attainment; a >= 0.5 {
+// queueingSLO converts the model's targets for the queueing model.
+func queueingSLO(t interfaces.SLOTargets) queueing.SLO {
+	slo := queueing.SLO{TTFTMs: float64(t.TTFT) / float64(time.Millisecond), ITLMs: float64(t.ITL) / float64(time.Millisecond)}
+	if a := t.Attainment; a >= 0.5 {
 		slo.Attainment = min(a, 0.9999) // 0 or out of range: queueing's default
 	}
+	return slo
+}
+
+// workUnit is what one request of the cycle's mix is worth in requests of the smoothed mix: the
+// ratio of one replica's rate at the smoothed mix to its rate at the cycle's, for the perfParms
+// of the reference variant (the first usable one by name, so the unit does not move with a fit).
+// The forecaster then sees the trend of the work as well as of the request count: prompts that
+// lengthen at a steady rate of requests are a rising load, and the plan over the start-up
+// horizon extrapolates it. 1 when the cycle read no lengths or either rate is unknown. A new
+// reference variant restarts the forecaster, whose history is in the old unit.
+func (st *SLOState) workUnit(entries []*sloVariant, cycle queueing.Mix, slo queueing.SLO) float64 {
+	var ref *sloVariant
+	for _, e := range entries {
+		if e.capacity > 0 {
+			ref = e
+			break
+		}
+	}
+	if ref == nil {
+		return 1
+	}
+	if st.WorkRef != ref.st.Name {
+		if st.WorkRef != "" {
+			h := st.Forecast.Config.Horizon
+			st.Forecast = newSLOState().Forecast
+			st.Forecast.Config.Horizon = h
+		}
+		st.WorkRef = ref.st.Name
+	}
+	if !(cycle.OutputTokens >= 1) || cycle == st.Mix {
+		return 1
+	}
+	prior := st.Variants[ref.st.Name].Prior
+	limits := queueing.Limits{MaxBatch: ref.st.MaxBatch, KVTokens: ref.st.KvCacheTokens}
+	atCycle, atSmoothed := queueing.MaxRate(prior, cycle, limits, slo), queueing.MaxRate(prior, st.Mix, limits, slo)
+	if !atCycle.Feasible || !atSmoothed.Feasible || !(atCycle.RatePerSec > 0) || !(atSmoothed.RatePerSec > 0) {
+		return 1
+	}
+	// Bounded: one cycle's mix cannot make the load look more than ten times heavier or lighter.
+	return min(max(atSmoothed.RatePerSec/atCycle.RatePerSec, 0.1), 10)
+}
+
+// variants computes each variant's planned per-replica capacity, feeding the estimator first.
+func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics, safety float64) []*sloVariant {
+	slo := queueingSLO(m.SLO)
 	// The collector's ITL histogram is the model's: it tells one variant's decode speed only
 	// when that variant runs every request.
 	serving := -1

@@ -348,3 +348,92 @@ func TestSLOLearnsEachVariantFromItsPods(t *testing.T) {
 		}
 	}
 }
+
+// TestSLOHeadroomReleasesBelowOne: with a floor below 1, attainment that keeps at least half
+// of its error budget lowers the headroom by SLOHeadroomRelease per cycle down to the floor,
+// and the target with it; attainment that merely meets the goal does not; a miss raises it
+// again. With the default floor (SLOHeadroomMin) it never goes below 1.
+func TestSLOHeadroomReleasesBelowOne(t *testing.T) {
+	mu := wantMu(t)
+	rate := 9.5 * mu
+	run := func(a SLOAnalyzer, atts ...float64) (Result, SLOState) {
+		t.Helper()
+		var state any
+		var res Result
+		now := sloT0
+		for _, att := range atts {
+			res, state = a.AnalyzeWithState(sloModel(sloMetrics(rate, att), sloVariantOf("h100", 10, 10)), defaultCfg, now, state)
+			assertFinite(t, res)
+			now = now.Add(30 * time.Second)
+		}
+		return res, state.(SLOState)
+	}
+	quiet := make([]float64, 40)
+	for i := range quiet {
+		quiet[i] = 0.999 // 0.1 % misses: a fifth of the 1 % budget
+	}
+	if _, st := run(SLOAnalyzer{}, quiet...); st.Headroom != 1 {
+		t.Errorf("default floor: headroom %g after 40 quiet cycles, want 1", st.Headroom)
+	}
+	floor := SLOAnalyzer{HeadroomMin: 0.8}
+	res, st := run(floor, quiet...)
+	if st.Headroom != 0.8 {
+		t.Fatalf("floor 0.8: headroom %g after 40 quiet cycles, want 0.8: %s", st.Headroom, res.Summary)
+	}
+	if got, want := targetsOf(res.Targets)["h100"], int(math.Ceil(rate*0.8/sloScaleDownBand/mu-1e-9)); got != want || got >= 10 {
+		t.Errorf("target at headroom 0.8: %d, want %d (below the 10 of headroom 1): %s", got, want, res.Summary)
+	}
+	// Meeting the goal with less than half the budget left (0.993 against 0.99) holds it.
+	tight := append([]float64{}, quiet[:10]...)
+	_, before := run(floor, tight...)
+	for range 10 {
+		tight = append(tight, 0.993)
+	}
+	if _, st := run(floor, tight...); st.Headroom != before.Headroom || before.Headroom >= 1 {
+		t.Errorf("tight attainment: headroom %g, want it held at %g (< 1)", st.Headroom, before.Headroom)
+	}
+	// A miss raises it by SLOHeadroomStep.
+	if _, st := run(floor, append(append([]float64{}, quiet...), 0.9)...); math.Abs(st.Headroom-0.8*SLOHeadroomStep) > 1e-9 {
+		t.Errorf("miss at the floor: headroom %g, want %g", st.Headroom, 0.8*SLOHeadroomStep)
+	}
+}
+
+// TestSLOForecastFollowsTheWork: the request rate stays flat while the prompts lengthen by a
+// tenth per cycle. Forecasting the request count sees no trend and plans for today's work;
+// forecasting the work (workUnit) extrapolates the lengthening over the start-up horizon, so
+// the plan is above the current rate expressed in requests of the smoothed mix.
+func TestSLOForecastFollowsTheWork(t *testing.T) {
+	var state any
+	now := sloT0
+	var res Result
+	prompt := 500.0
+	for range 12 {
+		met := sloMetrics(20, 0)
+		met.MeanPromptTokens = prompt
+		res, state = SLOAnalyzer{}.AnalyzeWithState(sloModel(met, sloVariantOf("h100", 10, 10)), defaultCfg, now, state)
+		assertFinite(t, res)
+		now = now.Add(30 * time.Second)
+		prompt *= 1.1
+	}
+	st := state.(SLOState)
+	b := res.Breakdown
+	if b == nil {
+		t.Fatalf("no breakdown: %s", res.Summary)
+	}
+	// The smoothed mix lags the cycle's prompts: today's 20 req/s are worth more than 20 of it.
+	if !(st.Mix.PromptTokens < prompt/1.1) {
+		t.Fatalf("smoothed prompt %g, want below the last cycle's %g", st.Mix.PromptTokens, prompt/1.1)
+	}
+	lim := queueing.Limits{MaxBatch: 256, KVTokens: 200000}
+	p := perfmodel.Params{AlphaMs: 6, BetaMs: 0.07, GammaMs: 20, DeltaMs: 0.05}
+	cur := st.Mix
+	cur.PromptTokens = prompt / 1.1
+	slo := queueingSLO(sloTargets)
+	worth := 20 * queueing.MaxRate(p, st.Mix, lim, slo).RatePerSec / queueing.MaxRate(p, cur, lim, slo).RatePerSec
+	if !(b.Planned > worth*1.05) {
+		t.Errorf("planned %g req/s of the smoothed mix, want above the %g the current work is worth (a rising trend): %+v", b.Planned, worth, b)
+	}
+	if st.WorkRef != "h100" {
+		t.Errorf("work reference %q, want h100", st.WorkRef)
+	}
+}
