@@ -72,8 +72,6 @@ type SLOState struct {
 	Calm int
 	// Mix is the smoothed request mix (zero until one was read).
 	Mix queueing.Mix
-	// WorkRef is the variant whose perfParms define the forecaster's unit of work (workUnit).
-	WorkRef string
 	// Variants holds each variant's fitted performance model, by variant name.
 	Variants map[string]SLOVariantState
 }
@@ -197,12 +195,11 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 	lambda, haveRate := 0.0, false
 	if met != nil && met.ArrivalSource != "" {
 		lambda, haveRate = met.ArrivalRate, true
+		st.Forecast.Observe(now, lambda)
 	}
-	var cycleMix queueing.Mix // this cycle's lengths, unsmoothed; zero when none were read
 	if met != nil && met.MeanOutputTokens >= 1 {
-		cycleMix = queueing.Mix{PromptTokens: min(met.MeanPromptTokens*(1-met.PrefixCacheHitRate), 1e7),
-			OutputTokens: min(met.MeanOutputTokens, 1e7), PromptCV: sloLengthCV, OutputCV: sloLengthCV}
-		st.Mix = smoothMix(st.Mix, cycleMix)
+		st.Mix = smoothMix(st.Mix, queueing.Mix{PromptTokens: min(met.MeanPromptTokens*(1-met.PrefixCacheHitRate), 1e7),
+			OutputTokens: min(met.MeanOutputTokens, 1e7), PromptCV: sloLengthCV, OutputCV: sloLengthCV})
 	}
 	feedback := st.updateHeadroom(m.SLO, met, starting(vs), a.headroomMin(), a.headroomMax())
 
@@ -244,12 +241,8 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 		return res, st
 	}
 
-	// The forecaster follows the work, not the request count: a request of this cycle's mix is
-	// worth unit requests of the smoothed mix the capacities are computed at (see workUnit).
-	unit := st.workUnit(entries, cycleMix, queueingSLO(m.SLO))
-	st.Forecast.Observe(now, lambda*unit)
 	fc := st.Forecast.Forecast(now)
-	planned := max(fc.Planned, lambda*unit)
+	planned := max(fc.Planned, lambda)
 	need := planned * st.Headroom
 	res := Result{ModelID: m.ModelID, Namespace: m.Namespace, Analyzer: AnalyzerSLO, AnalyzedAt: now}
 
@@ -400,45 +393,6 @@ func queueingSLO(t interfaces.SLOTargets) queueing.SLO {
 		slo.Attainment = min(a, 0.9999) // 0 or out of range: queueing's default
 	}
 	return slo
-}
-
-// workUnit is what one request of the cycle's mix is worth in requests of the smoothed mix: the
-// ratio of one replica's rate at the smoothed mix to its rate at the cycle's, for the perfParms
-// of the reference variant (the first usable one by name, so the unit does not move with a fit).
-// The forecaster then sees the trend of the work as well as of the request count: prompts that
-// lengthen at a steady rate of requests are a rising load, and the plan over the start-up
-// horizon extrapolates it. 1 when the cycle read no lengths or either rate is unknown. A new
-// reference variant restarts the forecaster, whose history is in the old unit.
-func (st *SLOState) workUnit(entries []*sloVariant, cycle queueing.Mix, slo queueing.SLO) float64 {
-	var ref *sloVariant
-	for _, e := range entries {
-		if e.capacity > 0 {
-			ref = e
-			break
-		}
-	}
-	if ref == nil {
-		return 1
-	}
-	if st.WorkRef != ref.st.Name {
-		if st.WorkRef != "" {
-			h := st.Forecast.Config.Horizon
-			st.Forecast = newSLOState().Forecast
-			st.Forecast.Config.Horizon = h
-		}
-		st.WorkRef = ref.st.Name
-	}
-	if !(cycle.OutputTokens >= 1) || cycle == st.Mix {
-		return 1
-	}
-	prior := st.Variants[ref.st.Name].Prior
-	limits := queueing.Limits{MaxBatch: ref.st.MaxBatch, KVTokens: ref.st.KvCacheTokens}
-	atCycle, atSmoothed := queueing.MaxRate(prior, cycle, limits, slo), queueing.MaxRate(prior, st.Mix, limits, slo)
-	if !atCycle.Feasible || !atSmoothed.Feasible || !(atCycle.RatePerSec > 0) || !(atSmoothed.RatePerSec > 0) {
-		return 1
-	}
-	// Bounded: one cycle's mix cannot make the load look more than ten times heavier or lighter.
-	return min(max(atSmoothed.RatePerSec/atCycle.RatePerSec, 0.1), 10)
 }
 
 // variants computes each variant's planned per-replica capacity, feeding the estimator first.
