@@ -29,7 +29,7 @@ func FuzzMaxRate(f *testing.F) {
 			}
 		}
 		pr := Predict(p, m, l, s, rate)
-		for _, v := range []float64{pr.Batch, pr.StepMs, pr.PrefillShare, pr.Occupancy, pr.WaitMs, pr.ITLMs, pr.TTFTMs, pr.RatePerSec} {
+		for _, v := range []float64{pr.Batch, pr.StepMs, pr.PrefillShare, pr.Occupancy, pr.WaitMs, pr.ITLMs, pr.TTFTMs, pr.RatePerSec, pr.ChunkITLMiss} {
 			if math.IsNaN(v) || v < 0 {
 				t.Fatalf("prediction %+v", pr)
 			}
