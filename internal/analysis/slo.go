@@ -27,17 +27,23 @@ const (
 	MaxStartupDelay     = time.Hour
 	// SLOBurstK is the forecaster's burst margin in residual standard deviations.
 	SLOBurstK = 1.0
-	// SLOHeadroomStep multiplies the headroom on every cycle with a missed attainment, up to
-	// SLOHeadroomMax.
+	// SLOFeedbackPeriod is the period the feedback's rates are stated per: a cycle of the
+	// engine's interval applies them to the power interval / SLOFeedbackPeriod, so the
+	// feedback moves as fast in time whatever the interval (a 5 s cycle re-reads much the same
+	// histogram window as the one 5 s before it). Decode samples are taken at most once per
+	// period per variant, for the same reason.
+	SLOFeedbackPeriod = 30 * time.Second
+	// SLOHeadroomStep multiplies the headroom per SLOFeedbackPeriod with a missed attainment,
+	// up to SLOHeadroomMax.
 	SLOHeadroomStep = 1.1
 	SLOHeadroomMax  = 2.5
-	// SLOHeadroomDecay multiplies the excess headroom (above 1) on every cycle after
-	// SLOHeadroomCalmCycles cycles in a row that met every target.
-	SLOHeadroomDecay      = 0.8
-	SLOHeadroomCalmCycles = 3
+	// SLOHeadroomDecay multiplies the excess headroom (above 1) per SLOFeedbackPeriod once
+	// every target has been met for SLOHeadroomCalm.
+	SLOHeadroomDecay = 0.8
+	SLOHeadroomCalm  = 3 * SLOFeedbackPeriod
 	// SLOHeadroomMin is the floor of the headroom. Below 1 the feedback gives back part of
 	// SLOSafety: a model that keeps its attainment with SLOHeadroomQuiet of its error budget
-	// to spare lowers the headroom by SLOHeadroomRelease per cycle, towards the floor. 1 turns
+	// to spare lowers the headroom by SLOHeadroomRelease per period, towards the floor. 1 turns
 	// this off.
 	SLOHeadroomMin     = 1.0
 	SLOHeadroomRelease = 0.98
@@ -51,7 +57,8 @@ const (
 	// sloLengthCV is the coefficient of variation assumed for prompt and output lengths: the
 	// collector reads only their means; chat traces have about 1.
 	sloLengthCV = 1.0
-	// sloMixWeight is the weight of a cycle's mean lengths in the smoothed request mix.
+	// sloMixWeight is the weight of one SLOFeedbackPeriod's mean lengths in the smoothed
+	// request mix.
 	sloMixWeight = 0.2
 	// sloMinEstimatorSamples and sloMaxEstimatorMAPE decide when the fitted decode parameters
 	// replace the perfParms prior.
@@ -68,8 +75,10 @@ type SLOState struct {
 	// grows while the observed attainment misses the target and decays back to 1 while it is
 	// met, and below 1 while it is met with margin.
 	Headroom float64
-	// Calm counts the consecutive cycles that met every known attainment target.
-	Calm int
+	// Calm is how long every known attainment target has been met without a miss.
+	Calm time.Duration
+	// Updated is the time of the analysis that produced this state (zero before the first).
+	Updated time.Time
 	// Mix is the smoothed request mix (zero until one was read).
 	Mix queueing.Mix
 	// Variants holds each variant's fitted performance model, by variant name.
@@ -82,6 +91,8 @@ type SLOVariantState struct {
 	Prior perfmodel.Params
 	// Estimator refines Prior from the model's ITL and running batch.
 	Estimator perfmodel.Estimator
+	// Sampled is when the estimator last took the variant's decode samples.
+	Sampled time.Time
 }
 
 // SLOAnalyzer sizes a model's variants so that the planned arrival rate fits the capacity its
@@ -178,6 +189,13 @@ type sloVariant struct {
 // AnalyzeWithState implements StatefulAnalyzer.
 func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationScalingConfig, now time.Time, prev any) (Result, any) {
 	st := copySLOState(prev, a.headroomMin(), a.headroomMax())
+	// periods is the time since the last analysis in SLOFeedbackPeriods: one for the first, and
+	// at most ten (a gap in the cycles does not make one cycle move the feedback further).
+	periods := 1.0
+	if !st.Updated.IsZero() {
+		periods = min(max(now.Sub(st.Updated).Seconds()/SLOFeedbackPeriod.Seconds(), 0), 10)
+	}
+	st.Updated = now
 	raw := m
 	m, inputNote := sanitizeModel(m)
 	met := sanitizeMetrics(m.Metrics)
@@ -198,10 +216,10 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 		st.Forecast.Observe(now, lambda)
 	}
 	if met != nil && met.MeanOutputTokens >= 1 {
-		st.Mix = smoothMix(st.Mix, queueing.Mix{PromptTokens: min(met.MeanPromptTokens*(1-met.PrefixCacheHitRate), 1e7),
+		st.Mix = smoothMix(st.Mix, periods, queueing.Mix{PromptTokens: min(met.MeanPromptTokens*(1-met.PrefixCacheHitRate), 1e7),
 			OutputTokens: min(met.MeanOutputTokens, 1e7), PromptCV: sloLengthCV, OutputCV: sloLengthCV})
 	}
-	feedback := st.updateHeadroom(m.SLO, met, starting(vs), a.headroomMin(), a.headroomMax())
+	feedback := st.updateHeadroom(m.SLO, met, starting(vs), periods, a.headroomMin(), a.headroomMax())
 
 	reason := ""
 	switch {
@@ -218,7 +236,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 	}
 	var entries []*sloVariant
 	if reason == "" {
-		entries = st.variants(vs, m, met, a.safety())
+		entries = st.variants(vs, m, met, a.safety(), now)
 		usable := false
 		for _, e := range entries {
 			usable = usable || e.capacity > 0
@@ -310,7 +328,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 // updateHeadroom applies the attainment feedback and describes it.
 // A miss while replicas are still starting is not held against the plan: the fleet that was
 // planned is not serving yet.
-func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics, starting int, headroomMin, headroomMax float64) string {
+func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics, starting int, periods, headroomMin, headroomMax float64) string {
 	if slo.IsZero() || met == nil {
 		return "no attainment feedback"
 	}
@@ -344,34 +362,37 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 		return fmt.Sprintf("attainment %s misses %s while %d replica(s) start: headroom kept", strings.Join(known, ", "), num(goal), starting)
 	case len(missed) > 0:
 		st.Calm = 0
-		st.Headroom = min(st.Headroom*SLOHeadroomStep, headroomMax)
+		st.Headroom = min(st.Headroom*math.Pow(SLOHeadroomStep, periods), headroomMax)
 		return fmt.Sprintf("attainment %s misses %s: headroom raised", strings.Join(known, ", "), num(goal))
 	default:
-		st.Calm++
-		if st.Calm >= SLOHeadroomCalmCycles && st.Headroom > 1 {
-			st.Headroom = max(1+(st.Headroom-1)*SLOHeadroomDecay, 1)
+		before := st.Calm
+		st.Calm += time.Duration(periods * float64(SLOFeedbackPeriod))
+		// Only the calm time past SLOHeadroomCalm releases headroom.
+		periods = max(st.Calm-max(before, SLOHeadroomCalm), 0).Seconds() / SLOFeedbackPeriod.Seconds()
+		if periods > 0 && st.Headroom > 1 {
+			st.Headroom = max(1+(st.Headroom-1)*math.Pow(SLOHeadroomDecay, periods), 1)
 			if st.Headroom < 1.01 {
 				st.Headroom = 1
 			}
-			return fmt.Sprintf("attainment %s meets %s for %d cycles: headroom lowered", strings.Join(known, ", "), num(goal), st.Calm)
+			return fmt.Sprintf("attainment %s meets %s for %s: headroom lowered", strings.Join(known, ", "), num(goal), st.Calm.Round(time.Second))
 		}
-		if st.Calm >= SLOHeadroomCalmCycles && quiet && st.Headroom > headroomMin {
-			st.Headroom = max(st.Headroom*SLOHeadroomRelease, headroomMin)
-			return fmt.Sprintf("attainment %s beats %s with margin for %d cycles: headroom lowered", strings.Join(known, ", "), num(goal), st.Calm)
+		if periods > 0 && quiet && st.Headroom > headroomMin {
+			st.Headroom = max(st.Headroom*math.Pow(SLOHeadroomRelease, periods), headroomMin)
+			return fmt.Sprintf("attainment %s beats %s with margin for %s: headroom lowered", strings.Join(known, ", "), num(goal), st.Calm.Round(time.Second))
 		}
 		return fmt.Sprintf("attainment %s meets %s", strings.Join(known, ", "), num(goal))
 	}
 }
 
 // smoothMix folds a cycle's request mix into the running one (an exponential average with
-// weight sloMixWeight). A window's mean lengths swing with a few long requests; each swing would
+// weight sloMixWeight per SLOFeedbackPeriod; periods is the cycle's length in them). A window's mean lengths swing with a few long requests; each swing would
 // change every variant's capacity and the cheapest mix, and the engine's stabilisation would
 // keep the union of the mixes chosen in its window.
-func smoothMix(prev, cur queueing.Mix) queueing.Mix {
+func smoothMix(prev queueing.Mix, periods float64, cur queueing.Mix) queueing.Mix {
 	if !(prev.OutputTokens >= 1) {
 		return cur
 	}
-	w := sloMixWeight
+	w := 1 - math.Pow(1-sloMixWeight, periods)
 	cur.PromptTokens = prev.PromptTokens + w*(cur.PromptTokens-prev.PromptTokens)
 	cur.OutputTokens = prev.OutputTokens + w*(cur.OutputTokens-prev.OutputTokens)
 	return cur
@@ -396,7 +417,7 @@ func queueingSLO(t interfaces.SLOTargets) queueing.SLO {
 }
 
 // variants computes each variant's planned per-replica capacity, feeding the estimator first.
-func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics, safety float64) []*sloVariant {
+func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics, safety float64, now time.Time) []*sloVariant {
 	slo := queueingSLO(m.SLO)
 	// The collector's ITL histogram is the model's: it tells one variant's decode speed only
 	// when that variant runs every request.
@@ -432,15 +453,23 @@ func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics,
 		}
 		// Each pod's own (mean batch, median ITL) over the window is a decode sample of its
 		// variant; where the collector read none, the model's histogram stands in when one
-		// variant serves every request.
+		// variant serves every request. At most once per SLOFeedbackPeriod: shorter cycles
+		// re-read overlapping windows, and the estimator's memory counts samples.
+		sample := vst.Sampled.IsZero() || now.Sub(vst.Sampled) >= SLOFeedbackPeriod || now.Before(vst.Sampled)
+		if sample {
+			vst.Sampled = now
+		}
 		podSamples := 0
 		for _, p := range v.Pods {
+			if !sample {
+				break
+			}
 			if b, itl := p.MeanRunningRequests, p.ITLMedianSeconds; b >= 1 && b <= maxPodRequests && itl > 0 && itl <= 60 {
 				vst.Estimator.ObserveDecode(perfmodel.DecodeSample{Batch: b, ITLMs: itl * 1000})
 				podSamples++
 			}
 		}
-		if podSamples == 0 && i == serving && met.ITL.Total() > 0 {
+		if sample && podSamples == 0 && i == serving && met.ITL.Total() > 0 {
 			if p50, ok := met.ITL.Quantile(0.5); ok && p50 > 0 {
 				n := 0
 				for _, p := range v.Pods {
