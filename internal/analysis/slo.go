@@ -81,6 +81,8 @@ type SLOState struct {
 	Updated time.Time
 	// Mix is the smoothed request mix (zero until one was read).
 	Mix queueing.Mix
+	// WorkRef is the variant whose perfParms define the forecaster's unit of work (workUnits).
+	WorkRef string
 	// Variants holds each variant's fitted performance model, by variant name.
 	Variants map[string]SLOVariantState
 }
@@ -213,11 +215,12 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 	lambda, haveRate := 0.0, false
 	if met != nil && met.ArrivalSource != "" {
 		lambda, haveRate = met.ArrivalRate, true
-		st.Forecast.Observe(now, lambda)
 	}
+	var cycleMix queueing.Mix // this cycle's lengths, unsmoothed; zero when none were read
 	if met != nil && met.MeanOutputTokens >= 1 {
-		st.Mix = smoothMix(st.Mix, periods, queueing.Mix{PromptTokens: min(met.MeanPromptTokens*(1-met.PrefixCacheHitRate), 1e7),
-			OutputTokens: min(met.MeanOutputTokens, 1e7), PromptCV: sloLengthCV, OutputCV: sloLengthCV})
+		cycleMix = queueing.Mix{PromptTokens: min(met.MeanPromptTokens, 1e7), CachedShare: min(met.PrefixCacheHitRate, 0.99),
+			OutputTokens: min(met.MeanOutputTokens, 1e7), PromptCV: sloLengthCV, OutputCV: sloLengthCV}
+		st.Mix = smoothMix(st.Mix, periods, cycleMix)
 	}
 	feedback := st.updateHeadroom(m.SLO, met, starting(vs), periods, a.headroomMin(), a.headroomMax())
 
@@ -259,7 +262,15 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 		return res, st
 	}
 
+	// The forecaster follows the work, not the request count (see workUnits): its unit is one
+	// replica of the reference variant, converted back to requests of the smoothed mix.
+	perCycle, perSmoothed, ok := st.workUnits(entries, cycleMix, queueingSLO(m.SLO))
+	if ok {
+		st.Forecast.Observe(now, lambda/perCycle)
+		lambda *= perSmoothed / perCycle
+	}
 	fc := st.Forecast.Forecast(now)
+	fc.Level, fc.Expected, fc.Margin, fc.Planned = fc.Level*perSmoothed, fc.Expected*perSmoothed, fc.Margin*perSmoothed, fc.Planned*perSmoothed
 	planned := max(fc.Planned, lambda)
 	need := planned * st.Headroom
 	res := Result{ModelID: m.ModelID, Namespace: m.Namespace, Analyzer: AnalyzerSLO, AnalyzedAt: now}
@@ -395,6 +406,7 @@ func smoothMix(prev queueing.Mix, periods float64, cur queueing.Mix) queueing.Mi
 	w := 1 - math.Pow(1-sloMixWeight, periods)
 	cur.PromptTokens = prev.PromptTokens + w*(cur.PromptTokens-prev.PromptTokens)
 	cur.OutputTokens = prev.OutputTokens + w*(cur.OutputTokens-prev.OutputTokens)
+	cur.CachedShare = prev.CachedShare + w*(cur.CachedShare-prev.CachedShare)
 	return cur
 }
 
@@ -414,6 +426,49 @@ func queueingSLO(t interfaces.SLOTargets) queueing.SLO {
 		slo.Attainment = min(a, 0.9999) // 0 or out of range: queueing's default
 	}
 	return slo
+}
+
+// workUnits returns the rates one replica of the reference variant sustains at the cycle's mix
+// and at the smoothed mix, by its perfParms (the first usable variant by name, so that the unit
+// does not move with a fit): the forecaster observes λ / perCycle, the load in such replicas,
+// and its plan converts back to requests of the smoothed mix, at which the capacities are
+// computed, by perSmoothed. Prompts that lengthen at a steady request rate are then a rising
+// load whose trend the plan extrapolates over the start-up horizon, where the request count
+// shows none. ok is false when either rate is unknown: the cycle is not observed, and the
+// forecast converts with perSmoothed when it is known (else 1: a plan in replicas is no worse a
+// guess than none). A new reference variant restarts the forecaster, whose history is in the
+// old unit.
+func (st *SLOState) workUnits(entries []*sloVariant, cycle queueing.Mix, slo queueing.SLO) (perCycle, perSmoothed float64, ok bool) {
+	var ref *sloVariant
+	for _, e := range entries {
+		if e.capacity > 0 {
+			ref = e
+			break
+		}
+	}
+	if ref == nil {
+		return 1, 1, false
+	}
+	if st.WorkRef != ref.st.Name {
+		h := st.Forecast.Config.Horizon
+		st.Forecast = newSLOState().Forecast
+		st.Forecast.Config.Horizon = h
+		st.WorkRef = ref.st.Name
+	}
+	if !(cycle.OutputTokens >= 1) {
+		cycle = st.Mix
+	}
+	prior := st.Variants[ref.st.Name].Prior
+	limits := queueing.Limits{MaxBatch: ref.st.MaxBatch, KVTokens: ref.st.KvCacheTokens}
+	atCycle, atSmoothed := queueing.MaxRate(prior, cycle, limits, slo), queueing.MaxRate(prior, st.Mix, limits, slo)
+	perSmoothed = 1
+	if atSmoothed.Feasible && atSmoothed.RatePerSec > 0 {
+		perSmoothed = atSmoothed.RatePerSec
+	}
+	if !atCycle.Feasible || !(atCycle.RatePerSec > 0) || perSmoothed == 1 && !(atSmoothed.RatePerSec > 0) {
+		return 1, perSmoothed, false
+	}
+	return atCycle.RatePerSec, perSmoothed, true
 }
 
 // variants computes each variant's planned per-replica capacity, feeding the estimator first.

@@ -18,6 +18,10 @@ type Mix struct {
 	// prompt and output lengths; 0 for fixed lengths. Chat traces have about 1.
 	PromptCV float64 `json:"promptCV,omitempty"`
 	OutputCV float64 `json:"outputCV,omitempty"`
+	// CachedShare is the share of prompt tokens found in the prefix cache, in [0, 0.99]: they
+	// are not prefilled again, but they are held in the KV cache, decoded against, and attended
+	// to by the prompt's new tokens, so PromptTokens stays the whole prompt.
+	CachedShare float64 `json:"cachedShare,omitempty"`
 }
 
 // Limits are the replica's batch limits (vLLM engine arguments); 0 means unlimited.
@@ -68,6 +72,9 @@ func Validate(p perfmodel.Params, m Mix, l Limits, s SLO) error {
 	}
 	if !(m.OutputTokens >= 1 && m.OutputTokens <= maxTokens) {
 		errs = append(errs, fmt.Errorf("output tokens must be in [1, %g], got %g", float64(maxTokens), m.OutputTokens))
+	}
+	if !(m.CachedShare >= 0 && m.CachedShare <= 0.99) {
+		errs = append(errs, fmt.Errorf("cached share must be in [0, 0.99], got %g", m.CachedShare))
 	}
 	if !(m.PromptCV >= 0 && m.PromptCV <= maxCV) || !(m.OutputCV >= 0 && m.OutputCV <= maxCV) {
 		errs = append(errs, fmt.Errorf("coefficients of variation must be in [0, %g], got %g and %g", float64(maxCV), m.PromptCV, m.OutputCV))
@@ -144,6 +151,9 @@ type Capacity struct {
 type model struct {
 	p           perfmodel.Params
 	in, out     float64 // mean prompt and output tokens
+	fresh       float64 // share of prompt tokens prefilled (not found in the prefix cache)
+	inNew       float64 // mean prompt tokens prefilled: in·fresh
+	attn        float64 // share of a prompt's attention pairs computed: 1 − cached²
 	decodeSteps float64 // out - 1
 	promptQ     float64 // attainment-quantile prompt length
 	promptSq    float64 // E[prompt²]
@@ -178,6 +188,7 @@ func newModel(p perfmodel.Params, m Mix, l Limits, s SLO) model {
 	}
 	return model{
 		p: p, in: in, out: out, decodeSteps: out - 1,
+		fresh: 1 - m.CachedShare, inNew: in * (1 - m.CachedShare), attn: 1 - m.CachedShare*m.CachedShare,
 		promptQ:    in * max(1, 1+z*m.PromptCV),
 		promptSq:   in * in * (1 + m.PromptCV*m.PromptCV),
 		b:          p.BetaMs + p.EpsilonMs*kvBar,
@@ -206,7 +217,7 @@ func (m *model) prefillWork(k float64) float64 {
 	}
 	// Each chunk attends to the chunks before it as well as to itself, so the attention work of a
 	// prompt is ζ·P² however it is chunked (ζ·P²/k would count only the within-chunk pairs).
-	return k*m.p.GammaMs + m.p.DeltaMs*m.in + m.p.ZetaMs*m.promptSq
+	return k*m.p.GammaMs + m.p.DeltaMs*m.inNew + m.p.ZetaMs*m.promptSq*m.attn
 }
 
 // outputBins are the probability bins over which itlChunkMiss integrates the output length,
@@ -287,7 +298,7 @@ func unstable(rate float64, slots float64) Prediction {
 // predict evaluates the model at lambda requests per millisecond.
 func (m *model) predict(lambda float64) (Prediction, Bound) {
 	rate := lambda * 1000
-	k := m.chunks(m.in, 0)
+	k := m.chunks(m.inNew, 0)
 	var n, rho float64
 	for range 16 {
 		rho = lambda * m.prefillWork(k)
@@ -296,7 +307,7 @@ func (m *model) predict(lambda float64) (Prediction, Bound) {
 			return unstable(rate, m.slots), BoundCompute
 		}
 		n = lambda * m.decodeSteps * m.p.AlphaMs / den
-		nk := m.chunks(m.in, n)
+		nk := m.chunks(m.inNew, n)
 		if nk == k {
 			break
 		}
@@ -323,7 +334,7 @@ func (m *model) predict(lambda float64) (Prediction, Bound) {
 		varN := n / max(1-g, 1e-9)
 		k1 := max(k, 1)
 		w := m.prefillWork(k1)
-		w2 := w*w + m.p.DeltaMs*m.p.DeltaMs*(m.promptSq-m.in*m.in)
+		w2 := w*w + m.p.DeltaMs*m.p.DeltaMs*(m.promptSq-m.in*m.in)*m.fresh*m.fresh
 		varStall := lambda * step * w2 * (1 + m.serviceSCV) / m.decodeSteps
 		sd := math.Sqrt(m.b*m.b*varN/((1-rho)*(1-rho)) + varStall)
 		pr.ITLMs = (m.p.AlphaMs+m.b*min(1+n, m.slots))/(1-rho) + m.z*sd
@@ -332,10 +343,10 @@ func (m *model) predict(lambda float64) (Prediction, Bound) {
 	// TTFT: the slot wait, the rest of the step in progress (one step, conservatively), then the
 	// prefill steps of a quantile prompt, which decode the batch too and prefill the prompts of
 	// the requests that arrived during the step.
-	kq := m.chunks(m.promptQ, n)
+	kq := m.chunks(m.promptQ*m.fresh, n)
 	pr.TTFTMs = pr.WaitMs + step
 	if kq > 0 {
-		pr.TTFTMs += kq*(m.p.AlphaMs+m.b*n+m.p.GammaMs) + m.p.DeltaMs*(m.promptQ+lambda*step*m.in) + m.p.ZetaMs*m.promptQ*m.promptQ
+		pr.TTFTMs += kq*(m.p.AlphaMs+m.b*n+m.p.GammaMs) + m.p.DeltaMs*(m.promptQ*m.fresh+lambda*step*m.inNew) + m.p.ZetaMs*m.promptQ*m.promptQ*m.attn
 	} else {
 		pr.TTFTMs += m.p.AlphaMs + m.b*n
 	}
