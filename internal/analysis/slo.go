@@ -79,8 +79,10 @@ type SLOState struct {
 	Calm time.Duration
 	// Updated is the time of the analysis that produced this state (zero before the first).
 	Updated time.Time
-	// Mix is the smoothed request mix (zero until one was read).
-	Mix queueing.Mix
+	// Mix is the smoothed request mix (zero until one was read) and MixRequests the decayed
+	// number of requests it averages (smoothMix).
+	Mix         queueing.Mix
+	MixRequests float64
 	// WorkRef is the variant whose perfParms define the forecaster's unit of work (workUnits).
 	WorkRef string
 	// Variants holds each variant's fitted performance model, by variant name.
@@ -220,7 +222,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 	if met != nil && met.MeanOutputTokens >= 1 {
 		cycleMix = queueing.Mix{PromptTokens: min(met.MeanPromptTokens, 1e7), CachedShare: min(met.PrefixCacheHitRate, 0.99),
 			OutputTokens: min(met.MeanOutputTokens, 1e7), PromptCV: sloLengthCV, OutputCV: sloLengthCV}
-		st.Mix = smoothMix(st.Mix, periods, cycleMix)
+		st.Mix, st.MixRequests = smoothMix(st.Mix, st.MixRequests, periods, cycleMix, lambda)
 	}
 	feedback := st.updateHeadroom(m.SLO, met, starting(vs), periods, a.headroomMin(), a.headroomMax())
 
@@ -395,19 +397,29 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 	}
 }
 
-// smoothMix folds a cycle's request mix into the running one (an exponential average with
-// weight sloMixWeight per SLOFeedbackPeriod; periods is the cycle's length in them). A window's mean lengths swing with a few long requests; each swing would
-// change every variant's capacity and the cheapest mix, and the engine's stabilisation would
-// keep the union of the mixes chosen in its window.
-func smoothMix(prev queueing.Mix, periods float64, cur queueing.Mix) queueing.Mix {
-	if !(prev.OutputTokens >= 1) {
-		return cur
+// smoothMix folds a cycle's request mix into the running one: the mean lengths of the recent
+// requests, each period's weighing as many as it saw (rate × SLOFeedbackPeriod × periods) and
+// the past decaying by 1 − sloMixWeight per period. At a steady rate a cycle's weight is
+// sloMixWeight per period; a window's mean lengths swing with a few long requests, and each
+// swing would change every variant's capacity and the cheapest mix (the engine's stabilisation
+// would then keep the union of the mixes chosen in its window). A handful of requests at the
+// end of a burst, with lengths of their own, barely move it. It returns the mix and the decayed
+// request count; a first mix, or one after a long quiet, is taken as read.
+func smoothMix(prev queueing.Mix, prevRequests, periods float64, cur queueing.Mix, rate float64) (queueing.Mix, float64) {
+	seen := max(rate, 0) * SLOFeedbackPeriod.Seconds() * periods
+	past := prevRequests * math.Pow(1-sloMixWeight, periods)
+	if !(prev.OutputTokens >= 1) || !(past > 0) {
+		return cur, seen
 	}
-	w := 1 - math.Pow(1-sloMixWeight, periods)
+	total := past + seen
+	if !(total > 0) || math.IsInf(total, 0) {
+		return prev, past
+	}
+	w := seen / total
 	cur.PromptTokens = prev.PromptTokens + w*(cur.PromptTokens-prev.PromptTokens)
 	cur.OutputTokens = prev.OutputTokens + w*(cur.OutputTokens-prev.OutputTokens)
 	cur.CachedShare = prev.CachedShare + w*(cur.CachedShare-prev.CachedShare)
-	return cur
+	return cur, total
 }
 
 // itlSLI is the attainment of the ITL target: per request when the per-request TPOT histogram

@@ -447,3 +447,37 @@ func TestSLOFeedbackIsPerTimeNotPerCycle(t *testing.T) {
 		t.Errorf("decode samples: %d with 30 s cycles, %d with 5 s cycles (want 48: 12 periods of 4 pods)", ns, nf)
 	}
 }
+
+// TestSLOMixWeighsRequests: after five minutes at 20 req/s of 500-token prompts, the last few
+// requests of a burst (0.05 req/s) with 30,000-token prompts barely move the smoothed mix, and
+// with it each replica's capacity; a minute of the same prompts at the full rate moves it most
+// of the way.
+func TestSLOMixWeighsRequests(t *testing.T) {
+	var state any
+	now := sloT0
+	cycle := func(rate, prompt float64) SLOState {
+		t.Helper()
+		met := sloMetrics(rate, 0)
+		met.MeanPromptTokens = prompt
+		res, next := SLOAnalyzer{}.AnalyzeWithState(sloModel(met, sloVariantOf("h100", 10, 4)), defaultCfg, now, state)
+		assertFinite(t, res)
+		state = next
+		now = now.Add(30 * time.Second)
+		return next.(SLOState)
+	}
+	for range 10 {
+		cycle(20, 500)
+	}
+	keep := state
+	if st := cycle(0.05, 30000); st.Mix.PromptTokens > 600 {
+		t.Errorf("a tail of 0.05 req/s moved the smoothed prompt to %g tokens, want <= 600", st.Mix.PromptTokens)
+	}
+	state = keep
+	var st SLOState
+	for range 2 {
+		st = cycle(20, 30000)
+	}
+	if st.Mix.PromptTokens < 10000 {
+		t.Errorf("a minute at the full rate moved the smoothed prompt to %g tokens only, want >= 10000", st.Mix.PromptTokens)
+	}
+}
