@@ -27,14 +27,27 @@ const (
 	MaxStartupDelay     = time.Hour
 	// SLOBurstK is the forecaster's burst margin in residual standard deviations.
 	SLOBurstK = 1.0
-	// SLOHeadroomStep multiplies the headroom on every cycle with a missed attainment, up to
-	// SLOHeadroomMax.
+	// SLOFeedbackPeriod is the period the feedback's rates are stated per: a cycle of the
+	// engine's interval applies them to the power interval / SLOFeedbackPeriod, so the
+	// feedback moves as fast in time whatever the interval (a 5 s cycle re-reads much the same
+	// histogram window as the one 5 s before it). Decode samples are taken at most once per
+	// period per variant, for the same reason.
+	SLOFeedbackPeriod = 30 * time.Second
+	// SLOHeadroomStep multiplies the headroom per SLOFeedbackPeriod with a missed attainment,
+	// up to SLOHeadroomMax.
 	SLOHeadroomStep = 1.1
 	SLOHeadroomMax  = 2.5
-	// SLOHeadroomDecay multiplies the excess headroom (above 1) on every cycle after
-	// SLOHeadroomCalmCycles cycles in a row that met every target.
-	SLOHeadroomDecay      = 0.8
-	SLOHeadroomCalmCycles = 3
+	// SLOHeadroomDecay multiplies the excess headroom (above 1) per SLOFeedbackPeriod once
+	// every target has been met for SLOHeadroomCalm.
+	SLOHeadroomDecay = 0.8
+	SLOHeadroomCalm  = 3 * SLOFeedbackPeriod
+	// SLOHeadroomMin is the floor of the headroom. Below 1 the feedback gives back part of
+	// SLOSafety: a model that keeps its attainment with SLOHeadroomQuiet of its error budget
+	// to spare lowers the headroom by SLOHeadroomRelease per period, towards the floor. 1 turns
+	// this off.
+	SLOHeadroomMin     = 1.0
+	SLOHeadroomRelease = 0.98
+	SLOHeadroomQuiet   = 0.5
 	// sloScaleDownBand: a smaller fleet must cover the planned demand / band, so that the fleet
 	// does not flap around the exact requirement.
 	sloScaleDownBand = 0.85
@@ -44,7 +57,8 @@ const (
 	// sloLengthCV is the coefficient of variation assumed for prompt and output lengths: the
 	// collector reads only their means; chat traces have about 1.
 	sloLengthCV = 1.0
-	// sloMixWeight is the weight of a cycle's mean lengths in the smoothed request mix.
+	// sloMixWeight is the weight of one SLOFeedbackPeriod's mean lengths in the smoothed
+	// request mix.
 	sloMixWeight = 0.2
 	// sloMinEstimatorSamples and sloMaxEstimatorMAPE decide when the fitted decode parameters
 	// replace the perfParms prior.
@@ -57,13 +71,20 @@ const (
 type SLOState struct {
 	// Forecast smooths the model's arrival rate.
 	Forecast forecast.Forecaster
-	// Headroom (>= 1) multiplies the planned demand; it grows while the observed attainment
-	// misses the target and decays back to 1 while it is met.
+	// Headroom (in [SLOAnalyzer.HeadroomMin, HeadroomMax]) multiplies the planned demand; it
+	// grows while the observed attainment misses the target and decays back to 1 while it is
+	// met, and below 1 while it is met with margin.
 	Headroom float64
-	// Calm counts the consecutive cycles that met every known attainment target.
-	Calm int
-	// Mix is the last request mix read (zero until one was).
-	Mix queueing.Mix
+	// Calm is how long every known attainment target has been met without a miss.
+	Calm time.Duration
+	// Updated is the time of the analysis that produced this state (zero before the first).
+	Updated time.Time
+	// Mix is the smoothed request mix (zero until one was read) and MixRequests the decayed
+	// number of requests it averages (smoothMix).
+	Mix         queueing.Mix
+	MixRequests float64
+	// WorkRef is the variant whose perfParms define the forecaster's unit of work (workUnits).
+	WorkRef string
 	// Variants holds each variant's fitted performance model, by variant name.
 	Variants map[string]SLOVariantState
 }
@@ -74,6 +95,8 @@ type SLOVariantState struct {
 	Prior perfmodel.Params
 	// Estimator refines Prior from the model's ITL and running batch.
 	Estimator perfmodel.Estimator
+	// Sampled is when the estimator last took the variant's decode samples.
+	Sampled time.Time
 }
 
 // SLOAnalyzer sizes a model's variants so that the planned arrival rate fits the capacity its
@@ -83,6 +106,8 @@ type SLOAnalyzer struct {
 	Safety float64
 	// HeadroomMax caps the attainment feedback's headroom; 0 means SLOHeadroomMax.
 	HeadroomMax float64
+	// HeadroomMin is the headroom's floor, in [0.5, 1]; 0 means SLOHeadroomMin.
+	HeadroomMin float64
 }
 
 // safety and headroomMax return the tuning in force, the defaults for zero or invalid values.
@@ -91,6 +116,13 @@ func (a SLOAnalyzer) safety() float64 {
 		return a.Safety
 	}
 	return SLOSafety
+}
+
+func (a SLOAnalyzer) headroomMin() float64 {
+	if a.HeadroomMin >= 0.5 && a.HeadroomMin <= 1 {
+		return a.HeadroomMin
+	}
+	return SLOHeadroomMin
 }
 
 func (a SLOAnalyzer) headroomMax() float64 {
@@ -117,9 +149,9 @@ func newSLOState() SLOState {
 
 // copySLOState returns a copy of prev that the analyzer may modify (an empty state when prev is
 // not an SLOState, or a corrupted one).
-func copySLOState(prev any, headroomMax float64) SLOState {
+func copySLOState(prev any, headroomMin, headroomMax float64) SLOState {
 	st, ok := prev.(SLOState)
-	if !ok || !(st.Headroom >= 1 && st.Headroom <= headroomMax) {
+	if !ok || !(st.Headroom >= headroomMin && st.Headroom <= headroomMax) {
 		return newSLOState()
 	}
 	st.Variants = maps.Clone(st.Variants)
@@ -160,7 +192,14 @@ type sloVariant struct {
 
 // AnalyzeWithState implements StatefulAnalyzer.
 func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationScalingConfig, now time.Time, prev any) (Result, any) {
-	st := copySLOState(prev, a.headroomMax())
+	st := copySLOState(prev, a.headroomMin(), a.headroomMax())
+	// periods is the time since the last analysis in SLOFeedbackPeriods: one for the first, and
+	// at most ten (a gap in the cycles does not make one cycle move the feedback further).
+	periods := 1.0
+	if !st.Updated.IsZero() {
+		periods = min(max(now.Sub(st.Updated).Seconds()/SLOFeedbackPeriod.Seconds(), 0), 10)
+	}
+	st.Updated = now
 	raw := m
 	m, inputNote := sanitizeModel(m)
 	met := sanitizeMetrics(m.Metrics)
@@ -178,13 +217,14 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 	lambda, haveRate := 0.0, false
 	if met != nil && met.ArrivalSource != "" {
 		lambda, haveRate = met.ArrivalRate, true
-		st.Forecast.Observe(now, lambda)
 	}
+	var cycleMix queueing.Mix // this cycle's lengths, unsmoothed; zero when none were read
 	if met != nil && met.MeanOutputTokens >= 1 {
-		st.Mix = smoothMix(st.Mix, queueing.Mix{PromptTokens: min(met.MeanPromptTokens*(1-met.PrefixCacheHitRate), 1e7),
-			OutputTokens: min(met.MeanOutputTokens, 1e7), PromptCV: sloLengthCV, OutputCV: sloLengthCV})
+		cycleMix = queueing.Mix{PromptTokens: min(met.MeanPromptTokens, 1e7), CachedShare: min(met.PrefixCacheHitRate, 0.99),
+			OutputTokens: min(met.MeanOutputTokens, 1e7), PromptCV: sloLengthCV, OutputCV: sloLengthCV}
+		st.Mix, st.MixRequests = smoothMix(st.Mix, st.MixRequests, periods, cycleMix, lambda)
 	}
-	feedback := st.updateHeadroom(m.SLO, met, starting(vs), a.headroomMax())
+	feedback := st.updateHeadroom(m.SLO, met, starting(vs), periods, a.headroomMin(), a.headroomMax())
 
 	reason := ""
 	switch {
@@ -201,7 +241,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 	}
 	var entries []*sloVariant
 	if reason == "" {
-		entries = st.variants(vs, m, met, a.safety())
+		entries = st.variants(vs, m, met, a.safety(), now)
 		usable := false
 		for _, e := range entries {
 			usable = usable || e.capacity > 0
@@ -224,7 +264,15 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 		return res, st
 	}
 
+	// The forecaster follows the work, not the request count (see workUnits): its unit is one
+	// replica of the reference variant, converted back to requests of the smoothed mix.
+	perCycle, perSmoothed, ok := st.workUnits(entries, cycleMix, queueingSLO(m.SLO))
+	if ok {
+		st.Forecast.Observe(now, lambda/perCycle)
+		lambda *= perSmoothed / perCycle
+	}
 	fc := st.Forecast.Forecast(now)
+	fc.Level, fc.Expected, fc.Margin, fc.Planned = fc.Level*perSmoothed, fc.Expected*perSmoothed, fc.Margin*perSmoothed, fc.Planned*perSmoothed
 	planned := max(fc.Planned, lambda)
 	need := planned * st.Headroom
 	res := Result{ModelID: m.ModelID, Namespace: m.Namespace, Analyzer: AnalyzerSLO, AnalyzedAt: now}
@@ -243,8 +291,10 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 			verdict += "; every usable variant at maxReplicas still falls short"
 		}
 	default:
+		// The forecast must stay below the smaller fleet over the whole horizon; below 1 the
+		// headroom is the feedback's measured calibration of the model, so it scales the check.
 		down := solveSLO(entries, need/sloScaleDownBand)
-		if down.Feasible && down.Cost < currentCost-relTolerance*max(1, currentCost) && (planned == 0 || fc.ScaleDownAllowed(down.Capacity)) {
+		if down.Feasible && down.Cost < currentCost-relTolerance*max(1, currentCost) && (planned == 0 || fc.ScaleDownAllowed(down.Capacity/min(st.Headroom, 1))) {
 			chosen = down
 			verdict = fmt.Sprintf("scale-down: %s req/s would still cover the %s needed with %s %% spare", num(down.Capacity), num(need),
 				num(100*(1/sloScaleDownBand-1)))
@@ -291,7 +341,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 // updateHeadroom applies the attainment feedback and describes it.
 // A miss while replicas are still starting is not held against the plan: the fleet that was
 // planned is not serving yet.
-func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics, starting int, headroomMax float64) string {
+func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics, starting int, periods, headroomMin, headroomMax float64) string {
 	if slo.IsZero() || met == nil {
 		return "no attainment feedback"
 	}
@@ -300,6 +350,7 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 		goal = interfaces.DefaultSLOAttainment
 	}
 	var missed, known []string
+	quiet := true // every known attainment keeps SLOHeadroomQuiet of the error budget
 	// The ITL target is on a request's mean ITL: the per-request TPOT histogram measures it;
 	// the per-token ITL histogram, where there is no other, counts each slow token.
 	itl := itlSLI(met)
@@ -314,6 +365,7 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 		if s.sli.Attainment < goal {
 			missed = append(missed, s.name)
 		}
+		quiet = quiet && 1-s.sli.Attainment <= SLOHeadroomQuiet*(1-goal)
 	}
 	switch {
 	case len(known) == 0:
@@ -323,33 +375,51 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 		return fmt.Sprintf("attainment %s misses %s while %d replica(s) start: headroom kept", strings.Join(known, ", "), num(goal), starting)
 	case len(missed) > 0:
 		st.Calm = 0
-		st.Headroom = min(st.Headroom*SLOHeadroomStep, headroomMax)
+		st.Headroom = min(st.Headroom*math.Pow(SLOHeadroomStep, periods), headroomMax)
 		return fmt.Sprintf("attainment %s misses %s: headroom raised", strings.Join(known, ", "), num(goal))
 	default:
-		st.Calm++
-		if st.Calm >= SLOHeadroomCalmCycles && st.Headroom > 1 {
-			st.Headroom = max(1+(st.Headroom-1)*SLOHeadroomDecay, 1)
+		before := st.Calm
+		st.Calm += time.Duration(periods * float64(SLOFeedbackPeriod))
+		// Only the calm time past SLOHeadroomCalm releases headroom.
+		periods = max(st.Calm-max(before, SLOHeadroomCalm), 0).Seconds() / SLOFeedbackPeriod.Seconds()
+		if periods > 0 && st.Headroom > 1 {
+			st.Headroom = max(1+(st.Headroom-1)*math.Pow(SLOHeadroomDecay, periods), 1)
 			if st.Headroom < 1.01 {
 				st.Headroom = 1
 			}
-			return fmt.Sprintf("attainment %s meets %s for %d cycles: headroom lowered", strings.Join(known, ", "), num(goal), st.Calm)
+			return fmt.Sprintf("attainment %s meets %s for %s: headroom lowered", strings.Join(known, ", "), num(goal), st.Calm.Round(time.Second))
+		}
+		if periods > 0 && quiet && st.Headroom > headroomMin {
+			st.Headroom = max(st.Headroom*math.Pow(SLOHeadroomRelease, periods), headroomMin)
+			return fmt.Sprintf("attainment %s beats %s with margin for %s: headroom lowered", strings.Join(known, ", "), num(goal), st.Calm.Round(time.Second))
 		}
 		return fmt.Sprintf("attainment %s meets %s", strings.Join(known, ", "), num(goal))
 	}
 }
 
-// smoothMix folds a cycle's request mix into the running one (an exponential average with
-// weight sloMixWeight). A window's mean lengths swing with a few long requests; each swing would
-// change every variant's capacity and the cheapest mix, and the engine's stabilisation would
-// keep the union of the mixes chosen in its window.
-func smoothMix(prev, cur queueing.Mix) queueing.Mix {
-	if !(prev.OutputTokens >= 1) {
-		return cur
+// smoothMix folds a cycle's request mix into the running one: the mean lengths of the recent
+// requests, each period's weighing as many as it saw (rate × SLOFeedbackPeriod × periods) and
+// the past decaying by 1 − sloMixWeight per period. At a steady rate a cycle's weight is
+// sloMixWeight per period; a window's mean lengths swing with a few long requests, and each
+// swing would change every variant's capacity and the cheapest mix (the engine's stabilisation
+// would then keep the union of the mixes chosen in its window). A handful of requests at the
+// end of a burst, with lengths of their own, barely move it. It returns the mix and the decayed
+// request count; a first mix, or one after a long quiet, is taken as read.
+func smoothMix(prev queueing.Mix, prevRequests, periods float64, cur queueing.Mix, rate float64) (queueing.Mix, float64) {
+	seen := max(rate, 0) * SLOFeedbackPeriod.Seconds() * periods
+	past := prevRequests * math.Pow(1-sloMixWeight, periods)
+	if !(prev.OutputTokens >= 1) || !(past > 0) {
+		return cur, seen
 	}
-	w := sloMixWeight
+	total := past + seen
+	if !(total > 0) || math.IsInf(total, 0) {
+		return prev, past
+	}
+	w := seen / total
 	cur.PromptTokens = prev.PromptTokens + w*(cur.PromptTokens-prev.PromptTokens)
 	cur.OutputTokens = prev.OutputTokens + w*(cur.OutputTokens-prev.OutputTokens)
-	return cur
+	cur.CachedShare = prev.CachedShare + w*(cur.CachedShare-prev.CachedShare)
+	return cur, total
 }
 
 // itlSLI is the attainment of the ITL target: per request when the per-request TPOT histogram
@@ -361,12 +431,61 @@ func itlSLI(met *ModelMetrics) LatencySLI {
 	return met.ITLAttainment
 }
 
-// variants computes each variant's planned per-replica capacity, feeding the estimator first.
-func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics, safety float64) []*sloVariant {
-	slo := queueing.SLO{TTFTMs: float64(m.SLO.TTFT) / float64(time.Millisecond), ITLMs: float64(m.SLO.ITL) / float64(time.Millisecond)}
-	if a := m.SLO.Attainment; a >= 0.5 {
+// queueingSLO converts the model's targets for the queueing model.
+func queueingSLO(t interfaces.SLOTargets) queueing.SLO {
+	slo := queueing.SLO{TTFTMs: float64(t.TTFT) / float64(time.Millisecond), ITLMs: float64(t.ITL) / float64(time.Millisecond)}
+	if a := t.Attainment; a >= 0.5 {
 		slo.Attainment = min(a, 0.9999) // 0 or out of range: queueing's default
 	}
+	return slo
+}
+
+// workUnits returns the rates one replica of the reference variant sustains at the cycle's mix
+// and at the smoothed mix, by its perfParms (the first usable variant by name, so that the unit
+// does not move with a fit): the forecaster observes λ / perCycle, the load in such replicas,
+// and its plan converts back to requests of the smoothed mix, at which the capacities are
+// computed, by perSmoothed. Prompts that lengthen at a steady request rate are then a rising
+// load whose trend the plan extrapolates over the start-up horizon, where the request count
+// shows none. ok is false when either rate is unknown: the cycle is not observed, and the
+// forecast converts with perSmoothed when it is known (else 1: a plan in replicas is no worse a
+// guess than none). A new reference variant restarts the forecaster, whose history is in the
+// old unit.
+func (st *SLOState) workUnits(entries []*sloVariant, cycle queueing.Mix, slo queueing.SLO) (perCycle, perSmoothed float64, ok bool) {
+	var ref *sloVariant
+	for _, e := range entries {
+		if e.capacity > 0 {
+			ref = e
+			break
+		}
+	}
+	if ref == nil {
+		return 1, 1, false
+	}
+	if st.WorkRef != ref.st.Name {
+		h := st.Forecast.Config.Horizon
+		st.Forecast = newSLOState().Forecast
+		st.Forecast.Config.Horizon = h
+		st.WorkRef = ref.st.Name
+	}
+	if !(cycle.OutputTokens >= 1) {
+		cycle = st.Mix
+	}
+	prior := st.Variants[ref.st.Name].Prior
+	limits := queueing.Limits{MaxBatch: ref.st.MaxBatch, KVTokens: ref.st.KvCacheTokens}
+	atCycle, atSmoothed := queueing.MaxRate(prior, cycle, limits, slo), queueing.MaxRate(prior, st.Mix, limits, slo)
+	perSmoothed = 1
+	if atSmoothed.Feasible && atSmoothed.RatePerSec > 0 {
+		perSmoothed = atSmoothed.RatePerSec
+	}
+	if !atCycle.Feasible || !(atCycle.RatePerSec > 0) || perSmoothed == 1 && !(atSmoothed.RatePerSec > 0) {
+		return 1, perSmoothed, false
+	}
+	return atCycle.RatePerSec, perSmoothed, true
+}
+
+// variants computes each variant's planned per-replica capacity, feeding the estimator first.
+func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics, safety float64, now time.Time) []*sloVariant {
+	slo := queueingSLO(m.SLO)
 	// The collector's ITL histogram is the model's: it tells one variant's decode speed only
 	// when that variant runs every request.
 	serving := -1
@@ -401,15 +520,23 @@ func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics,
 		}
 		// Each pod's own (mean batch, median ITL) over the window is a decode sample of its
 		// variant; where the collector read none, the model's histogram stands in when one
-		// variant serves every request.
+		// variant serves every request. At most once per SLOFeedbackPeriod: shorter cycles
+		// re-read overlapping windows, and the estimator's memory counts samples.
+		sample := vst.Sampled.IsZero() || now.Sub(vst.Sampled) >= SLOFeedbackPeriod || now.Before(vst.Sampled)
+		if sample {
+			vst.Sampled = now
+		}
 		podSamples := 0
 		for _, p := range v.Pods {
+			if !sample {
+				break
+			}
 			if b, itl := p.MeanRunningRequests, p.ITLMedianSeconds; b >= 1 && b <= maxPodRequests && itl > 0 && itl <= 60 {
 				vst.Estimator.ObserveDecode(perfmodel.DecodeSample{Batch: b, ITLMs: itl * 1000})
 				podSamples++
 			}
 		}
-		if podSamples == 0 && i == serving && met.ITL.Total() > 0 {
+		if sample && podSamples == 0 && i == serving && met.ITL.Total() > 0 {
 			if p50, ok := met.ITL.Quantile(0.5); ok && p50 > 0 {
 				n := 0
 				for _, p := range v.Pods {

@@ -118,7 +118,7 @@ func TestSLOHeadroomFeedback(t *testing.T) {
 	starting.ReadyReplicas, starting.Pods = 10, starting.Pods[:10]
 	before := st.Headroom
 	if _, st = cycle(0.9, starting); st.Headroom != before || st.Calm != 0 {
-		t.Errorf("miss while starting: headroom %g (was %g), calm %d", st.Headroom, before, st.Calm)
+		t.Errorf("miss while starting: headroom %g (was %g), calm %s", st.Headroom, before, st.Calm)
 	}
 	// Met for long enough: back to 1.
 	for range 30 {
@@ -135,7 +135,8 @@ func TestSLOStateIsNotModified(t *testing.T) {
 	_, s1 := SLOAnalyzer{}.AnalyzeWithState(m, defaultCfg, sloT0, nil)
 	r2, s2 := SLOAnalyzer{}.AnalyzeWithState(m, defaultCfg, sloT0.Add(time.Minute), s1)
 	r3, _ := SLOAnalyzer{}.AnalyzeWithState(m, defaultCfg, sloT0.Add(time.Minute), s1)
-	if r2.Summary != r3.Summary || math.Abs(s1.(SLOState).Headroom-1.1) > 1e-9 || math.Abs(s2.(SLOState).Headroom-1.21) > 1e-9 {
+	// A minute later is two feedback periods of misses: 1.1 · 1.1².
+	if r2.Summary != r3.Summary || math.Abs(s1.(SLOState).Headroom-1.1) > 1e-9 || math.Abs(s2.(SLOState).Headroom-1.331) > 1e-9 {
 		t.Errorf("state changed by a call: %q vs %q, headroom %g then %g", r2.Summary, r3.Summary, s1.(SLOState).Headroom, s2.(SLOState).Headroom)
 	}
 	if _, ok := s2.(SLOState).Variants["h100"]; !ok {
@@ -346,5 +347,137 @@ func TestSLOLearnsEachVariantFromItsPods(t *testing.T) {
 		if !strings.Contains(tg.Reason, "fitted params") {
 			t.Errorf("%s: %s, want fitted params", tg.Variant, tg.Reason)
 		}
+	}
+}
+
+// TestSLOHeadroomReleasesBelowOne: with a floor below 1, attainment that keeps at least half
+// of its error budget lowers the headroom by SLOHeadroomRelease per cycle down to the floor,
+// and the target with it; attainment that merely meets the goal does not; a miss raises it
+// again. With the default floor (SLOHeadroomMin) it never goes below 1.
+func TestSLOHeadroomReleasesBelowOne(t *testing.T) {
+	mu := wantMu(t)
+	rate := 9.5 * mu
+	run := func(a SLOAnalyzer, atts ...float64) (Result, SLOState) {
+		t.Helper()
+		var state any
+		var res Result
+		now := sloT0
+		for _, att := range atts {
+			res, state = a.AnalyzeWithState(sloModel(sloMetrics(rate, att), sloVariantOf("h100", 10, 10)), defaultCfg, now, state)
+			assertFinite(t, res)
+			now = now.Add(30 * time.Second)
+		}
+		return res, state.(SLOState)
+	}
+	quiet := make([]float64, 40)
+	for i := range quiet {
+		quiet[i] = 0.999 // 0.1 % misses: a fifth of the 1 % budget
+	}
+	if _, st := run(SLOAnalyzer{}, quiet...); st.Headroom != 1 {
+		t.Errorf("default floor: headroom %g after 40 quiet cycles, want 1", st.Headroom)
+	}
+	floor := SLOAnalyzer{HeadroomMin: 0.8}
+	res, st := run(floor, quiet...)
+	if st.Headroom != 0.8 {
+		t.Fatalf("floor 0.8: headroom %g after 40 quiet cycles, want 0.8: %s", st.Headroom, res.Summary)
+	}
+	if got, want := targetsOf(res.Targets)["h100"], int(math.Ceil(rate*0.8/sloScaleDownBand/mu-1e-9)); got != want || got >= 10 {
+		t.Errorf("target at headroom 0.8: %d, want %d (below the 10 of headroom 1): %s", got, want, res.Summary)
+	}
+	// Meeting the goal with less than half the budget left (0.993 against 0.99) holds it.
+	tight := append([]float64{}, quiet[:10]...)
+	_, before := run(floor, tight...)
+	for range 10 {
+		tight = append(tight, 0.993)
+	}
+	if _, st := run(floor, tight...); st.Headroom != before.Headroom || before.Headroom >= 1 {
+		t.Errorf("tight attainment: headroom %g, want it held at %g (< 1)", st.Headroom, before.Headroom)
+	}
+	// A miss raises it by SLOHeadroomStep.
+	if _, st := run(floor, append(append([]float64{}, quiet...), 0.9)...); math.Abs(st.Headroom-0.8*SLOHeadroomStep) > 1e-9 {
+		t.Errorf("miss at the floor: headroom %g, want %g", st.Headroom, 0.8*SLOHeadroomStep)
+	}
+}
+
+// TestSLOFeedbackIsPerTimeNotPerCycle: the same history — three minutes of missed targets with
+// a mix that changes a minute in, then three minutes of met targets — moves the headroom and
+// the smoothed mix alike whether the engine cycles every 30 s or every 5 s (within what the
+// sampling of the history at different times allows: per cycle, the 5 s run would hit the
+// headroom cap of 2.5 where the 30 s run reaches 1.6), and the estimator takes the same
+// decode samples (one per SLOFeedbackPeriod).
+func TestSLOFeedbackIsPerTimeNotPerCycle(t *testing.T) {
+	run := func(interval time.Duration) (afterMisses, end SLOState) {
+		t.Helper()
+		var state any
+		for now := sloT0; now.Before(sloT0.Add(6 * time.Minute)); now = now.Add(interval) {
+			att := 0.9
+			if now.Sub(sloT0) >= 3*time.Minute {
+				att = 0.999
+			}
+			met := sloMetrics(20, att)
+			if now.Sub(sloT0) >= time.Minute {
+				met.MeanPromptTokens = 1000
+			}
+			v := sloVariantOf("h100", 10, 4)
+			for i := range v.Pods {
+				v.Pods[i].MeanRunningRequests, v.Pods[i].ITLMedianSeconds = 8, 0.0066
+			}
+			res, next := SLOAnalyzer{}.AnalyzeWithState(sloModel(met, v), defaultCfg, now, state)
+			assertFinite(t, res)
+			state = next
+			if now.Sub(sloT0) < 3*time.Minute {
+				afterMisses = next.(SLOState)
+			}
+		}
+		return afterMisses, state.(SLOState)
+	}
+	slowMiss, slow := run(30 * time.Second)
+	fastMiss, fast := run(5 * time.Second)
+	if r := fastMiss.Headroom / slowMiss.Headroom; !(r > 0.87 && r < 1.15) || slowMiss.Headroom < 1.4 {
+		t.Errorf("headroom after 3 minutes of misses: %g with 30 s cycles, %g with 5 s cycles (want within 15 %%, above 1.4)", slowMiss.Headroom, fastMiss.Headroom)
+	}
+	if r := fast.Headroom / slow.Headroom; !(r > 0.87 && r < 1.15) || slow.Headroom >= slowMiss.Headroom {
+		t.Errorf("headroom after 3 more minutes met: %g with 30 s cycles, %g with 5 s cycles (want within 15 %%, released)", slow.Headroom, fast.Headroom)
+	}
+	if r := fast.Mix.PromptTokens / slow.Mix.PromptTokens; !(r > 0.97 && r < 1.03) || slow.Mix.PromptTokens < 900 {
+		t.Errorf("smoothed prompt %g with 30 s cycles, %g with 5 s cycles (want within 3 %%, near 1000)", slow.Mix.PromptTokens, fast.Mix.PromptTokens)
+	}
+	ns, nf := slow.Variants["h100"].Estimator.Quality().DecodeSamples, fast.Variants["h100"].Estimator.Quality().DecodeSamples
+	if ns != nf || ns != 12*4 {
+		t.Errorf("decode samples: %d with 30 s cycles, %d with 5 s cycles (want 48: 12 periods of 4 pods)", ns, nf)
+	}
+}
+
+// TestSLOMixWeighsRequests: after five minutes at 20 req/s of 500-token prompts, the last few
+// requests of a burst (0.05 req/s) with 30,000-token prompts barely move the smoothed mix, and
+// with it each replica's capacity; a minute of the same prompts at the full rate moves it most
+// of the way.
+func TestSLOMixWeighsRequests(t *testing.T) {
+	var state any
+	now := sloT0
+	cycle := func(rate, prompt float64) SLOState {
+		t.Helper()
+		met := sloMetrics(rate, 0)
+		met.MeanPromptTokens = prompt
+		res, next := SLOAnalyzer{}.AnalyzeWithState(sloModel(met, sloVariantOf("h100", 10, 4)), defaultCfg, now, state)
+		assertFinite(t, res)
+		state = next
+		now = now.Add(30 * time.Second)
+		return next.(SLOState)
+	}
+	for range 10 {
+		cycle(20, 500)
+	}
+	keep := state
+	if st := cycle(0.05, 30000); st.Mix.PromptTokens > 600 {
+		t.Errorf("a tail of 0.05 req/s moved the smoothed prompt to %g tokens, want <= 600", st.Mix.PromptTokens)
+	}
+	state = keep
+	var st SLOState
+	for range 2 {
+		st = cycle(20, 30000)
+	}
+	if st.Mix.PromptTokens < 10000 {
+		t.Errorf("a minute at the full rate moved the smoothed prompt to %g tokens only, want >= 10000", st.Mix.PromptTokens)
 	}
 }

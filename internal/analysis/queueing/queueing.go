@@ -18,6 +18,10 @@ type Mix struct {
 	// prompt and output lengths; 0 for fixed lengths. Chat traces have about 1.
 	PromptCV float64 `json:"promptCV,omitempty"`
 	OutputCV float64 `json:"outputCV,omitempty"`
+	// CachedShare is the share of prompt tokens found in the prefix cache, in [0, 0.99]: they
+	// are not prefilled again, but they are held in the KV cache, decoded against, and attended
+	// to by the prompt's new tokens, so PromptTokens stays the whole prompt.
+	CachedShare float64 `json:"cachedShare,omitempty"`
 }
 
 // Limits are the replica's batch limits (vLLM engine arguments); 0 means unlimited.
@@ -69,6 +73,9 @@ func Validate(p perfmodel.Params, m Mix, l Limits, s SLO) error {
 	if !(m.OutputTokens >= 1 && m.OutputTokens <= maxTokens) {
 		errs = append(errs, fmt.Errorf("output tokens must be in [1, %g], got %g", float64(maxTokens), m.OutputTokens))
 	}
+	if !(m.CachedShare >= 0 && m.CachedShare <= 0.99) {
+		errs = append(errs, fmt.Errorf("cached share must be in [0, 0.99], got %g", m.CachedShare))
+	}
 	if !(m.PromptCV >= 0 && m.PromptCV <= maxCV) || !(m.OutputCV >= 0 && m.OutputCV <= maxCV) {
 		errs = append(errs, fmt.Errorf("coefficients of variation must be in [0, %g], got %g and %g", float64(maxCV), m.PromptCV, m.OutputCV))
 	}
@@ -105,6 +112,9 @@ type Prediction struct {
 	WaitMs float64
 	// ITLMs and TTFTMs are the attainment-quantile latencies.
 	ITLMs, TTFTMs float64
+	// ChunkITLMiss is the share of requests whose mean ITL misses the target because prefill
+	// chunks share too many of their decode steps (see itlChunkMiss); 0 without an ITL target.
+	ChunkITLMiss float64
 }
 
 // Bound names what limits a replica's rate.
@@ -141,6 +151,9 @@ type Capacity struct {
 type model struct {
 	p           perfmodel.Params
 	in, out     float64 // mean prompt and output tokens
+	fresh       float64 // share of prompt tokens prefilled (not found in the prefix cache)
+	inNew       float64 // mean prompt tokens prefilled: in·fresh
+	attn        float64 // share of a prompt's attention pairs computed: 1 − cached²
 	decodeSteps float64 // out - 1
 	promptQ     float64 // attainment-quantile prompt length
 	promptSq    float64 // E[prompt²]
@@ -175,6 +188,7 @@ func newModel(p perfmodel.Params, m Mix, l Limits, s SLO) model {
 	}
 	return model{
 		p: p, in: in, out: out, decodeSteps: out - 1,
+		fresh: 1 - m.CachedShare, inNew: in * (1 - m.CachedShare), attn: 1 - m.CachedShare*m.CachedShare,
 		promptQ:    in * max(1, 1+z*m.PromptCV),
 		promptSq:   in * in * (1 + m.PromptCV*m.PromptCV),
 		b:          p.BetaMs + p.EpsilonMs*kvBar,
@@ -201,7 +215,79 @@ func (m *model) prefillWork(k float64) float64 {
 	if k <= 0 {
 		return 0
 	}
-	return k*m.p.GammaMs + m.p.DeltaMs*m.in + m.p.ZetaMs*m.promptSq/k
+	// Each chunk attends to the chunks before it as well as to itself, so the attention work of a
+	// prompt is ζ·P² however it is chunked (ζ·P²/k would count only the within-chunk pairs).
+	return k*m.p.GammaMs + m.p.DeltaMs*m.inNew + m.p.ZetaMs*m.promptSq*m.attn
+}
+
+// outputBins are the probability bins over which itlChunkMiss integrates the output length,
+// finer in the short tail, where one prefill chunk weighs most on a request's mean ITL.
+var outputBins = [...]float64{0, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1}
+
+// itlChunkMiss is the share of requests whose mean ITL misses the target because of prefill
+// chunks, at lambda requests per ms with a mean batch n, a mean step of step ms and k chunks per
+// prompt, rho the share of time spent prefilling.
+//
+// With chunked prefill a step carries at most one budget of prompt tokens, so a prompt is
+// prefilled in k consecutive steps, each c ms longer than a plain decode step t0. A request
+// whose m decode steps include X chunk steps has a mean ITL of t0 + c·X/m: it misses when
+// X > f·m with f = (target − t0)/c. The normal approximation of the stalls (Predict's ITLMs)
+// holds for long outputs, which see many prompts; a short output sees a few runs of chunks or
+// none, and when prompts are long (k·c large against m·(target − t0)) one run is enough. The
+// runs a request sees are Poisson: the prompts arriving during its m steps, plus the run in
+// progress when it starts (probability ρ, the share of time spent prefilling, which a Poisson
+// arrival sees; counted as one more expected run, a slight overcount). Each run has the mean k chunks. Integrated over the
+// output length, lognormal with the mix's mean and coefficient of variation (outputBins).
+func (m *model) itlChunkMiss(lambda, n, step, k, rho float64) float64 {
+	target := m.slo.ITLMs
+	if target <= 0 || k <= 0 || m.decodeSteps <= 0 {
+		return 0
+	}
+	t0 := m.p.AlphaMs + m.b*min(1+n, m.slots)
+	if t0 >= target {
+		return 1
+	}
+	c := m.prefillWork(k) / k
+	if !(c > 0) {
+		return 0
+	}
+	f := (target - t0) / c
+	if f >= 1 {
+		return 0 // even a request whose every step carries a chunk meets the target
+	}
+	s2 := math.Log(1 + m.serviceSCV)
+	mu := math.Log(m.out) - s2/2
+	miss := 0.0
+	for i := 1; i < len(outputBins); i++ {
+		u := (outputBins[i-1] + outputBins[i]) / 2
+		d := math.Exp(mu + math.Sqrt(s2)*math.Sqrt2*math.Erfinv(2*u-1))
+		steps := max(math.Ceil(d-1), 1)
+		need := math.Floor(f*steps) + 1 // chunk steps that make it miss
+		runs := math.Ceil(need / k)
+		miss += (outputBins[i] - outputBins[i-1]) * poissonTail(runs, lambda*steps*step+rho)
+	}
+	return min(miss, 1)
+}
+
+// poissonTail is P(N >= j) for N Poisson of mean a: summed exactly for small means, by the
+// normal approximation with a continuity correction above 50.
+func poissonTail(j, a float64) float64 {
+	switch {
+	case j <= 0:
+		return 1
+	case !(a > 0):
+		return 0
+	case a > 50:
+		return 0.5 * math.Erfc((j-0.5-a)/math.Sqrt(2*a))
+	case j > a+12*math.Sqrt(a)+12:
+		return 0 // below 1e-12
+	}
+	term, cdf := math.Exp(-a), 0.0
+	for i := 0.0; i < j; i++ {
+		cdf += term
+		term *= a / (i + 1)
+	}
+	return max(1-cdf, 0)
 }
 
 func unstable(rate float64, slots float64) Prediction {
@@ -212,7 +298,7 @@ func unstable(rate float64, slots float64) Prediction {
 // predict evaluates the model at lambda requests per millisecond.
 func (m *model) predict(lambda float64) (Prediction, Bound) {
 	rate := lambda * 1000
-	k := m.chunks(m.in, 0)
+	k := m.chunks(m.inNew, 0)
 	var n, rho float64
 	for range 16 {
 		rho = lambda * m.prefillWork(k)
@@ -221,7 +307,7 @@ func (m *model) predict(lambda float64) (Prediction, Bound) {
 			return unstable(rate, m.slots), BoundCompute
 		}
 		n = lambda * m.decodeSteps * m.p.AlphaMs / den
-		nk := m.chunks(m.in, n)
+		nk := m.chunks(m.inNew, n)
 		if nk == k {
 			break
 		}
@@ -248,23 +334,24 @@ func (m *model) predict(lambda float64) (Prediction, Bound) {
 		varN := n / max(1-g, 1e-9)
 		k1 := max(k, 1)
 		w := m.prefillWork(k1)
-		w2 := w*w + m.p.DeltaMs*m.p.DeltaMs*(m.promptSq-m.in*m.in)
+		w2 := w*w + m.p.DeltaMs*m.p.DeltaMs*(m.promptSq-m.in*m.in)*m.fresh*m.fresh
 		varStall := lambda * step * w2 * (1 + m.serviceSCV) / m.decodeSteps
 		sd := math.Sqrt(m.b*m.b*varN/((1-rho)*(1-rho)) + varStall)
 		pr.ITLMs = (m.p.AlphaMs+m.b*min(1+n, m.slots))/(1-rho) + m.z*sd
+		pr.ChunkITLMiss = m.itlChunkMiss(lambda, n, step, k, rho)
 	}
 	// TTFT: the slot wait, the rest of the step in progress (one step, conservatively), then the
 	// prefill steps of a quantile prompt, which decode the batch too and prefill the prompts of
 	// the requests that arrived during the step.
-	kq := m.chunks(m.promptQ, n)
+	kq := m.chunks(m.promptQ*m.fresh, n)
 	pr.TTFTMs = pr.WaitMs + step
 	if kq > 0 {
-		pr.TTFTMs += kq*(m.p.AlphaMs+m.b*n+m.p.GammaMs) + m.p.DeltaMs*(m.promptQ+lambda*step*m.in) + m.p.ZetaMs*m.promptQ*m.promptQ/kq
+		pr.TTFTMs += kq*(m.p.AlphaMs+m.b*n+m.p.GammaMs) + m.p.DeltaMs*(m.promptQ*m.fresh+lambda*step*m.inNew) + m.p.ZetaMs*m.promptQ*m.promptQ*m.attn
 	} else {
 		pr.TTFTMs += m.p.AlphaMs + m.b*n
 	}
 	switch {
-	case m.slo.ITLMs > 0 && pr.ITLMs > m.slo.ITLMs:
+	case m.slo.ITLMs > 0 && (pr.ITLMs > m.slo.ITLMs || pr.ChunkITLMiss > m.p1):
 		return pr, BoundITL
 	case m.slo.TTFTMs > 0 && pr.TTFTMs > m.slo.TTFTMs:
 		return pr, BoundTTFT

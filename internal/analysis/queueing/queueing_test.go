@@ -133,3 +133,31 @@ func TestPrefillShare(t *testing.T) {
 		t.Errorf("PrefillShare beyond saturation = %g, want 0", got)
 	}
 }
+
+// TestCachedPromptTokens: prompt tokens found in the prefix cache are not prefilled again, so a
+// cached share raises the rate; but they are still held in the KV cache, decoded against and
+// attended to by the new tokens, so the rate stays below that of a prompt as short as its new
+// tokens alone (what treating the cached tokens as absent would predict).
+func TestCachedPromptTokens(t *testing.T) {
+	long := Mix{PromptTokens: 15000, OutputTokens: 150, PromptCV: 1, OutputCV: 1}
+	cached := long
+	cached.CachedShare = 0.6
+	short := long
+	short.PromptTokens = long.PromptTokens * (1 - cached.CachedShare)
+	s := SLO{TTFTMs: 10000, ITLMs: 50, Attainment: 0.99}
+	l := Limits{MaxBatch: 1024, KVTokens: 444208, MaxBatchedTokens: 8192}
+	// The simulator's H100 profile: decode time per KV token ε and attention time per pair ζ.
+	h100 := perfmodel.Params{AlphaMs: 6.42, EpsilonMs: 5.2168e-5, GammaMs: 5.92, DeltaMs: 0.02706, ZetaMs: 8.8353e-7 / 2}
+	none, part, absent := MaxRate(h100, long, l, s), MaxRate(h100, cached, l, s), MaxRate(h100, short, l, s)
+	if !none.Feasible || !part.Feasible || !absent.Feasible {
+		t.Fatalf("infeasible: %+v / %+v / %+v", none, part, absent)
+	}
+	if !(none.RatePerSec < part.RatePerSec && part.RatePerSec < absent.RatePerSec) {
+		t.Errorf("rates uncached %.3g, 60 %% cached %.3g, short prompt %.3g req/s: want strictly increasing", none.RatePerSec, part.RatePerSec, absent.RatePerSec)
+	}
+	bad := long
+	bad.CachedShare = 1
+	if err := Validate(h100, bad, l, s); err == nil {
+		t.Errorf("cached share 1 accepted")
+	}
+}

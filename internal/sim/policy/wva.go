@@ -45,7 +45,7 @@ type WVAConfig struct {
 	Analyzer string
 	// SLOSafety and SLOHeadroomMax tune the slo analyzer (analysis.SLOAnalyzer); 0 keeps its
 	// defaults.
-	SLOSafety, SLOHeadroomMax float64
+	SLOSafety, SLOHeadroomMax, SLOHeadroomMin float64
 	// Interval is the engine's cycle period.
 	Interval time.Duration
 	// Saturation is the saturation config every model uses (the ConfigMap's default entry).
@@ -393,7 +393,7 @@ func (w *WVA) build(c sim.Cluster) error {
 		return err
 	}
 	if s, ok := a.(analysis.SLOAnalyzer); ok {
-		s.Safety, s.HeadroomMax = w.cfg.SLOSafety, w.cfg.SLOHeadroomMax
+		s.Safety, s.HeadroomMax, s.HeadroomMin = w.cfg.SLOSafety, w.cfg.SLOHeadroomMax, w.cfg.SLOHeadroomMin
 		a = s
 	}
 	w.decisions = common.NewInternalDecisionCache()

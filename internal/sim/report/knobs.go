@@ -99,6 +99,14 @@ var wvaKnobs = map[string]knob[policy.WVAConfig]{
 		c.SLOHeadroomMax = f
 		return nil
 	}},
+	"slo-headroom-min": {"slo analyzer's floor of the attainment feedback's headroom (0.5..1)", func(c *policy.WVAConfig, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f >= 0.5 && f <= 1) {
+			return errors.New("must be a number in [0.5, 1]")
+		}
+		c.SLOHeadroomMin = f
+		return nil
+	}},
 	"actuation": {"actuation mode (metrics: the published gauge through the sample HPA, as shipped; direct: the scale subresource)", func(c *policy.WVAConfig, v string) error {
 		switch v {
 		case ActuationMetrics:
