@@ -281,6 +281,9 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 			return ctx.Err()
 		case <-tick.C:
 		}
+		if !time.Now().Before(end) {
+			break // the row below says "done"
+		}
 		if err := tab.row(ctx, cl, emu, tStart, o.duration, false); err != nil {
 			say("reading the state: %v", err)
 		}
