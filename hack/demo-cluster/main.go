@@ -284,7 +284,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		if !time.Now().Before(end) {
 			break // the row below says "done"
 		}
-		if err := tab.row(ctx, cl, emu, tStart, o.duration, false); err != nil {
+		if err := tab.row(ctx, cl, emu, tStart, o.duration, false); err != nil && ctx.Err() == nil {
 			say("reading the state: %v", err)
 		}
 	}
@@ -292,7 +292,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	if err := emu.SetLoad(vllmemu.LoadRequest{Namespace: namespace, Model: sim.DefaultModelID}); err != nil {
 		say("stopping the load: %v", err)
 	}
-	if err := tab.row(ctx, cl, emu, tStart, o.duration, true); err != nil {
+	if err := tab.row(ctx, cl, emu, tStart, o.duration, true); err != nil && ctx.Err() == nil {
 		say("reading the state: %v", err)
 	}
 	note(out, c, o, tab)
@@ -302,7 +302,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 			return ctx.Err()
 		case <-tick.C:
 		}
-		if err := tab.row(ctx, cl, emu, tStart, o.duration, false); err != nil {
+		if err := tab.row(ctx, cl, emu, tStart, o.duration, false); err != nil && ctx.Err() == nil {
 			say("reading the state: %v", err)
 		}
 	}
