@@ -136,6 +136,17 @@ e2e: prometheus ## Run the end-to-end scenarios on a local cluster (root: it cre
 	bin="$$(hack/cluster-binaries.sh)"; \
 	WVA_CLUSTER_BIN="$$bin" $(GO) test -tags e2e $(E2E_FLAGS) ./test/e2e/
 
+# DEMO_CLUSTER_FLAGS are passed to hack/demo-cluster, e.g. --duration 15m (demo-cluster -h lists them).
+DEMO_CLUSTER_FLAGS ?=
+
+.PHONY: demo-cluster
+demo-cluster: ## Start the local cluster, install WVA, replay a few minutes of the bundled trace with a live table, leave it running until Ctrl-C (root).
+	@[ "$$(id -u)" = 0 ] || { echo "make demo-cluster needs root: the local cluster creates a network namespace (sudo make demo-cluster)" >&2; exit 1; }
+	@hack/install-prometheus.sh
+	@bin="$$(WITHOUT_KEDA=1 hack/cluster-binaries.sh)" && \
+	$(GO) build -o out/demo-cluster/bin/ ./hack/demo-cluster ./hack/local-cluster ./cmd/manager && \
+	exec out/demo-cluster/bin/demo-cluster --bin-dir "$$bin" $(DEMO_CLUSTER_FLAGS)
+
 .PHONY: bench
 bench: ## Run the benchmarks (no tests).
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKGS)

@@ -7,13 +7,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"math"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,30 +21,15 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	authenticationv1 "k8s.io/api/authentication/v1"
-	corev1 "k8s.io/api/core/v1"
-	rbacv1 "k8s.io/api/rbac/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"k8s.io/client-go/tools/clientcmd"
-	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
-	"sigs.k8s.io/kustomize/api/krusty"
-	"sigs.k8s.io/kustomize/kyaml/filesys"
 
-	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/test/e2e/chain"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/test/e2e/localcluster"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/test/e2e/vllmemu"
 )
 
 const (
-	wvaNamespace = "workload-variant-autoscaler-system"
-	wvaPrefix    = "workload-variant-autoscaler-"
 	// engineInterval is GLOBAL_OPT_INTERVAL for the tests (the shipped default).
 	engineInterval = "5s"
 	emulatorAddr   = "127.0.0.1:9092"
@@ -198,125 +181,20 @@ func start() error {
 	}
 	env.cluster = c
 	fmt.Printf("e2e: cluster up in %.1fs (KEDA: %v), state in %s\n", time.Since(t0).Seconds(), cfg.KEDA, cfg.StateDir)
-	rc, err := c.RESTConfig()
-	if err != nil {
-		return err
-	}
-	scheme := runtime.NewScheme()
-	_ = clientgoscheme.AddToScheme(scheme)
-	_ = wvav1alpha1.AddToScheme(scheme)
-	cl, err := client.New(rc, client.Options{Scheme: scheme})
+	cl, err := chain.NewClient(c)
 	if err != nil {
 		return err
 	}
 	env.client = cl
-	if err := c.StartProcess("vllm-emulator", cfg.Helper, []string{"vllm", "--kubeconfig=" + c.AdminKubeconfig(),
-		"--netns=" + cfg.Network.Namespace, "--control-address=" + emulatorAddr,
-		fmt.Sprintf("--pod-port=%d", cfg.Ports.PodMetrics)}, nil); err != nil {
+	if err := chain.StartEmulator(c, emulatorAddr); err != nil {
 		return err
 	}
-	return installManager(ctx, c, cl, filepath.Join(bin, "manager"))
-}
-
-// installManager applies config/default (all but the manager's Deployment: the manager runs
-// here as a process, with a kubeconfig holding a token of the installed ServiceAccount and the
-// rendered arguments and environment), and gives Prometheus a token bound to metrics-reader.
-func installManager(ctx context.Context, c *localcluster.Cluster, cl client.Client, managerBin string) error {
-	k := krusty.MakeKustomizer(krusty.MakeDefaultOptions())
-	res, err := k.Run(filesys.MakeFsOnDisk(), filepath.Join(repoRoot, "config", "default"))
-	if err != nil {
-		return fmt.Errorf("kustomize build config/default: %w", err)
-	}
-	var objs []*unstructured.Unstructured
-	var manager *unstructured.Unstructured
-	for _, r := range res.Resources() {
-		raw, err := r.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		u := &unstructured.Unstructured{}
-		if err := u.UnmarshalJSON(raw); err != nil {
-			return err
-		}
-		if u.GetKind() == "Deployment" {
-			manager = u
-			continue
-		}
-		if u.GetKind() == "ConfigMap" && u.GetName() == wvaPrefix+"variantautoscaling-config" {
-			_ = unstructured.SetNestedField(u.Object, engineInterval, "data", "GLOBAL_OPT_INTERVAL")
-			_ = unstructured.SetNestedField(u.Object, c.PrometheusURL(), "data", "PROMETHEUS_BASE_URL")
-		}
-		objs = append(objs, u)
-	}
-	if manager == nil {
-		return fmt.Errorf("config/default renders no manager Deployment")
-	}
-	if err := localcluster.Apply(ctx, cl, objs); err != nil {
-		return err
-	}
-	// Prometheus scrapes the manager with a token of a ServiceAccount bound to metrics-reader.
-	prom := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "prometheus", Namespace: wvaNamespace}}
-	if err := createIgnoreExists(ctx, cl, prom); err != nil {
-		return err
-	}
-	if err := createIgnoreExists(ctx, cl, &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "e2e-prometheus-metrics-reader"},
-		RoleRef:  rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: wvaPrefix + "metrics-reader"},
-		Subjects: []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: prom.Name, Namespace: wvaNamespace}}}); err != nil {
-		return err
-	}
-	promToken, err := token(ctx, cl, prom)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(c.ManagerTokenFile(), []byte(promToken), 0o600); err != nil {
-		return err
-	}
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: wvaPrefix + "controller-manager", Namespace: wvaNamespace}}
-	mgrToken, err := token(ctx, cl, sa)
-	if err != nil {
-		return err
-	}
-	kc := clientcmdapi.NewConfig()
-	kc.Clusters["local"] = &clientcmdapi.Cluster{Server: c.APIServerURL(), CertificateAuthority: filepath.Join(c.Config().StateDir, "pki", "ca.crt")}
-	kc.AuthInfos["wva"] = &clientcmdapi.AuthInfo{Token: mgrToken}
-	kc.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "wva"}
-	kc.CurrentContext = "local"
-	kcPath := filepath.Join(c.Config().StateDir, "wva-manager.kubeconfig")
-	if err := clientcmd.WriteToFile(*kc, kcPath); err != nil {
-		return err
-	}
-	containers, _, _ := unstructured.NestedSlice(manager.Object, "spec", "template", "spec", "containers")
-	ctr := containers[0].(map[string]any)
-	args, _, _ := unstructured.NestedStringSlice(ctr, "args")
-	// Local addresses instead of the manifest's ports on every interface (later flags win).
-	args = append(args, fmt.Sprintf("--metrics-bind-address=127.0.0.1:%d", c.Config().Ports.Manager),
-		"--health-probe-bind-address=127.0.0.1:8081", "--prometheus-allow-http",
-		"--scale-down-stabilization="+scaleDownStabilization.String())
-	environ := []string{"KUBECONFIG=" + kcPath, "POD_NAMESPACE=" + wvaNamespace, "PROMETHEUS_BASE_URL=" + c.PrometheusURL()}
-	envVars, _, _ := unstructured.NestedSlice(ctr, "env")
-	for _, e := range envVars {
-		m := e.(map[string]any)
-		name := m["name"].(string)
-		if v, ok := m["value"].(string); ok && name != "PROMETHEUS_TOKEN_PATH" { // Prometheus here needs no token
-			environ = append(environ, name+"="+v)
-		}
-	}
-	return c.StartProcess("wva-manager", managerBin, args, environ)
-}
-
-func token(ctx context.Context, cl client.Client, sa *corev1.ServiceAccount) (string, error) {
-	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](6 * 3600)}}
-	if err := cl.SubResource("token").Create(ctx, sa, tr); err != nil {
-		return "", fmt.Errorf("requesting a token for %s/%s: %w", sa.Namespace, sa.Name, err)
-	}
-	return tr.Status.Token, nil
+	return chain.InstallManager(ctx, c, cl, chain.InstallOptions{RepoRoot: repoRoot, ManagerBin: filepath.Join(bin, "manager"),
+		EngineInterval: engineInterval, ScaleDownStabilization: scaleDownStabilization})
 }
 
 func createIgnoreExists(ctx context.Context, cl client.Client, o client.Object) error {
-	if err := cl.Create(ctx, o); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating %T %s: %w", o, o.GetName(), err)
-	}
-	return nil
+	return chain.CreateIgnoreExists(ctx, cl, o)
 }
 
 func collectVersions() {
@@ -347,28 +225,17 @@ func collectVersions() {
 // setLoad sets the emulator's load of a model in a namespace.
 func setLoad(t *testing.T, lr vllmemu.LoadRequest) {
 	t.Helper()
-	b, _ := json.Marshal(lr)
-	resp, err := http.Post("http://"+emulatorAddr+"/load", "application/json", bytes.NewReader(b))
-	if err != nil {
-		t.Fatalf("setting the load: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("setting the load: %s", resp.Status)
+	if err := (chain.Emulator{Addr: emulatorAddr}).SetLoad(lr); err != nil {
+		t.Fatal(err)
 	}
 }
 
 // emulatorStats returns the emulator's state.
 func emulatorStats(t *testing.T) vllmemu.Stats {
 	t.Helper()
-	resp, err := http.Get("http://" + emulatorAddr + "/stats")
+	st, err := chain.Emulator{Addr: emulatorAddr}.Stats()
 	if err != nil {
-		t.Fatalf("reading the emulator's stats: %v", err)
-	}
-	defer resp.Body.Close()
-	var st vllmemu.Stats
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatalf("decoding the emulator's stats: %v", err)
+		t.Fatal(err)
 	}
 	return st
 }

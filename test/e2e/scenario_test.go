@@ -9,18 +9,12 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/sim"
-	"github.com/llm-d-incubation/workload-variant-autoscaler/test/e2e/localcluster"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/test/e2e/chain"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/test/e2e/vllmemu"
 )
 
@@ -52,9 +46,6 @@ func deploy(t *testing.T, cl client.Client, ns string, vs ...variant) {
 	t.Helper()
 	ctx := context.Background()
 	nsObj := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}
-	if err := createIgnoreExists(ctx, cl, nsObj); err != nil {
-		t.Fatal(err)
-	}
 	// The scenarios share the GPU nodes: free this one's GPUs before the next starts.
 	t.Cleanup(func() {
 		setLoad(t, vllmemu.LoadRequest{Namespace: ns, Model: model})
@@ -73,50 +64,19 @@ func deploy(t *testing.T, cl client.Client, ns string, vs ...variant) {
 			return nil
 		})
 	})
-	for _, v := range vs {
-		labels := map[string]string{"app": v.name}
-		d := &appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Name: v.name, Namespace: ns},
-			Spec: appsv1.DeploymentSpec{
-				Replicas: ptr.To(v.min),
-				Selector: &metav1.LabelSelector{MatchLabels: labels},
-				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{
-						"prometheus.io/scrape": "true", "prometheus.io/port": fmt.Sprint(env.cluster.Config().Ports.PodMetrics),
-						vllmemu.AnnotationProfile: v.profile, vllmemu.AnnotationModel: model,
-						localcluster.AnnotationReadyDelay: v.startup.String(),
-					}},
-					Spec: corev1.PodSpec{
-						NodeSelector:                  map[string]string{localcluster.LabelGPUProduct: v.product},
-						TerminationGracePeriodSeconds: ptr.To[int64](0),
-						Containers: []corev1.Container{{Name: "vllm", Image: "vllm/vllm-openai:latest",
-							Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{localcluster.ResourceGPU: resource.MustParse("1")}}}},
-					},
-				},
-			},
-		}
-		if err := cl.Create(ctx, d); err != nil {
-			t.Fatalf("creating Deployment %s: %v", v.name, err)
-		}
-		va := &wvav1alpha1.VariantAutoscaling{
-			ObjectMeta: metav1.ObjectMeta{Name: v.name, Namespace: ns,
-				Labels: map[string]string{"inference.optimization/acceleratorName": v.accelerator}},
-			Spec: wvav1alpha1.VariantAutoscalingSpec{
-				ScaleTargetRef:      autoscalingRef(v.name),
-				ModelID:             model,
-				VariantCost:         v.cost,
-				MinReplicas:         ptr.To(v.min),
-				MaxReplicas:         ptr.To(v.max),
-				StartupDelaySeconds: ptr.To(int32(v.startup.Seconds())),
-			},
-		}
-		if v.direct {
-			va.Spec.Actuation = &wvav1alpha1.ActuationSpec{Mode: wvav1alpha1.ActuationDirect}
-		}
-		if err := cl.Create(ctx, va); err != nil {
-			t.Fatalf("creating VariantAutoscaling %s: %v", v.name, err)
-		}
+	if err := chain.Deploy(ctx, env.cluster, cl, ns, chainVariants(vs)...); err != nil {
+		t.Fatal(err)
 	}
+}
+
+// chainVariants returns vs as chain.Variants serving model.
+func chainVariants(vs []variant) []chain.Variant {
+	out := make([]chain.Variant, len(vs))
+	for i, v := range vs {
+		out[i] = chain.Variant{Name: v.name, Profile: v.profile, Product: v.product, Accelerator: v.accelerator,
+			Cost: v.cost, Model: model, Startup: v.startup, Min: v.min, Max: v.max, Direct: v.direct}
+	}
+	return out
 }
 
 // snapshot is what a scenario watches: per variant, the decision, spec.replicas and ready pods.
@@ -136,27 +96,11 @@ func (s snapshot) sum(m map[string]int) int {
 
 func observe(t *testing.T, cl client.Client, ns string, vs ...variant) snapshot {
 	t.Helper()
-	ctx := context.Background()
-	s := snapshot{decision: map[string]int{}, spec: map[string]int{}, ready: map[string]int{},
-		metricsAvailable: map[string]metav1.ConditionStatus{}, reasons: map[string]string{}}
-	for _, v := range vs {
-		va := &wvav1alpha1.VariantAutoscaling{}
-		if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: v.name}, va); err != nil {
-			t.Fatalf("reading VariantAutoscaling %s: %v", v.name, err)
-		}
-		s.decision[v.name] = va.Status.OptimizedAlloc.Replicas
-		if c := meta.FindStatusCondition(va.Status.Conditions, wvav1alpha1.ConditionMetricsAvailable); c != nil {
-			s.metricsAvailable[v.name] = c.Status
-			s.reasons[v.name] = c.Reason
-		}
-		d := &appsv1.Deployment{}
-		if err := cl.Get(ctx, client.ObjectKey{Namespace: ns, Name: v.name}, d); err != nil {
-			t.Fatalf("reading Deployment %s: %v", v.name, err)
-		}
-		s.spec[v.name] = int(ptr.Deref(d.Spec.Replicas, 0))
-		s.ready[v.name] = int(d.Status.ReadyReplicas)
+	cs, err := chain.Observe(context.Background(), cl, ns, chainVariants(vs)...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return s
+	return snapshot{decision: cs.Decision, spec: cs.Spec, ready: cs.Ready, metricsAvailable: cs.MetricsAvailable, reasons: cs.Reasons}
 }
 
 // settle waits until every variant has fresh metrics and a decision that spec.replicas and the
@@ -296,8 +240,4 @@ func TestDirectLoadStep(t *testing.T) {
 			quiet = time.Now()
 		}
 	}
-}
-
-func autoscalingRef(name string) autoscalingv1.CrossVersionObjectReference {
-	return autoscalingv1.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name}
 }

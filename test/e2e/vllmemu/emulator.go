@@ -62,6 +62,12 @@ type LoadRequest struct {
 	Trace     string  `json:"trace,omitempty"`
 	RateScale float64 `json:"rateScale,omitempty"`
 	Seed      uint64  `json:"seed,omitempty"`
+	// SpanSeconds, when positive, replays only the trace's first SpanSeconds seconds.
+	SpanSeconds float64 `json:"spanSeconds,omitempty"`
+	// Speed, when positive, replays the trace Speed times faster: every arrival time is divided
+	// by Speed (after RateScale), so the shape of the load over the trace comes Speed times
+	// sooner and its rate is Speed × RateScale times the recorded one.
+	Speed float64 `json:"speed,omitempty"`
 }
 
 // PodStats is one pod's state (GET /stats).
@@ -354,12 +360,27 @@ func (lr LoadRequest) stream() ([]workload.Request, error) {
 		return nil, fmt.Errorf("namespace and model are required")
 	}
 	if lr.Trace != "" {
+		if lr.SpanSeconds < 0 || lr.Speed < 0 || lr.RateScale < 0 {
+			return nil, fmt.Errorf("spanSeconds, speed and rateScale must not be negative")
+		}
 		reqs, err := workload.Load(lr.Trace, workload.FormatAuto)
 		if err != nil {
 			return nil, err
 		}
+		if lr.SpanSeconds > 0 {
+			reqs = workload.Window(reqs, 0, time.Duration(lr.SpanSeconds*float64(time.Second)))
+		}
 		if lr.RateScale > 0 && lr.RateScale != 1 {
-			return workload.Scale(reqs, lr.RateScale, lr.Seed, 0)
+			if reqs, err = workload.Scale(reqs, lr.RateScale, lr.Seed, 0); err != nil {
+				return nil, err
+			}
+		} else {
+			reqs = append([]workload.Request(nil), reqs...)
+		}
+		if lr.Speed > 0 && lr.Speed != 1 {
+			for i := range reqs {
+				reqs[i].Arrival = time.Duration(float64(reqs[i].Arrival) / lr.Speed)
+			}
 		}
 		return reqs, nil
 	}
