@@ -163,6 +163,9 @@ type model struct {
 	z, p1       float64 // normal quantile of the attainment, and 1 - attainment
 	serviceSCV  float64 // squared coefficient of variation of a slot's holding time
 	slo         SLO
+	// outSteps are the decode steps of a request at the middle of each outputBins bin (see
+	// itlChunkMiss), computed once per model.
+	outSteps [len(outputBins) - 1]float64
 }
 
 func newModel(p perfmodel.Params, m Mix, l Limits, s SLO) model {
@@ -186,8 +189,16 @@ func newModel(p perfmodel.Params, m Mix, l Limits, s SLO) model {
 	if l.MaxBatchedTokens > 0 {
 		budget = float64(l.MaxBatchedTokens)
 	}
+	var outSteps [len(outputBins) - 1]float64
+	s2 := math.Log(1 + m.OutputCV*m.OutputCV)
+	mu := math.Log(max(out, 1)) - s2/2
+	for i := range outSteps {
+		u := (outputBins[i] + outputBins[i+1]) / 2
+		outSteps[i] = max(math.Ceil(math.Exp(mu+math.Sqrt(s2)*math.Sqrt2*math.Erfinv(2*u-1))-1), 1)
+	}
 	return model{
-		p: p, in: in, out: out, decodeSteps: out - 1,
+		outSteps: outSteps,
+		p:        p, in: in, out: out, decodeSteps: out - 1,
 		fresh: 1 - m.CachedShare, inNew: in * (1 - m.CachedShare), attn: 1 - m.CachedShare*m.CachedShare,
 		promptQ:    in * max(1, 1+z*m.PromptCV),
 		promptSq:   in * in * (1 + m.PromptCV*m.PromptCV),
@@ -255,16 +266,11 @@ func (m *model) itlChunkMiss(lambda, n, step, k, rho float64) float64 {
 	if f >= 1 {
 		return 0 // even a request whose every step carries a chunk meets the target
 	}
-	s2 := math.Log(1 + m.serviceSCV)
-	mu := math.Log(m.out) - s2/2
 	miss := 0.0
-	for i := 1; i < len(outputBins); i++ {
-		u := (outputBins[i-1] + outputBins[i]) / 2
-		d := math.Exp(mu + math.Sqrt(s2)*math.Sqrt2*math.Erfinv(2*u-1))
-		steps := max(math.Ceil(d-1), 1)
+	for i, steps := range m.outSteps {
 		need := math.Floor(f*steps) + 1 // chunk steps that make it miss
 		runs := math.Ceil(need / k)
-		miss += (outputBins[i] - outputBins[i-1]) * poissonTail(runs, lambda*steps*step+rho)
+		miss += (outputBins[i+1] - outputBins[i]) * poissonTail(runs, lambda*steps*step+rho)
 	}
 	return min(miss, 1)
 }
