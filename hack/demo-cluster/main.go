@@ -23,7 +23,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -330,7 +329,7 @@ func waitReady(ctx context.Context, c *localcluster.Cluster, cl client.Client, v
 			return nil
 		}
 		if !c.Running(chain.ManagerComponent) {
-			return fmt.Errorf("the manager exited; see %s:\n%s", c.LogFile(chain.ManagerComponent), tail(c.LogFile(chain.ManagerComponent), 15))
+			return fmt.Errorf("the manager exited; see %s:\n%s", c.LogFile(chain.ManagerComponent), localcluster.Tail(c.LogFile(chain.ManagerComponent), 15))
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("not ready after 3m: %w (logs: %s)", err, filepath.Join(c.Config().StateDir, "logs"))
@@ -441,17 +440,4 @@ func emptiable(dir string) error {
 		return nil
 	}
 	return fmt.Errorf("--state-dir %s is not empty and holds no local cluster (no pki/); refusing to empty it", dir)
-}
-
-// tail returns the last n lines of a file.
-func tail(path string, n int) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

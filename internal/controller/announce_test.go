@@ -173,16 +173,7 @@ func TestForeignHPAIsNoticedWithoutANewDecision(t *testing.T) {
 		t.Fatal(err)
 	}
 	va := testutil.VariantAutoscaling(deploy.Name).Namespace(ns).Direct().Obj()
-	key := client.ObjectKeyFromObject(va)
-	act, err := actuator.New(prometheus.NewRegistry(), k8sClient, actuator.WithCache(cachedClient))
-	if err != nil {
-		t.Fatal(err)
-	}
-	actuated.delegate(key, act)
-	if err := k8sClient.Create(ctx, va); err != nil {
-		t.Fatal(err)
-	}
-	waitCached(t, key)
+	key := createActuated(t, va, k8sClient, actuator.WithCache(cachedClient))
 	decisions.Set(va.Name, va.Namespace, interfaces.VariantDecision{VariantName: va.Name, Namespace: ns, TargetReplicas: 2,
 		CurrentReplicas: 1, AcceleratorName: "L4", MetricsAvailable: true})
 	common.TriggerReconcile(trigger, va)

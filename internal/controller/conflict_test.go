@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -15,7 +14,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
-	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/actuator"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/common"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/testutil"
@@ -37,16 +35,7 @@ func TestDirectModeConflicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	va := testutil.VariantAutoscaling(deploy.Name).Namespace(ns).Direct().Obj()
-	key := client.ObjectKeyFromObject(va)
-	act, err := actuator.New(prometheus.NewRegistry(), k8sClient)
-	if err != nil {
-		t.Fatal(err)
-	}
-	actuated.delegate(key, act)
-	if err := k8sClient.Create(ctx, va); err != nil {
-		t.Fatal(err)
-	}
-	waitCached(t, key)
+	key := createActuated(t, va, k8sClient)
 	decide := func(target int) {
 		decisions.Set(va.Name, va.Namespace, interfaces.VariantDecision{TargetReplicas: target, AcceleratorName: "L4", MetricsAvailable: true})
 		common.TriggerReconcile(trigger, va)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/actuator"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/engines/common"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/testutil"
@@ -437,6 +439,23 @@ func waitCached(t *testing.T, key client.ObjectKey) {
 		}
 		return nil
 	})
+}
+
+// createActuated creates va with an actuator of its own on direct (Direct mode's uncached
+// client; opts as for actuator.New) and waits until the controller has cached it.
+func createActuated(t *testing.T, va *wvav1alpha1.VariantAutoscaling, direct actuator.DirectClient, opts ...actuator.Option) client.ObjectKey {
+	t.Helper()
+	key := client.ObjectKeyFromObject(va)
+	act, err := actuator.New(prometheus.NewRegistry(), direct, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actuated.delegate(key, act)
+	if err := k8sClient.Create(context.Background(), va); err != nil {
+		t.Fatal(err)
+	}
+	waitCached(t, key)
+	return key
 }
 
 // createDecided creates deploy and a VariantAutoscaling of the same name targeting it, waits

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -61,15 +60,7 @@ func TestUnchangedDecisionWritesNothing(t *testing.T) {
 	deployKey := types.NamespacedName{Namespace: ns, Name: deploy.Name}
 	direct := &countingDirect{Client: k8sClient,
 		gets: keyCounter{n: map[types.NamespacedName]int{}}, scaleWrites: keyCounter{n: map[types.NamespacedName]int{}}}
-	act, err := actuator.New(prometheus.NewRegistry(), direct, actuator.WithCache(cachedClient))
-	if err != nil {
-		t.Fatal(err)
-	}
-	actuated.delegate(key, act)
-	if err := k8sClient.Create(ctx, va); err != nil {
-		t.Fatal(err)
-	}
-	waitCached(t, key)
+	createActuated(t, va, direct, actuator.WithCache(cachedClient))
 
 	// cycle stores a decision of target replicas whose reason embeds the cycle's live load,
 	// triggers a reconcile and waits until the controller has actuated it.

@@ -235,7 +235,7 @@ func TestDemoCluster(t *testing.T) {
 	}
 	stopFor := time.Since(tStop)
 	for name, pid := range pids {
-		if alive(pid) {
+		if localcluster.Alive(pid) {
 			t.Errorf("%s (pid %d) still runs after the demo stopped", name, pid)
 		}
 	}
@@ -267,20 +267,4 @@ func peakDecision(rows []demoRow) int {
 		p = max(p, r.decisionSum)
 	}
 	return p
-}
-
-// alive reports whether pid runs (a zombie does not).
-func alive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] != 'Z'
-	}
-	return true
 }

@@ -589,7 +589,7 @@ func (c *Cluster) waitHTTP(ctx context.Context, name, url string, tlsCfg *tls.Co
 	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg}}
 	return poll(ctx, timeout, func() error {
 		if _, ok := c.running(name); !ok {
-			return &fatalError{fmt.Errorf("%s exited; see %s:\n%s", name, c.LogFile(name), tail(c.LogFile(name), 15))}
+			return &fatalError{fmt.Errorf("%s exited; see %s:\n%s", name, c.LogFile(name), Tail(c.LogFile(name), 15))}
 		}
 		resp, err := hc.Get(url)
 		if err != nil {
@@ -628,8 +628,8 @@ func poll(ctx context.Context, timeout time.Duration, f func() error) error {
 	}
 }
 
-// tail returns the last n lines of a file.
-func tail(path string, n int) string {
+// Tail returns the last n lines of a file ("" when it cannot be read).
+func Tail(path string, n int) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return ""

@@ -119,7 +119,7 @@ func (c *Cluster) startKEDA(ctx context.Context, cs kubernetes.Interface) error 
 	return poll(ctx, 120*time.Second, func() error {
 		for _, n := range []string{"keda-operator", "keda-adapter"} {
 			if _, ok := c.running(n); !ok {
-				return &fatalError{fmt.Errorf("%s exited; see %s:\n%s", n, c.LogFile(n), tail(c.LogFile(n), 20))}
+				return &fatalError{fmt.Errorf("%s exited; see %s:\n%s", n, c.LogFile(n), Tail(c.LogFile(n), 20))}
 			}
 		}
 		got := &unstructured.Unstructured{}

@@ -79,11 +79,11 @@ func (c *Cluster) running(name string) (int, bool) {
 	if err != nil || pid <= 0 {
 		return 0, false
 	}
-	return pid, alive(pid)
+	return pid, Alive(pid)
 }
 
-// alive reports whether pid is a live process (a zombie is not).
-func alive(pid int) bool {
+// Alive reports whether pid is a live process (a zombie is not).
+func Alive(pid int) bool {
 	if err := syscall.Kill(pid, 0); err != nil {
 		return false
 	}
@@ -109,7 +109,7 @@ func (c *Cluster) StopComponent(name string) error {
 	_ = syscall.Kill(pid, syscall.SIGTERM)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		if !alive(pid) {
+		if !Alive(pid) {
 			return nil
 		}
 		time.Sleep(50 * time.Millisecond)
