@@ -156,8 +156,18 @@ func TestCollectDemandAndLatency(t *testing.T) {
 	defer wcancel()
 	// Evaluate at a whole second at least 6 s after the start whose sample Prometheus has.
 	evalAt := start.Add(window + time.Second)
-	if _, err := prom.WaitFor(wctx, `timestamp(vllm:request_success_total{namespace="`+ns+`",pod="granite-5a4b3-a"})`, func(v model.Vector) bool {
-		return len(v) == 1 && float64(v[0].Value) >= float64(evalAt.Unix())
+	// Every pod's: an instant selector at evalAt reads each pod's newest sample, and a pod
+	// scraped a second late would read the line one second back.
+	if _, err := prom.WaitFor(wctx, `timestamp(vllm:request_success_total{namespace="`+ns+`"})`, func(v model.Vector) bool {
+		if len(v) != len(pods) {
+			return false
+		}
+		for _, s := range v {
+			if float64(s.Value) < float64(evalAt.Unix()) {
+				return false
+			}
+		}
+		return true
 	}); err != nil {
 		t.Fatalf("waiting for %s of samples: %v", window, err)
 	}

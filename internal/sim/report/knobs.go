@@ -74,6 +74,18 @@ type knob[C any] struct {
 	apply func(c *C, value string) error
 }
 
+// floatIn returns a knob's apply that parses a number in [lo, hi] and sets it with set.
+func floatIn(lo, hi float64, set func(c *policy.WVAConfig, f float64)) func(c *policy.WVAConfig, v string) error {
+	return func(c *policy.WVAConfig, v string) error {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f >= lo && f <= hi) {
+			return fmt.Errorf("must be a number in [%g, %g]", lo, hi)
+		}
+		set(c, f)
+		return nil
+	}
+}
+
 // wvaKnobs are the knobs of wva and wva-v1: fields of policy.WVAConfig.
 var wvaKnobs = map[string]knob[policy.WVAConfig]{
 	"analyzer": {"analyzer name (" + strings.Join(analysis.Names(), ", ") + ")", func(c *policy.WVAConfig, v string) error {
@@ -91,22 +103,8 @@ var wvaKnobs = map[string]knob[policy.WVAConfig]{
 		c.SLOSafety = f
 		return nil
 	}},
-	"slo-headroom-max": {"slo analyzer's cap on the attainment feedback's headroom (1..10)", func(c *policy.WVAConfig, v string) error {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || !(f >= 1 && f <= 10) {
-			return errors.New("must be a number in [1, 10]")
-		}
-		c.SLOHeadroomMax = f
-		return nil
-	}},
-	"slo-headroom-min": {"slo analyzer's floor of the attainment feedback's headroom (0.5..1)", func(c *policy.WVAConfig, v string) error {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || !(f >= 0.5 && f <= 1) {
-			return errors.New("must be a number in [0.5, 1]")
-		}
-		c.SLOHeadroomMin = f
-		return nil
-	}},
+	"slo-headroom-max": {"slo analyzer's cap on the attainment feedback's headroom (1..10)", floatIn(1, 10, func(c *policy.WVAConfig, f float64) { c.SLOHeadroomMax = f })},
+	"slo-headroom-min": {"slo analyzer's floor of the attainment feedback's headroom (0.5..1)", floatIn(0.5, 1, func(c *policy.WVAConfig, f float64) { c.SLOHeadroomMin = f })},
 	"actuation": {"actuation mode (metrics: the published gauge through the sample HPA, as shipped; direct: the scale subresource)", func(c *policy.WVAConfig, v string) error {
 		switch v {
 		case ActuationMetrics:

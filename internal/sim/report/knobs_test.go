@@ -102,7 +102,7 @@ func TestWVAKnobs(t *testing.T) {
 
 func TestPolicyNameErrors(t *testing.T) {
 	tests := map[string]string{
-		"wva:headroom=1.2":               `policy "wva:headroom=1.2": unknown knob "headroom" for wva: valid knobs are actuation, analyzer, interval, itl-target, kv-spare, kv-threshold, min-replicas, queue-spare, queue-threshold, scale-down-utilization, slo-headroom-max, slo-safety, stabilization, step`,
+		"wva:headroom=1.2":               `policy "wva:headroom=1.2": unknown knob "headroom" for wva: valid knobs are actuation, analyzer, interval, itl-target, kv-spare, kv-threshold, min-replicas, queue-spare, queue-threshold, scale-down-utilization, slo-headroom-max, slo-headroom-min, slo-safety, stabilization, step`,
 		"hpa:interval=30s":               `unknown knob "interval" for hpa: valid knobs are kv-target, min-replicas, sync, tolerance`,
 		"wva:interval":                   `knob "interval" must be key=value`,
 		"wva:":                           `knob "" must be key=value`,
