@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,6 +28,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/config"
@@ -58,6 +60,9 @@ func TestScale(t *testing.T) {
 	if testing.Short() || os.Getenv(envEnable) != "1" {
 		t.Skipf("the scale harness runs with %s=1 (make bench-scale)", envEnable)
 	}
+	// The harness's own informer cache logs through controller-runtime; its messages are not
+	// part of the report (the manager logs to its own file).
+	ctrllog.SetLogger(logr.Discard())
 	n := 1000
 	if v := os.Getenv(envN); v != "" {
 		var err error
