@@ -266,13 +266,17 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 
 	// The forecaster follows the work, not the request count (see workUnits): its unit is one
 	// replica of the reference variant, converted back to requests of the smoothed mix.
-	perCycle, perSmoothed, ok := st.workUnits(entries, cycleMix, queueingSLO(m.SLO))
-	if ok {
+	// Without a unit at the smoothed mix the plan is the current rate alone.
+	perCycle, perSmoothed := st.workUnits(entries, cycleMix, queueingSLO(m.SLO))
+	if perCycle > 0 && perSmoothed > 0 {
 		st.Forecast.Observe(now, lambda/perCycle)
 		lambda *= perSmoothed / perCycle
 	}
-	fc := st.Forecast.Forecast(now)
-	fc.Level, fc.Expected, fc.Margin, fc.Planned = fc.Level*perSmoothed, fc.Expected*perSmoothed, fc.Margin*perSmoothed, fc.Planned*perSmoothed
+	var fc forecast.Forecast
+	if perSmoothed > 0 {
+		fc = st.Forecast.Forecast(now)
+		fc.Level, fc.Expected, fc.Margin, fc.Planned = fc.Level*perSmoothed, fc.Expected*perSmoothed, fc.Margin*perSmoothed, fc.Planned*perSmoothed
+	}
 	planned := max(fc.Planned, lambda)
 	need := planned * st.Headroom
 	res := Result{ModelID: m.ModelID, Namespace: m.Namespace, Analyzer: AnalyzerSLO, AnalyzedAt: now}
@@ -446,11 +450,11 @@ func queueingSLO(t interfaces.SLOTargets) queueing.SLO {
 // and its plan converts back to requests of the smoothed mix, at which the capacities are
 // computed, by perSmoothed. Prompts that lengthen at a steady request rate are then a rising
 // load whose trend the plan extrapolates over the start-up horizon, where the request count
-// shows none. ok is false when either rate is unknown: the cycle is not observed, and the
-// forecast converts with perSmoothed when it is known (else 1: a plan in replicas is no worse a
-// guess than none). A new reference variant restarts the forecaster, whose history is in the
-// old unit.
-func (st *SLOState) workUnits(entries []*sloVariant, cycle queueing.Mix, slo queueing.SLO) (perCycle, perSmoothed float64, ok bool) {
+// shows none. A rate is 0 when the model finds none (no usable variant, or no feasible rate at
+// that mix): without perCycle the cycle is not observed, without perSmoothed the forecast cannot
+// be converted. A new reference variant restarts the forecaster, whose history is in the old
+// unit.
+func (st *SLOState) workUnits(entries []*sloVariant, cycle queueing.Mix, slo queueing.SLO) (perCycle, perSmoothed float64) {
 	var ref *sloVariant
 	for _, e := range entries {
 		if e.capacity > 0 {
@@ -459,7 +463,7 @@ func (st *SLOState) workUnits(entries []*sloVariant, cycle queueing.Mix, slo que
 		}
 	}
 	if ref == nil {
-		return 1, 1, false
+		return 0, 0
 	}
 	if st.WorkRef != ref.st.Name {
 		h := st.Forecast.Config.Horizon
@@ -472,15 +476,8 @@ func (st *SLOState) workUnits(entries []*sloVariant, cycle queueing.Mix, slo que
 	}
 	prior := st.Variants[ref.st.Name].Prior
 	limits := queueing.Limits{MaxBatch: ref.st.MaxBatch, KVTokens: ref.st.KvCacheTokens}
-	atCycle, atSmoothed := queueing.MaxRate(prior, cycle, limits, slo), queueing.MaxRate(prior, st.Mix, limits, slo)
-	perSmoothed = 1
-	if atSmoothed.Feasible && atSmoothed.RatePerSec > 0 {
-		perSmoothed = atSmoothed.RatePerSec
-	}
-	if !atCycle.Feasible || !(atCycle.RatePerSec > 0) || perSmoothed == 1 && !(atSmoothed.RatePerSec > 0) {
-		return 1, perSmoothed, false
-	}
-	return atCycle.RatePerSec, perSmoothed, true
+	// MaxRate's rate is 0 when it finds none.
+	return queueing.MaxRate(prior, cycle, limits, slo).RatePerSec, queueing.MaxRate(prior, st.Mix, limits, slo).RatePerSec
 }
 
 // variants computes each variant's planned per-replica capacity, feeding the estimator first.

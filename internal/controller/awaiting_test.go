@@ -18,13 +18,6 @@ import (
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/testutil"
 )
 
-func (s *keySet) has(key types.NamespacedName) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.keys[key]
-	return ok
-}
-
 // patchCounter is a client counting its status patches per key.
 type patchCounter struct {
 	client.Client
@@ -64,8 +57,8 @@ func TestFirstDecisionIsTheFirstStatusWrite(t *testing.T) {
 	for _, target := range []string{"decided", "undecided", "missing"} {
 		va := testutil.VariantAutoscaling(target).Namespace(ns).Obj()
 		key := client.ObjectKeyFromObject(va)
-		mutedStatus.add(key)
-		t.Cleanup(func() { mutedStatus.remove(key) })
+		mutedStatus.set(key, struct{}{})
+		t.Cleanup(func() { mutedStatus.forget(key) })
 		if err := k8sClient.Create(ctx, va); err != nil {
 			t.Fatal(err)
 		}

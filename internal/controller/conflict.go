@@ -2,52 +2,23 @@ package controller
 
 import (
 	"fmt"
-	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
 )
 
-// conflictMemory remembers, per VariantAutoscaling, the ActuationConflict condition the
-// reconciler set last and the decision it was set for. A reconcile often reads the
+// lastConflict is what the reconciler remembers per VariantAutoscaling (its conflicts, a keyed
+// memory): the ActuationConflict condition it set last and the decision it was set for. A reconcile often reads the
 // VariantAutoscaling from a cache that has not seen the previous status patch yet (WVA's own
 // scale write triggers one at once); from that stale status alone it would repeat the event and
 // drop a ForeignScaleWrite. After a restart the memory is empty and the status is used.
-type conflictMemory struct {
-	mu   sync.Mutex
-	last map[types.NamespacedName]lastConflict
-}
-
 type lastConflict struct {
 	cond     metav1.Condition
 	decision int
-}
-
-func (m *conflictMemory) get(key types.NamespacedName) (lastConflict, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	l, ok := m.last[key]
-	return l, ok
-}
-
-func (m *conflictMemory) set(key types.NamespacedName, l lastConflict) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.last == nil {
-		m.last = map[types.NamespacedName]lastConflict{}
-	}
-	m.last[key] = l
-}
-
-func (m *conflictMemory) forget(key types.NamespacedName) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.last, key)
 }
 
 // recordScaleConflict sets the ActuationConflict condition from what the actuator found, in
@@ -101,31 +72,4 @@ func (r *VariantAutoscalingReconciler) recordScaleConflict(va, original *wvav1al
 			directActuationResumedEvent(r.recorder, va, target)
 		}
 	}
-}
-
-// keySet is a set of VariantAutoscaling keys, safe for concurrent use.
-type keySet struct {
-	mu   sync.Mutex
-	keys map[types.NamespacedName]struct{}
-}
-
-// add puts key in the set and reports whether it was not there before.
-func (s *keySet) add(key types.NamespacedName) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.keys[key]; ok {
-		return false
-	}
-	if s.keys == nil {
-		s.keys = map[types.NamespacedName]struct{}{}
-	}
-	s.keys[key] = struct{}{}
-	return true
-}
-
-// remove takes key out of the set.
-func (s *keySet) remove(key types.NamespacedName) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.keys, key)
 }

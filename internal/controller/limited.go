@@ -2,41 +2,14 @@ package controller
 
 import (
 	"fmt"
-	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
 )
-
-// limitMemory remembers, per VariantAutoscaling, the GPU limit the last decision was held by
-// ("" for none), so that a reconcile reading a stale cached status does not repeat the
-// Limited event (see conflictMemory). After a restart it is empty and the status is used.
-type limitMemory struct {
-	mu   sync.Mutex
-	last map[types.NamespacedName]string
-}
-
-func (m *limitMemory) swap(key types.NamespacedName, limit string) (string, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.last == nil {
-		m.last = map[types.NamespacedName]string{}
-	}
-	prev, ok := m.last[key]
-	m.last[key] = limit
-	return prev, ok
-}
-
-func (m *limitMemory) forget(key types.NamespacedName) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.last, key)
-}
 
 // setOptimized sets OptimizationReady for a decision computed from fresh metrics: reason
 // ScaledToZero when the model is parked at zero (spec.scaleToZero), Limited naming the limit
@@ -53,7 +26,7 @@ func (r *VariantAutoscalingReconciler) setOptimized(va, original *wvav1alpha1.Va
 		r.setCondition(va, wvav1alpha1.ConditionOptimizationReady, metav1.ConditionTrue, wvav1alpha1.ReasonLimited,
 			limitedMessage(d))
 	}
-	prev, known := r.limits.swap(client.ObjectKeyFromObject(va), d.LimitedBy)
+	prev, known := r.limits.set(client.ObjectKeyFromObject(va), d.LimitedBy)
 	if !known {
 		// First sight since start: the status says whether it was limited, and by what.
 		prev = ""

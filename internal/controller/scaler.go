@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"sync"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -18,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -66,43 +64,15 @@ func withoutUserinfo(addr string) string {
 	return u.String()
 }
 
-// scalerMemory remembers, per VariantAutoscaling, the ScalerOwned reason set last (a reconcile
+// scalerState is what the reconciler remembers per VariantAutoscaling (its scalers, a keyed
+// memory): the ScalerOwned reason set last (a reconcile
 // may read a cached status that has not seen it yet, and must not repeat its event) and
 // whether no ScaledObject of it can exist, so that a VariantAutoscaling without one is not
 // looked up past the cache every cycle.
-type scalerMemory struct {
-	mu   sync.Mutex
-	last map[types.NamespacedName]scalerState
-}
-
 type scalerState struct {
 	reason string
 	// noScaledObject: WVA found no ScaledObject of the VariantAutoscaling and created none since.
 	noScaledObject bool
-}
-
-func (m *scalerMemory) get(key types.NamespacedName) (scalerState, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s, ok := m.last[key]
-	return s, ok
-}
-
-func (m *scalerMemory) update(key types.NamespacedName, f func(*scalerState)) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.last == nil {
-		m.last = map[types.NamespacedName]scalerState{}
-	}
-	s := m.last[key]
-	f(&s)
-	m.last[key] = s
-}
-
-func (m *scalerMemory) forget(key types.NamespacedName) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.last, key)
 }
 
 // foreignScalerError says which scaler WVA did not create stands in the way of its own.

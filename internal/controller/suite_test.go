@@ -44,7 +44,7 @@ var (
 	statusPatches = &keyCounter{n: map[types.NamespacedName]int{}}
 	// mutedStatus holds the VariantAutoscalings whose status the suite's reconciler must not
 	// patch, because a test drives them with a reconciler of its own.
-	mutedStatus = &keySet{}
+	mutedStatus = &keyed[struct{}]{}
 	// cachedClient is the manager's (informer-backed) client.
 	cachedClient client.Client
 	cmReconciler *ConfigMapReconciler
@@ -188,7 +188,7 @@ func (c countingClient) Status() client.SubResourceWriter {
 type countingStatus struct{ client.SubResourceWriter }
 
 func (s countingStatus) Patch(ctx context.Context, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
-	if mutedStatus.has(client.ObjectKeyFromObject(obj)) {
+	if _, muted := mutedStatus.get(client.ObjectKeyFromObject(obj)); muted {
 		return nil // a test reconciles this VariantAutoscaling with its own reconciler
 	}
 	statusPatches.inc(client.ObjectKeyFromObject(obj))

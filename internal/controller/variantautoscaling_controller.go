@@ -57,13 +57,15 @@ type VariantAutoscalingReconciler struct {
 	trigger   <-chan event.GenericEvent
 	actuator  Actuator
 	clock     clock.PassiveClock
-	conflicts conflictMemory
-	limits    limitMemory
+	conflicts keyed[lastConflict]
+	// limits holds the GPU limit the last decision was held by ("" for none), so that a
+	// reconcile reading a stale cached status does not repeat the Limited event.
+	limits keyed[string]
 	// failing holds the VariantAutoscalings whose last actuation failed: a retry may read a
 	// cached status that has not seen applied=false yet, and must not repeat the event.
-	failing keySet
+	failing keyed[struct{}]
 	// scalers remembers the ScalerOwned state per VariantAutoscaling (scaler.go).
-	scalers scalerMemory
+	scalers keyed[scalerState]
 	// scalerPrometheus is the default Prometheus address of a ScaledObject's trigger.
 	scalerPrometheus string
 	// workers is the number of VariantAutoscalings reconciled in parallel (0: controller-runtime's default).
@@ -72,7 +74,7 @@ type VariantAutoscalingReconciler struct {
 	// first decision before its status is written without one (0: written at once). awaiting
 	// holds when each such VariantAutoscaling was first reconciled without a decision.
 	awaitGrace time.Duration
-	awaiting   firstSeen
+	awaiting   keyed[time.Time]
 }
 
 // Option configures optional dependencies of the VariantAutoscalingReconciler.
@@ -265,7 +267,7 @@ func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.R
 		r.awaitGrace > 0 && (c == nil || c.Status == metav1.ConditionTrue) {
 		// The status says nothing wrong about the target (a status saying it is missing is
 		// corrected at once), and the first decision is expected within the grace.
-		if wait := r.awaiting.remaining(req.NamespacedName, r.clock.Now(), r.awaitGrace); wait > 0 {
+		if wait := awaitingLeft(&r.awaiting, req.NamespacedName, r.clock.Now(), r.awaitGrace); wait > 0 {
 			deferWrite = true
 			return ctrl.Result{RequeueAfter: wait}, nil
 		}
@@ -292,12 +294,14 @@ func (r *VariantAutoscalingReconciler) Reconcile(ctx context.Context, req ctrl.R
 			// Retried with backoff by returning the error (which controller-runtime logs); the
 			// event marks the transition only, not every retry.
 			key := client.ObjectKeyFromObject(va)
-			if prev := original.Status.Actuation; (prev == nil || prev.Applied) && r.failing.add(key) {
-				actuationFailedEvent(r.recorder, va, err)
+			if prev := original.Status.Actuation; prev == nil || prev.Applied {
+				if _, failed := r.failing.set(key, struct{}{}); !failed {
+					actuationFailedEvent(r.recorder, va, err)
+				}
 			}
 			return ctrl.Result{}, fmt.Errorf("applying decision for %s (%s mode): %w", req.NamespacedName, mode, err)
 		}
-		r.failing.remove(client.ObjectKeyFromObject(va))
+		r.failing.forget(client.ObjectKeyFromObject(va))
 		va.Status.Actuation.Applied = conflict == nil || conflict.Kind != interfaces.ScaleConflictHPA
 		r.recordScaleConflict(va, original, conflict)
 	}
@@ -453,7 +457,7 @@ func (r *VariantAutoscalingReconciler) forget(ctx context.Context, key types.Nam
 	r.decisions.Delete(key.Name, key.Namespace)
 	r.conflicts.forget(key)
 	r.limits.forget(key)
-	r.failing.remove(key)
+	r.failing.forget(key)
 	r.scalers.forget(key)
 	r.awaiting.forget(key)
 	if r.actuator != nil {
