@@ -132,6 +132,7 @@ E2E_KEDA ?= 1
 
 .PHONY: e2e
 e2e: prometheus ## Run the end-to-end scenarios on a local cluster (root: it creates a network namespace); writes out/e2e/summary.json.
+	@hack/apt-install.sh ip=iproute2
 	@if [ "$(E2E_KEDA)" = 0 ]; then export WITHOUT_KEDA=1 E2E_NO_KEDA=1; fi; \
 	bin="$$(hack/cluster-binaries.sh)"; \
 	WVA_CLUSTER_BIN="$$bin" $(GO) test -tags e2e $(E2E_FLAGS) ./test/e2e/
@@ -143,6 +144,7 @@ DEMO_CLUSTER_FLAGS ?=
 demo-cluster: ## Start the local cluster, install WVA, replay a few minutes of the bundled trace with a live table, leave it running until Ctrl-C (root).
 	@[ "$$(id -u)" = 0 ] || { echo "make demo-cluster needs root: the local cluster creates a network namespace (sudo make demo-cluster)" >&2; exit 1; }
 	@hack/install-prometheus.sh
+	@hack/apt-install.sh ip=iproute2
 	@bin="$$(WITHOUT_KEDA=1 hack/cluster-binaries.sh)" && \
 	$(GO) build -o out/demo-cluster/bin/ ./hack/demo-cluster ./hack/local-cluster ./cmd/manager && \
 	exec out/demo-cluster/bin/demo-cluster --bin-dir "$$bin" $(DEMO_CLUSTER_FLAGS)
