@@ -267,7 +267,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 	// The forecaster follows the work, not the request count (see workUnits): its unit is one
 	// replica of the reference variant, converted back to requests of the smoothed mix.
 	// Without a unit at the smoothed mix the plan is the current rate alone.
-	perCycle, perSmoothed := st.workUnits(entries, cycleMix, queueingSLO(m.SLO))
+	perCycle, perSmoothed := st.workUnits(entries, cycleMix)
 	if perCycle > 0 && perSmoothed > 0 {
 		st.Forecast.Observe(now, lambda/perCycle)
 		lambda *= perSmoothed / perCycle
@@ -444,17 +444,19 @@ func queueingSLO(t interfaces.SLOTargets) queueing.SLO {
 	return slo
 }
 
-// workUnits returns the rates one replica of the reference variant sustains at the cycle's mix
-// and at the smoothed mix, by its perfParms (the first usable variant by name, so that the unit
-// does not move with a fit): the forecaster observes λ / perCycle, the load in such replicas,
-// and its plan converts back to requests of the smoothed mix, at which the capacities are
-// computed, by perSmoothed. Prompts that lengthen at a steady request rate are then a rising
-// load whose trend the plan extrapolates over the start-up horizon, where the request count
-// shows none. A rate is 0 when the model finds none (no usable variant, or no feasible rate at
-// that mix): without perCycle the cycle is not observed, without perSmoothed the forecast cannot
-// be converted. A new reference variant restarts the forecaster, whose history is in the old
-// unit.
-func (st *SLOState) workUnits(entries []*sloVariant, cycle queueing.Mix, slo queueing.SLO) (perCycle, perSmoothed float64) {
+// workUnits returns how many requests per second of the cycle's mix and of the smoothed mix
+// make one second of work per second for one replica of the reference variant, by its perfParms
+// (queueing.WorkMs; the first usable variant by name, so that the unit does not move with a
+// fit): the forecaster observes λ / perCycle, the load in replica-seconds per second, and its
+// plan converts back to requests of the smoothed mix, at which the capacities are computed, by
+// perSmoothed. Prompts that lengthen at a steady request rate are then a rising load whose trend
+// the plan extrapolates over the start-up horizon, where the request count shows none. The unit
+// is linear in the lengths: a unit from the SLO-bound MaxRate swung fivefold between cycles of
+// short and of long outputs at the same work. A rate is 0 when the model finds none (no usable
+// variant, or invalid lengths): without perCycle the cycle is not observed, without perSmoothed
+// the forecast cannot be converted. A new reference variant restarts the forecaster, whose
+// history is in the old unit.
+func (st *SLOState) workUnits(entries []*sloVariant, cycle queueing.Mix) (perCycle, perSmoothed float64) {
 	var ref *sloVariant
 	for _, e := range entries {
 		if e.capacity > 0 {
@@ -475,9 +477,16 @@ func (st *SLOState) workUnits(entries []*sloVariant, cycle queueing.Mix, slo que
 		cycle = st.Mix
 	}
 	prior := st.Variants[ref.st.Name].Prior
-	limits := queueing.Limits{MaxBatch: ref.st.MaxBatch, KVTokens: ref.st.KvCacheTokens}
-	// MaxRate's rate is 0 when it finds none.
-	return queueing.MaxRate(prior, cycle, limits, slo).RatePerSec, queueing.MaxRate(prior, st.Mix, limits, slo).RatePerSec
+	return perWorkSecond(prior, cycle), perWorkSecond(prior, st.Mix)
+}
+
+// perWorkSecond is the request rate of mix m that costs one replica-second per second; 0 when
+// WorkMs finds no work.
+func perWorkSecond(p perfmodel.Params, m queueing.Mix) float64 {
+	if w := queueing.WorkMs(p, m); w > 0 {
+		return 1000 / w
+	}
+	return 0
 }
 
 // variants computes each variant's planned per-replica capacity, feeding the estimator first.

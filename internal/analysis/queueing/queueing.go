@@ -403,6 +403,19 @@ func PrefillShare(p perfmodel.Params, m Mix, l Limits, ratePerSec float64) float
 	return pr.PrefillShare
 }
 
+// WorkMs is the replica time one request of the mix costs beyond a step's fixed part: its
+// prefill in one chunk (γ + δ·P + ζ·P², cached tokens not prefilled again) and its share of the
+// decode steps (β + ε·K̄ per step); 0 when the inputs are invalid. It is linear in the request
+// count, unlike MaxRate, whose latency targets bend with the lengths (a short output can make
+// one long prompt's stall a miss), so a rate times WorkMs is a load that adds across mixes.
+func WorkMs(p perfmodel.Params, m Mix) float64 {
+	if Validate(p, m, Limits{}, SLO{}) != nil {
+		return 0
+	}
+	mod := newModel(p, m, Limits{}, SLO{})
+	return mod.prefillWork(1) + mod.decodeSteps*mod.b
+}
+
 // MaxRate returns the largest arrival rate at which one replica meets s.
 func MaxRate(p perfmodel.Params, m Mix, l Limits, s SLO) Capacity {
 	if err := Validate(p, m, l, s); err != nil {

@@ -161,3 +161,30 @@ func TestCachedPromptTokens(t *testing.T) {
 		t.Errorf("cached share 1 accepted")
 	}
 }
+
+// TestWorkMs checks the work unit against its closed form and that it is linear: a request of a
+// longer prompt or output costs more, in proportion to the added tokens.
+func TestWorkMs(t *testing.T) {
+	p := perfmodel.Params{AlphaMs: 10, BetaMs: 0.5, EpsilonMs: 0.001, GammaMs: 5, DeltaMs: 0.05}
+	m := Mix{PromptTokens: 1000, OutputTokens: 101}
+	kv := 1000 + 101.0/2
+	want := 5 + 0.05*1000 + 100*(0.5+0.001*kv)
+	if got := WorkMs(p, m); math.Abs(got-want) > 1e-9 {
+		t.Errorf("WorkMs = %g, want %g", got, want)
+	}
+	// Cached tokens are not prefilled again.
+	c := m
+	c.CachedShare = 0.5
+	if got, want := WorkMs(p, m)-WorkMs(p, c), 0.05*500.0; math.Abs(got-want) > 1e-9 {
+		t.Errorf("a half-cached prompt saves %g ms, want %g", got, want)
+	}
+	// Linear in the prompt without ζ: the extra tokens cost δ each and the extra KV ε per step.
+	l := m
+	l.PromptTokens = 2000
+	if got, want := WorkMs(p, l)-WorkMs(p, m), 0.05*1000+100*0.001*1000; math.Abs(got-want) > 1e-9 {
+		t.Errorf("1,000 more prompt tokens cost %g ms, want %g", got, want)
+	}
+	if got := WorkMs(p, Mix{PromptTokens: 10, OutputTokens: 0}); got != 0 {
+		t.Errorf("invalid mix: WorkMs = %g, want 0", got)
+	}
+}
