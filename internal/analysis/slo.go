@@ -54,6 +54,8 @@ const (
 	// sloWarmPreference is mix.Config.WarmPreference: starting a replica costs 10 % of its price
 	// more than keeping one.
 	sloWarmPreference = 0.1
+	// maxPool bounds the pool a model's variants are sized in (queueing.Limits.Replicas).
+	maxPool = 100000
 	// sloLengthCV is the coefficient of variation assumed for prompt and output lengths: the
 	// collector reads only their means; chat traces have about 1.
 	sloLengthCV = 1.0
@@ -185,9 +187,35 @@ type sloVariant struct {
 	params   perfmodel.Params
 	fitted   bool // params come from the estimator
 	quality  perfmodel.Quality
-	capacity float64 // planned req/s per replica: SLOSafety * MaxRate; 0 when unusable
+	capacity float64 // planned req/s per replica in the current pool: SLOSafety * MaxRate; 0 when unusable
 	why      string  // why capacity is 0, or the MaxRate bound
 	note     string  // bound note of base
+	// sizing holds what capacityAt needs to size the variant in a pool of another size.
+	sizing struct {
+		params perfmodel.Params
+		mix    queueing.Mix
+		limits queueing.Limits
+		slo    queueing.SLO
+		safety float64
+		at     map[int]float64 // capacity by pool size
+	}
+}
+
+// capacityAt is the planned per-replica capacity of a usable variant in a pool of n replicas
+// (the model's replicas over all its variants, behind one router); 0 for an unusable variant.
+func (e *sloVariant) capacityAt(n int) float64 {
+	if e.capacity <= 0 {
+		return 0
+	}
+	n = max(n, 1)
+	if c, ok := e.sizing.at[n]; ok {
+		return c
+	}
+	l := e.sizing.limits
+	l.Replicas = n
+	c := e.sizing.safety * queueing.MaxRate(e.sizing.params, e.sizing.mix, l, e.sizing.slo).RatePerSec
+	e.sizing.at[n] = c
+	return c
 }
 
 // AnalyzeWithState implements StatefulAnalyzer.
@@ -224,8 +252,6 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 			OutputTokens: min(met.MeanOutputTokens, 1e7), PromptCV: sloLengthCV, OutputCV: sloLengthCV}
 		st.Mix, st.MixRequests = smoothMix(st.Mix, st.MixRequests, periods, cycleMix, lambda)
 	}
-	feedback := st.updateHeadroom(m.SLO, met, starting(vs), periods, a.headroomMin(), a.headroomMax())
-
 	reason := ""
 	switch {
 	case m.SLO.IsZero():
@@ -255,6 +281,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 		}
 	}
 	if reason != "" {
+		st.updateHeadroom(m.SLO, met, starting(vs), false, periods, a.headroomMin(), a.headroomMax())
 		res := CapacityAnalyzer{}.Analyze(raw, cfg, now)
 		res.Analyzer = AnalyzerSLO
 		res.Summary = "capacity fallback: " + reason + "; " + res.Summary
@@ -277,6 +304,17 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 		fc = st.Forecast.Forecast(now)
 		fc.Level, fc.Expected, fc.Margin, fc.Planned = fc.Level*perSmoothed, fc.Expected*perSmoothed, fc.Margin*perSmoothed, fc.Planned*perSmoothed
 	}
+	// A miss while replicas start is held against the model only when the ready replicas alone
+	// were planned to carry the current demand: the fleet that served the window was then
+	// enough by the model, which was optimistic.
+	readyCapacity, readyPool := 0.0, 0
+	for _, e := range entries {
+		readyPool += min(e.st.ready(), e.base)
+	}
+	for _, e := range entries {
+		readyCapacity += float64(min(e.st.ready(), e.base)) * e.capacityAt(readyPool)
+	}
+	feedback := st.updateHeadroom(m.SLO, met, starting(vs), lambda > 0 && readyCapacity >= lambda, periods, a.headroomMin(), a.headroomMax())
 	planned := max(fc.Planned, lambda)
 	need := planned * st.Headroom
 	res := Result{ModelID: m.ModelID, Namespace: m.Namespace, Analyzer: AnalyzerSLO, AnalyzedAt: now}
@@ -286,8 +324,13 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 		current += float64(e.base) * e.capacity
 		currentCost += float64(e.base) * e.st.Cost
 	}
-	up := solveSLO(entries, need)
-	chosen, verdict := up, ""
+	currentPool := 0
+	for _, e := range entries {
+		currentPool += e.base
+	}
+	currentPool = min(max(currentPool, 1), maxPool)
+	up, upPool := solveSLO(entries, need)
+	chosen, chosenPool, verdict := up, upPool, ""
 	switch {
 	case greater(need, current):
 		verdict = fmt.Sprintf("scale-up: the fleet sustains %s req/s, below the %s needed", num(current), num(need))
@@ -297,13 +340,13 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 	default:
 		// The forecast must stay below the smaller fleet over the whole horizon; below 1 the
 		// headroom is the feedback's measured calibration of the model, so it scales the check.
-		down := solveSLO(entries, need/sloScaleDownBand)
+		down, downPool := solveSLO(entries, need/sloScaleDownBand)
 		if down.Feasible && down.Cost < currentCost-relTolerance*max(1, currentCost) && (planned == 0 || fc.ScaleDownAllowed(down.Capacity/min(st.Headroom, 1))) {
-			chosen = down
+			chosen, chosenPool = down, downPool
 			verdict = fmt.Sprintf("scale-down: %s req/s would still cover the %s needed with %s %% spare", num(down.Capacity), num(need),
 				num(100*(1/sloScaleDownBand-1)))
 		} else {
-			chosen = mix.Result{Replicas: make([]int, len(entries)), Capacity: current}
+			chosen, chosenPool = mix.Result{Replicas: make([]int, len(entries)), Capacity: current}, currentPool
 			for i, e := range entries {
 				chosen.Replicas[i] = e.base
 			}
@@ -328,8 +371,8 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 			if e.fitted {
 				src = "fitted"
 			}
-			r = fmt.Sprintf("demand %s req/s, planned %s x headroom %s = %s req/s; one replica sustains %s req/s (%s x MaxRate, %s, %s params); %d -> %d replicas",
-				num(lambda), num(planned), num(st.Headroom), num(need), num(e.capacity), num(a.safety()), e.why, src, e.base, t)
+			r = fmt.Sprintf("demand %s req/s, planned %s x headroom %s = %s req/s; one replica sustains %s req/s in a pool of %d (%s x MaxRate, %s, %s params); %d -> %d replicas",
+				num(lambda), num(planned), num(st.Headroom), num(need), num(e.capacityAt(chosenPool)), chosenPool, num(a.safety()), e.why, src, e.base, t)
 		} else {
 			r = fmt.Sprintf("not sized: %s; kept at %d replicas", e.why, t)
 		}
@@ -343,9 +386,10 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 }
 
 // updateHeadroom applies the attainment feedback and describes it.
-// A miss while replicas are still starting is not held against the plan: the fleet that was
-// planned is not serving yet.
-func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics, starting int, periods, headroomMin, headroomMax float64) string {
+// A miss while replicas are still starting is not held against the plan, the fleet that was
+// planned not serving yet, unless readyCovers: the ready replicas alone were planned to carry
+// the demand, so the miss is the model's.
+func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics, starting int, readyCovers bool, periods, headroomMin, headroomMax float64) string {
 	if slo.IsZero() || met == nil {
 		return "no attainment feedback"
 	}
@@ -374,12 +418,16 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 	switch {
 	case len(known) == 0:
 		return "no attainment observed"
-	case len(missed) > 0 && starting > 0:
+	case len(missed) > 0 && starting > 0 && !readyCovers:
 		st.Calm = 0
 		return fmt.Sprintf("attainment %s misses %s while %d replica(s) start: headroom kept", strings.Join(known, ", "), num(goal), starting)
 	case len(missed) > 0:
 		st.Calm = 0
 		st.Headroom = min(st.Headroom*math.Pow(SLOHeadroomStep, periods), headroomMax)
+		if starting > 0 {
+			return fmt.Sprintf("attainment %s misses %s while %d replica(s) start, but the ready ones were planned to carry the demand: headroom raised",
+				strings.Join(known, ", "), num(goal), starting)
+		}
 		return fmt.Sprintf("attainment %s misses %s: headroom raised", strings.Join(known, ", "), num(goal))
 	default:
 		before := st.Calm
@@ -504,6 +552,13 @@ func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics,
 			serving = i
 		}
 	}
+	// The model's replicas share one router: each variant is sized in the pool they make.
+	pool := 0
+	for _, v := range vs {
+		b, _ := v.clampReplicas(v.CurrentReplicas)
+		pool += b
+	}
+	pool = min(max(pool, 1), maxPool)
 	var out []*sloVariant
 	for i, v := range vs {
 		e := &sloVariant{st: v}
@@ -563,7 +618,7 @@ func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics,
 			e.params.AlphaMs, e.params.BetaMs, e.params.EpsilonMs = fit.AlphaMs, fit.BetaMs, fit.EpsilonMs
 			e.fitted = true
 		}
-		limits := queueing.Limits{MaxBatch: v.MaxBatch, KVTokens: v.KvCacheTokens}
+		limits := queueing.Limits{MaxBatch: v.MaxBatch, KVTokens: v.KvCacheTokens, Replicas: pool}
 		c := queueing.MaxRate(e.params, st.Mix, limits, slo)
 		if !c.Feasible || !(c.RatePerSec > 0) {
 			// queueing says "Infeasible: ..."; reasons avoid the word (it reads as a non-finite number).
@@ -572,24 +627,63 @@ func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics,
 		}
 		e.capacity = safety * c.RatePerSec
 		e.why = fmt.Sprintf("bound by %s", c.Bound)
+		e.sizing.params, e.sizing.mix, e.sizing.limits, e.sizing.slo, e.sizing.safety = e.params, st.Mix, limits, slo, safety
+		e.sizing.at = map[int]float64{pool: e.capacity}
 	}
 	return out
 }
 
-// solveSLO runs mix.Solve over the usable variants; unusable ones stay at their base. The
-// solver may move replicas between variants in either direction (the warm preference prices
-// starting one); constraining a scale-up to remove nothing, or a scale-down to start nothing,
-// measured worse on the bench matrix (docs/analyzers.md).
-func solveSLO(entries []*sloVariant, demand float64) mix.Result {
-	in := make([]mix.Variant, len(entries))
-	for i, e := range entries {
-		lo, hi := e.st.Bounds()
+// solveSLO returns the cheapest fleet for demand with every variant sized in the pool that
+// fleet makes (capacityAt): a larger pool sustains more per replica, since its router keeps
+// more prompts off busy replicas, so the replicas a fleet needs fall as its pool grows. It
+// finds, by bisection, the smallest pool n whose solution at capacities sized for n has at most
+// n replicas, and returns that solution; when the largest pool allowed cannot cover demand, the
+// solution at it. Unusable variants stay at their base and count in the pool. The solver may
+// move replicas between variants in either direction (the warm preference prices starting one);
+// constraining a scale-up to remove nothing, or a scale-down to start nothing, measured worse on
+// the bench matrix (docs/analyzers.md).
+func solveSLO(entries []*sloVariant, demand float64) (mix.Result, int) {
+	largest := 0
+	for _, e := range entries {
+		_, hi := e.st.Bounds()
 		if e.capacity <= 0 {
-			lo, hi = e.base, e.base
+			hi = e.base
 		}
-		in[i] = mix.Variant{Cost: e.st.Cost, Capacity: e.capacity, Current: e.base, Min: lo, Max: hi}
+		largest += hi
 	}
-	return mix.Solve(in, demand, mix.Config{WarmPreference: sloWarmPreference})
+	largest = min(max(largest, 1), maxPool)
+	at := func(n int) mix.Result {
+		in := make([]mix.Variant, len(entries))
+		for i, e := range entries {
+			lo, hi := e.st.Bounds()
+			if e.capacity <= 0 {
+				lo, hi = e.base, e.base
+			}
+			in[i] = mix.Variant{Cost: e.st.Cost, Capacity: e.capacityAt(n), Current: e.base, Min: lo, Max: hi}
+		}
+		return mix.Solve(in, demand, mix.Config{WarmPreference: sloWarmPreference})
+	}
+	fits := func(r mix.Result, n int) bool {
+		total := 0
+		for _, x := range r.Replicas {
+			total += x
+		}
+		return r.Feasible && total <= n
+	}
+	best := at(largest)
+	if !fits(best, largest) {
+		return best, largest
+	}
+	lo, hi := 0, largest // fits(at(hi)); the answer is in (lo, hi]
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if r := at(mid); fits(r, mid) {
+			best, hi = r, mid
+		} else {
+			lo = mid
+		}
+	}
+	return best, hi
 }
 
 // ensureOneReplica keeps one replica of the model when every target is 0 (minReplicas 0

@@ -32,6 +32,11 @@ type Limits struct {
 	KVTokens float64 `json:"kvTokens,omitempty"`
 	// MaxBatchedTokens is --max-num-batched-tokens, the token budget of one step.
 	MaxBatchedTokens int `json:"maxBatchedTokens,omitempty"`
+	// Replicas is the number of replicas sharing the traffic behind a load-aware router (the
+	// llm-d inference gateway, or any least-loaded balancer), the rate being per replica; 0 or 1
+	// is a lone replica. The router sends a new prompt to an idle replica while there is one,
+	// so its prefill stalls only the requests of a replica it is sent to while busy.
+	Replicas int `json:"replicas,omitempty"`
 }
 
 // SLO holds the latency targets; a target of 0 is not checked.
@@ -54,6 +59,7 @@ const (
 	maxCV       = 10
 	maxTargetMs = 1e8
 	maxSlots    = 1e6
+	maxReplicas = 1e6
 	// kvUsable is the share of the KV cache a running batch can hold (vLLM's 1 % admission
 	// watermark).
 	kvUsable = 0.99
@@ -79,8 +85,8 @@ func Validate(p perfmodel.Params, m Mix, l Limits, s SLO) error {
 	if !(m.PromptCV >= 0 && m.PromptCV <= maxCV) || !(m.OutputCV >= 0 && m.OutputCV <= maxCV) {
 		errs = append(errs, fmt.Errorf("coefficients of variation must be in [0, %g], got %g and %g", float64(maxCV), m.PromptCV, m.OutputCV))
 	}
-	if l.MaxBatch < 0 || l.MaxBatchedTokens < 0 || !(l.KVTokens >= 0 && l.KVTokens <= 1e12) {
-		errs = append(errs, fmt.Errorf("limits must be >= 0 (KV tokens <= 1e12), got %+v", l))
+	if l.MaxBatch < 0 || l.MaxBatchedTokens < 0 || !(l.KVTokens >= 0 && l.KVTokens <= 1e12) || l.Replicas < 0 || l.Replicas > maxReplicas {
+		errs = append(errs, fmt.Errorf("limits must be >= 0 (KV tokens <= 1e12, replicas <= %g), got %+v", float64(maxReplicas), l))
 	}
 	if !(s.TTFTMs >= 0 && s.TTFTMs <= maxTargetMs) || !(s.ITLMs >= 0 && s.ITLMs <= maxTargetMs) {
 		errs = append(errs, fmt.Errorf("targets must be in [0, %g] ms, got TTFT %g and ITL %g", float64(maxTargetMs), s.TTFTMs, s.ITLMs))
@@ -162,6 +168,7 @@ type model struct {
 	budget      float64 // token budget per step; +Inf when unlimited
 	z, p1       float64 // normal quantile of the attainment, and 1 - attainment
 	serviceSCV  float64 // squared coefficient of variation of a slot's holding time
+	others      float64 // the other replicas of the pool (Limits.Replicas − 1, at least 0)
 	slo         SLO
 	// outSteps are the decode steps of a request at the middle of each outputBins bin (see
 	// itlChunkMiss), computed once per model.
@@ -208,6 +215,7 @@ func newModel(p perfmodel.Params, m Mix, l Limits, s SLO) model {
 		z:          z,
 		p1:         1 - att,
 		serviceSCV: m.OutputCV * m.OutputCV,
+		others:     float64(max(l.Replicas-1, 0)),
 		slo:        s,
 	}
 }
@@ -296,6 +304,20 @@ func poissonTail(j, a float64) float64 {
 	return max(1-cdf, 0)
 }
 
+// interference is the share of a replica's arrivals that reach it while it decodes, with held
+// sequences in flight on each replica of the pool on average. A load-aware router sends a new
+// prompt to an idle replica while there is one, so a busy replica receives prompts only when
+// the others are all busy too. With the pool's sequences in flight about Poisson (few wait at
+// the loads where this matters) and the router keeping them spread, the other replicas are all
+// busy when they hold at least as many sequences as there are of them: P(N ≥ others), N
+// Poisson of mean others × held. A lone replica (no others) receives every prompt: 1.
+func (m *model) interference(held float64) float64 {
+	if m.others == 0 {
+		return 1
+	}
+	return poissonTail(m.others, m.others*held)
+}
+
 func unstable(rate float64, slots float64) Prediction {
 	inf := math.Inf(1)
 	return Prediction{RatePerSec: rate, Slots: slots, Batch: inf, StepMs: inf, PrefillShare: 1, Occupancy: 1, WaitMs: inf, ITLMs: inf, TTFTMs: inf}
@@ -335,16 +357,19 @@ func (m *model) predict(lambda float64) (Prediction, Bound) {
 		// during its life spread over its decode steps. Both vary between requests: the batch
 		// (Poisson around n, its variance amplified by the feedback gain g of the step time on
 		// the batch) and the number of prefills in its life (Poisson, λ·D·T), whose share per
-		// token is larger for short outputs (E[1/D] ≈ (1 + cv²)/D).
+		// token is larger for short outputs (E[1/D] ≈ (1 + cv²)/D). In a pool only the share q
+		// of the prompts that reach the replica while it decodes stall its requests.
+		q := m.interference(offered)
+		rhoSeen := q * rho
 		g := lambda * m.decodeSteps * m.b / (1 - rho)
 		varN := n / max(1-g, 1e-9)
 		k1 := max(k, 1)
 		w := m.prefillWork(k1)
 		w2 := w*w + m.p.DeltaMs*m.p.DeltaMs*(m.promptSq-m.in*m.in)*m.fresh*m.fresh
-		varStall := lambda * step * w2 * (1 + m.serviceSCV) / m.decodeSteps
-		sd := math.Sqrt(m.b*m.b*varN/((1-rho)*(1-rho)) + varStall)
-		pr.ITLMs = (m.p.AlphaMs+m.b*min(1+n, m.slots))/(1-rho) + m.z*sd
-		pr.ChunkITLMiss = m.itlChunkMiss(lambda, n, step, k, rho)
+		varStall := q * lambda * step * w2 * (1 + m.serviceSCV) / m.decodeSteps
+		sd := math.Sqrt(m.b*m.b*varN/((1-rhoSeen)*(1-rhoSeen)) + varStall)
+		pr.ITLMs = (m.p.AlphaMs+m.b*min(1+n, m.slots))/(1-rhoSeen) + m.z*sd
+		pr.ChunkITLMiss = m.itlChunkMiss(q*lambda, n, step, k, rhoSeen)
 	}
 	// TTFT: the slot wait, the rest of the step in progress (one step, conservatively), then the
 	// prefill steps of a quantile prompt, which decode the batch too and prefill the prompts of

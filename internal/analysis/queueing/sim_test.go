@@ -125,3 +125,58 @@ func TestLongPromptsAgainstSimulator(t *testing.T) {
 		t.Errorf("attainment %.4f at 2 mu: the model is too conservative", att[2])
 	}
 }
+
+// TestPoolAgainstSimulator checks the pool term (Limits.Replicas) where it matters most: long
+// prompts with short outputs on a pool of six H100 replicas behind the simulator's least-loaded
+// router. A lone replica's prompts stall every request it decodes; in the pool a prompt goes to
+// an idle replica while there is one, and the lone-replica capacity is far too pessimistic for
+// the pool. The pooled capacity must sit at the knee of the simulated pool: within 0.02 of the
+// goal at half of it, clearly below at twice it.
+func TestPoolAgainstSimulator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("simulates a pool for an hour of traffic")
+	}
+	p, _ := sim.LookupProfile(sim.ProfileH100)
+	pp, lim := params(p)
+	mix := queueing.Mix{PromptTokens: 20000, OutputTokens: 80, PromptCV: 1, OutputCV: 1}
+	slo := queueing.SLO{TTFTMs: 10000, ITLMs: 50, Attainment: 0.99}
+	const pool = 6
+	lone := queueing.MaxRate(pp, mix, lim, slo)
+	lim.Replicas = pool
+	c := queueing.MaxRate(pp, mix, lim, slo)
+	if !c.Feasible || !(c.RatePerSec > lone.RatePerSec) {
+		t.Fatalf("pooled capacity %+v, want feasible and above the lone replica's %.3f req/s", c, lone.RatePerSec)
+	}
+	att := map[float64]float64{}
+	for _, f := range []float64{0.5, 1, 2} {
+		reqs := poisson(rand.New(rand.NewPCG(2, 2)), pool*c.RatePerSec*f, mix, 30*time.Minute)
+		s := sim.SLO{TTFT: 10 * time.Second, ITL: 50 * time.Millisecond}
+		a, err := sim.Attainment(sim.NewVariant("v", p), pool, reqs, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		best, err := sim.BestAttainment(sim.NewVariant("v", p), reqs, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		att[f] = 1 - (1-a)/best
+	}
+	t.Logf("lone mu %.3f req/s (%s), pooled mu %.3f req/s (%s); pool feasible attainment x0.5 %.4f, x1 %.4f, x2 %.4f",
+		lone.RatePerSec, lone.Bound, c.RatePerSec, c.Bound, att[0.5], att[1], att[2])
+	if att[0.5] < slo.Attainment-0.02 {
+		t.Errorf("pool attainment %.4f at 0.5 mu, want >= %.2f: the pool term is optimistic", att[0.5], slo.Attainment-0.02)
+	}
+	if att[2] >= slo.Attainment {
+		t.Errorf("pool attainment %.4f at 2 mu: the pool term is too conservative", att[2])
+	}
+	// Chat traffic is bound by its batch, not by stalls: the pool must not change it much.
+	chat := queueing.Mix{PromptTokens: 1155, OutputTokens: 211, PromptCV: 1, OutputCV: 1}
+	chatSLO := queueing.SLO{TTFTMs: 2000, ITLMs: 50, Attainment: 0.99}
+	l1, l6 := lim, lim
+	l1.Replicas = 1
+	a, b := queueing.MaxRate(pp, chat, l1, chatSLO).RatePerSec, queueing.MaxRate(pp, chat, l6, chatSLO).RatePerSec
+	t.Logf("chat: lone %.3f req/s, pooled %.3f req/s", a, b)
+	if !(a > 0) || b > 1.3*a || b < a {
+		t.Errorf("chat capacity lone %.3f, pooled %.3f: want the pool within [1, 1.3] of the lone replica", a, b)
+	}
+}
