@@ -54,6 +54,9 @@ const (
 	// sloWarmPreference is mix.Config.WarmPreference: starting a replica costs 10 % of its price
 	// more than keeping one.
 	sloWarmPreference = 0.1
+	// sloSwapSaving is the least share of its cost a new fleet that moves replicas between
+	// variants must save over the last decision's, when that still covers the need (keepMix).
+	sloSwapSaving = 0.1
 	// maxPool bounds the pool a model's variants are sized in (queueing.Limits.Replicas).
 	maxPool = 100000
 	// sloLengthCV is the coefficient of variation assumed for prompt and output lengths: the
@@ -89,6 +92,9 @@ type SLOState struct {
 	WorkRef string
 	// Variants holds each variant's fitted performance model, by variant name.
 	Variants map[string]SLOVariantState
+	// Chosen is the fleet of the last sized decision, replicas by variant name (nil before the
+	// first, and after a cycle that was not sized): see keepMix.
+	Chosen map[string]int
 }
 
 // SLOVariantState is the fitted performance model of one variant.
@@ -281,6 +287,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 		}
 	}
 	if reason != "" {
+		st.Chosen = nil
 		st.updateHeadroom(m.SLO, met, starting(vs), false, periods, a.headroomMin(), a.headroomMax())
 		res := CapacityAnalyzer{}.Analyze(raw, cfg, now)
 		res.Analyzer = AnalyzerSLO
@@ -354,8 +361,21 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 				num(current), num(need), num(100*(1/sloScaleDownBand-1)))
 		}
 	}
+	if kept, ok := st.keepMix(entries, chosen, need); ok {
+		chosen, chosenPool = kept, 0
+		for _, x := range kept.Replicas {
+			chosenPool += x
+		}
+		chosenPool = min(max(chosenPool, 1), maxPool)
+		verdict += fmt.Sprintf("; the last decision's fleet is kept: it still covers the need and the new one would move replicas between variants to save under %s %%",
+			num(100*sloSwapSaving))
+	}
 	targets := chosen.Replicas
 	ensureOneReplica(entries, targets)
+	st.Chosen = map[string]int{}
+	for i, e := range entries {
+		st.Chosen[e.st.Name] = targets[i]
+	}
 	res.Breakdown = newSLOBreakdown(lambda, met.ArrivalSource, horizon, fc, planned, st, feedback, need, current, chosen, verdict, entries, targets)
 
 	res.Summary = fmt.Sprintf("%s; arrival %s req/s (%s), planned %s over %s (level %s, margin %s) x headroom %s; %s",
@@ -637,8 +657,8 @@ func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics,
 // fleet makes (capacityAt): a larger pool sustains more per replica, since its router keeps
 // more prompts off busy replicas, so the replicas a fleet needs fall as its pool grows. It
 // finds, by bisection, the smallest pool n whose solution at capacities sized for n has at most
-// n replicas, and returns that solution; when the largest pool allowed cannot cover demand, the
-// solution at it. Unusable variants stay at their base and count in the pool. The solver may
+// n replicas, and returns that solution filled to n replicas; when the largest pool allowed
+// cannot cover demand, the solution at it. Unusable variants stay at their base and count in the pool. The solver may
 // move replicas between variants in either direction (the warm preference prices starting one);
 // constraining a scale-up to remove nothing, or a scale-down to start nothing, measured worse on
 // the bench matrix (docs/analyzers.md).
@@ -683,7 +703,76 @@ func solveSLO(entries []*sloVariant, demand float64) (mix.Result, int) {
 			lo = mid
 		}
 	}
+	// best has at most hi replicas at capacities sized for a pool of hi, and a pool of hi − 1
+	// needs more than hi − 1: fewer than hi replicas would not sustain the demand in the pool
+	// they make, so the pool is filled to hi with the cheapest replicas that may be added.
+	total := 0
+	for _, x := range best.Replicas {
+		total += x
+	}
+	for ; total < hi; total++ {
+		pick := -1
+		for i, e := range entries {
+			if _, upper := e.st.Bounds(); e.capacity <= 0 || best.Replicas[i] >= upper {
+				continue
+			}
+			if pick < 0 || e.st.Cost < entries[pick].st.Cost {
+				pick = i
+			}
+		}
+		if pick < 0 {
+			break
+		}
+		best.Replicas[pick]++
+		best.Cost += entries[pick].st.Cost
+		best.Objective += entries[pick].st.Cost
+		best.Capacity += entries[pick].capacityAt(hi)
+	}
 	return best, hi
+}
+
+// keepMix returns the last decision's fleet instead of chosen when chosen would move replicas
+// between variants (some up, some down) to save less than sloSwapSaving of the last fleet's
+// cost, and the last fleet, sized in its own pool, still covers need. Between fleets of nearly
+// the same cost the cheapest integer mix can alternate from one cycle to the next (a small
+// change of the need, or of the pool the variants are sized in, tips it); every swap starts
+// replicas, and a per-variant scale-down stabilisation (the engine's, and any HPA's) then holds
+// the union of both fleets for its window.
+func (st *SLOState) keepMix(entries []*sloVariant, chosen mix.Result, need float64) (mix.Result, bool) {
+	if st.Chosen == nil || len(chosen.Replicas) != len(entries) {
+		return chosen, false
+	}
+	prev := mix.Result{Replicas: make([]int, len(entries)), Feasible: true}
+	up, down := false, false
+	pool := 0
+	for i, e := range entries {
+		n, ok := st.Chosen[e.st.Name]
+		if !ok {
+			return chosen, false
+		}
+		lo, hi := e.st.Bounds()
+		if e.capacity <= 0 {
+			lo, hi = e.base, e.base
+		}
+		n = min(max(n, lo), hi)
+		prev.Replicas[i] = n
+		pool += n
+		up = up || chosen.Replicas[i] > n
+		down = down || chosen.Replicas[i] < n
+	}
+	if !up || !down {
+		return chosen, false
+	}
+	pool = min(max(pool, 1), maxPool)
+	for i, e := range entries {
+		prev.Capacity += float64(prev.Replicas[i]) * e.capacityAt(pool)
+		prev.Cost += float64(prev.Replicas[i]) * e.st.Cost
+	}
+	prev.Objective = prev.Cost
+	if greater(need, prev.Capacity) || chosen.Cost <= prev.Cost*(1-sloSwapSaving) {
+		return chosen, false
+	}
+	return prev, true
 }
 
 // ensureOneReplica keeps one replica of the model when every target is 0 (minReplicas 0

@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/utils/ptr"
 
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis/mix"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis/perfmodel"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis/queueing"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
@@ -113,9 +114,10 @@ func TestSLOHeadroomFeedback(t *testing.T) {
 	if got, want := targetsOf(res.Targets)["h100"], int(math.Ceil(rate*SLOHeadroomMax/mu-1e-9)); got != want || got <= 10 {
 		t.Errorf("target at headroom %g: %d, want %d: %s", st.Headroom, got, want, res.Summary)
 	}
-	// A miss while 3 replicas are still starting keeps the headroom.
+	// A miss while 8 replicas are still starting, the 5 ready ones short of the demand, keeps
+	// the headroom.
 	starting := sloVariantOf("h100", 10, 13)
-	starting.ReadyReplicas, starting.Pods = 10, starting.Pods[:10]
+	starting.ReadyReplicas, starting.Pods = 5, starting.Pods[:5]
 	before := st.Headroom
 	if _, st = cycle(0.9, starting); st.Headroom != before || st.Calm != 0 {
 		t.Errorf("miss while starting: headroom %g (was %g), calm %s", st.Headroom, before, st.Calm)
@@ -479,5 +481,90 @@ func TestSLOMixWeighsRequests(t *testing.T) {
 	}
 	if st.Mix.PromptTokens < 10000 {
 		t.Errorf("a minute at the full rate moved the smoothed prompt to %g tokens only, want >= 10000", st.Mix.PromptTokens)
+	}
+}
+
+// TestSLOMissWhileStartingCountsWhenReadyCover: a miss while replicas start raises the headroom
+// when the ready replicas alone were planned to carry the demand (the model was optimistic),
+// and keeps it when they were not (the fleet that was planned is not serving yet).
+func TestSLOMissWhileStartingCountsWhenReadyCover(t *testing.T) {
+	mu := wantMu(t)
+	for _, c := range []struct {
+		ready int
+		want  float64
+	}{{10, SLOHeadroomStep}, {5, 1}} {
+		v := sloVariantOf("h100", 10, 13)
+		v.ReadyReplicas, v.Pods = c.ready, v.Pods[:c.ready]
+		res, st := SLOAnalyzer{}.AnalyzeWithState(sloModel(sloMetrics(8*mu, 0.9), v), defaultCfg, sloT0, nil)
+		if h := st.(SLOState).Headroom; math.Abs(h-c.want) > 1e-9 {
+			t.Errorf("%d of 13 ready at %.3g req/s (%.3g per ready replica planned): headroom %g, want %g: %s",
+				c.ready, 8*mu, mu, h, c.want, res.Summary)
+		}
+	}
+}
+
+// TestSLOSizesInThePool: with long prompts and short outputs a lone replica's capacity is bound
+// by the prefill stalls of its own decodes; behind a load-aware router a pool stalls less, so
+// the target is the smallest n whose pool of n sustains the rate (checked by brute force over
+// n), well below the lone-replica count.
+func TestSLOSizesInThePool(t *testing.T) {
+	p := perfmodel.Params{AlphaMs: 6, BetaMs: 0.07, GammaMs: 20, DeltaMs: 0.05}
+	mix := queueing.Mix{PromptTokens: 15000, OutputTokens: 60, PromptCV: 1, OutputCV: 1}
+	slo := queueing.SLO{TTFTMs: 10000, ITLMs: 50, Attainment: 0.99}
+	at := func(n int) float64 {
+		return SLOSafety * queueing.MaxRate(p, mix, queueing.Limits{MaxBatch: 256, KVTokens: 200000, Replicas: n}, slo).RatePerSec
+	}
+	rate := 12 * at(1)
+	want := 0
+	for n := 1; n <= 40; n++ {
+		if float64(n)*at(n) >= rate {
+			want = n
+			break
+		}
+	}
+	if want == 0 || want >= 12 {
+		t.Fatalf("brute force: %d replicas for %.3g req/s (lone %.3g per replica): the pool should need fewer than 12", want, rate, at(1))
+	}
+	met := &ModelMetrics{ArrivalRate: rate, ArrivalSource: ArrivalFromVLLM, MeanPromptTokens: 15000, MeanOutputTokens: 60}
+	m := sloModel(met, sloVariantOf("h100", 10, 1))
+	m.SLO = interfaces.SLOTargets{TTFT: 10 * time.Second, ITL: 50 * time.Millisecond, Attainment: 0.99, Source: "test"}
+	res := SLOAnalyzer{}.Analyze(m, defaultCfg, sloT0)
+	if got := targetsOf(res.Targets)["h100"]; got != want {
+		t.Errorf("target %d, want %d (lone replicas: %d): %s / %s", got, want, int(math.Ceil(rate/at(1))), res.Summary, res.Targets[0].Reason)
+	}
+}
+
+// TestSLOKeepMix: a new fleet that moves replicas between variants to save under sloSwapSaving
+// does not replace the last decision while that still covers the need; a pure scale-up, a
+// bigger saving or a last fleet that falls short does.
+func TestSLOKeepMix(t *testing.T) {
+	entry := func(name string, cost, capacity float64, pool int) *sloVariant {
+		e := &sloVariant{st: VariantState{Name: name, Cost: cost, MinReplicas: ptr.To(0), MaxReplicas: 10}, capacity: capacity}
+		e.sizing.at = map[int]float64{pool: capacity}
+		return e
+	}
+	entries := []*sloVariant{entry("a", 1, 1, 5), entry("b", 3, 3.5, 5)}
+	st := SLOState{Chosen: map[string]int{"a": 2, "b": 3}} // cost 11, capacity 12.5 in a pool of 5
+	swap := mix.Result{Replicas: []int{0, 4}, Cost: 12, Capacity: 14, Feasible: true}
+	cheapSwap := mix.Result{Replicas: []int{0, 3}, Cost: 9, Capacity: 10.5, Feasible: true}
+	grow := mix.Result{Replicas: []int{2, 4}, Cost: 14, Capacity: 16, Feasible: true}
+	for _, c := range []struct {
+		name   string
+		chosen mix.Result
+		need   float64
+		keep   bool
+	}{
+		{"a dearer swap", swap, 12, true},
+		{"a swap saving 18 %", cheapSwap, 10, false},
+		{"a scale-up", grow, 12, false},
+		{"the last fleet falls short", swap, 13, false},
+	} {
+		got, kept := st.keepMix(entries, c.chosen, c.need)
+		if kept != c.keep {
+			t.Errorf("%s: kept %v, want %v (%+v)", c.name, kept, c.keep, got)
+		}
+		if kept && (got.Replicas[0] != 2 || got.Replicas[1] != 3 || got.Cost != 11 || got.Capacity != 12.5) {
+			t.Errorf("%s: kept fleet %+v, want a=2 b=3 cost 11 capacity 12.5", c.name, got)
+		}
 	}
 }
