@@ -119,6 +119,28 @@ type capEntry struct {
 	notes    []string
 }
 
+// keepPending lowers each variant whose previous decision (DesiredReplicas) is below its
+// current replicas, and not below its floor, to that decision while the fleet left still covers
+// need: a scale-down decided on complete metrics and not carried out yet (an HPA's
+// stabilisation window, a rollout) stands when metrics go missing, where holding the current
+// count would cancel it. It returns the replicas so kept off.
+func keepPending(entries []*capEntry, need, supply float64) int {
+	removed := 0
+	for _, e := range entries {
+		p := e.st.DesiredReplicas
+		if p <= 0 || p >= e.base || p < e.floor() || !(e.capacity > 0) {
+			continue
+		}
+		left := supply - float64(e.base-p)*e.capacity
+		if greater(need, left) {
+			continue
+		}
+		supply, removed = left, removed+e.base-p
+		e.target = p
+	}
+	return removed
+}
+
 // costPerCapacity is the price of one capacity unit of the variant; non-positive costs are free.
 func (e *capEntry) costPerCapacity() float64 {
 	return max(e.st.Cost, 0) / e.capacity
@@ -201,6 +223,13 @@ func (CapacityAnalyzer) Analyze(m ModelState, cfg interfaces.SaturationScalingCo
 		res.Summary = fmt.Sprintf("no change: %s, below the scale-up point; scale-down is blocked by missing metrics (%s)",
 			a.load(), strings.Join(a.Incomplete, "; "))
 		kept = "scale-down is blocked by missing metrics"
+		if n := keepPending(entries, a.Need, a.Supply); n > 0 {
+			res.Summary += fmt.Sprintf("; the pending scale-down of %d replica(s) decided before stands", n)
+			moved = func(e *capEntry) string {
+				return fmt.Sprintf("pending scale-down -%d kept: decided on complete metrics and not carried out yet; the rest of the fleet covers the %s %s needed; a further scale-down is blocked by missing metrics",
+					e.base-e.target, num(a.Need), unit)
+			}
+		}
 	case a.ScaleUpUtilization <= 0:
 		res.Summary = fmt.Sprintf("no change: %s, below the scale-up point; scale-down needs the KV signal, which kvCacheThreshold - kvSpareTrigger <= 0 disables",
 			a.load())

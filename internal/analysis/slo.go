@@ -69,6 +69,14 @@ const (
 	// replace the perfParms prior.
 	sloMinEstimatorSamples = 10
 	sloMaxEstimatorMAPE    = 0.2
+	// sloEstimatorChangeRun is the estimator's perfmodel.Config.ChangeRun: the run of rejected
+	// decode samples read as a change of the replica, which reopens the covariance. A variant's
+	// hardware does not change under it (new perfParms restart the estimator), while a surge of
+	// load does lengthen the median ITL with prefill stalls the decode model does not deflate: at
+	// the default 6 such a run reopened the fit, and the next samples, all at one batch size,
+	// fixed an arbitrary slope (α 6.1 → 0 ms, β 0.028 → 0.41 ms on the Azure trace at 6×),
+	// which halved the H100's capacity in one cycle.
+	sloEstimatorChangeRun = 1000
 )
 
 // SLOState is the slo analyzer's memory of one model between cycles. It is a plain value: the
@@ -592,7 +600,7 @@ func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics,
 		}
 		vst, ok := st.Variants[v.Name]
 		if !ok || vst.Prior != prior {
-			est, err := perfmodel.NewEstimator(prior, perfmodel.Config{})
+			est, err := perfmodel.NewEstimator(prior, perfmodel.Config{ChangeRun: sloEstimatorChangeRun})
 			if err != nil {
 				e.why = "perfParms out of range: " + err.Error()
 				continue

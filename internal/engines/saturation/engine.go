@@ -406,8 +406,8 @@ func (e *Engine) decideModel(k modelKey, vas []*wvav1alpha1.VariantAutoscaling, 
 		if capped, note := capUnschedulable(obs, target); note != "" {
 			target, reason = capped, reason+" "+note
 		}
-		if len(unavailable) > 0 && target < vs.CurrentReplicas {
-			target = vs.CurrentReplicas
+		if floor := withheldFloor(vs); len(unavailable) > 0 && target < floor {
+			target = floor
 			reason = fmt.Sprintf("Scale-down withheld: metrics are unavailable for %v. %s", unavailable, reason)
 		}
 		if bounded := min(max(target, lo), hi); bounded != target {
@@ -419,6 +419,18 @@ func (e *Engine) decideModel(k modelKey, vas []*wvav1alpha1.VariantAutoscaling, 
 		out = append(out, d)
 	}
 	return out
+}
+
+// withheldFloor is the lowest target a variant may get while metrics of its model are missing:
+// no scale-down beyond what was already decided on good data. That is the current replicas, or
+// the previous decision when it is lower (a scale-down that an HPA's stabilisation window, or a
+// rollout, has not carried out yet): publishing the current count again would cancel it, and
+// restart the window of an HPA that reads the published target.
+func withheldFloor(vs analysis.VariantState) int {
+	if p := vs.DesiredReplicas; p > 0 && p < vs.CurrentReplicas {
+		return p
+	}
+	return vs.CurrentReplicas
 }
 
 // variantState converts one VariantAutoscaling and its observation into analyzer input.

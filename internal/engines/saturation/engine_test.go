@@ -272,6 +272,36 @@ func TestMissingMetricsNeverScaleDown(t *testing.T) {
 	}
 }
 
+// TestMissingMetricsKeepAPendingScaleDown: a scale-down decided on good data and not carried
+// out yet (an HPA's stabilisation window, say) stands while another variant's metrics go
+// missing: the engine neither scales down further nor publishes the current count again, which
+// would cancel the pending decision and restart the HPA's window.
+func TestMissingMetricsKeepAPendingScaleDown(t *testing.T) {
+	a := testutil.VariantAutoscaling("a").Model("m").Cost("5").Obj()
+	b := testutil.VariantAutoscaling("b").Model("m").Cost("20").Obj()
+	h := newHarness(t, analysis.AnalyzerCapacity, a, b)
+	h.observe(a, observed(8, 0.05, 0))
+	h.observe(b, observed(3, 0.05, 0))
+	if err := h.engine.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pending := h.decision(t, a).TargetReplicas
+	if pending >= 8 {
+		t.Fatalf("idle a not scaled down: %d (%s)", pending, h.decision(t, a).Reason)
+	}
+	// Still 8 replicas of a (the scale-down is pending); b's pods stop reporting.
+	h.observe(b, collector.VariantObservation{TargetFound: true, CurrentReplicas: 3, ReadyReplicas: 3,
+		Metrics: collector.Status{Reason: wvav1alpha1.ReasonMetricsMissing, Message: "3 of 3 ready pods report no metrics"}})
+	h.clock.Step(5 * time.Second)
+	if err := h.engine.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if da := h.decision(t, a); da.TargetReplicas != pending {
+		t.Errorf("a = %d while b's metrics are missing, want the pending %d kept (neither lower nor back to 8): %s",
+			da.TargetReplicas, pending, da.Reason)
+	}
+}
+
 func TestPerModelOverrideApplies(t *testing.T) {
 	strict := testutil.VariantAutoscaling("strict").Model("strict-model").Obj()
 	loose := testutil.VariantAutoscaling("loose").Model("loose-model").Obj()
