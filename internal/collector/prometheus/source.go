@@ -153,9 +153,12 @@ func (s *Source) Collect(ctx context.Context, targets []collector.Target, now ti
 		return collector.Snapshot{CollectedAt: now}, err
 	}
 
-	sel := make([]collector.Target, len(live))
-	for i, lt := range live {
-		sel[i] = lt.Target
+	sel := targets // the live targets in order: all of them unless a Deployment is missing
+	if len(live) < len(targets) {
+		sel = make([]collector.Target, len(live))
+		for i, lt := range live {
+			sel[i] = lt.Target
+		}
 	}
 	selector := SelectorFor(sel)
 	queries := BuildQueries(selector, s.window)
