@@ -88,19 +88,21 @@ func buildReport(n int, interval time.Duration, started, decidedAt, stepAt, step
 			cpus = append(cpus, cpu)
 		}
 		durs = append(durs, e.duration)
-		cs := cycleStats{end: e.at.Sub(started), duration: e.duration, cpu: cpu, phase: "steady"}
-		switch {
-		case !until.After(decidedAt):
-			cs.phase = "start"
-		case e.at.Before(decidedAt):
-			cs.phase = "start" // the period in which the last decisions were written
-		case until.After(stepAt):
-			cs.phase = "step"
-		}
 		// The poll sees a cycle's end up to pollPeriod late; the cycle's writes follow its end.
 		from, to := e.at.Add(-pollPeriod), until.Add(-pollPeriod)
 		if i+1 == len(ends) {
 			to = until
+		}
+		cs := cycleStats{end: e.at.Sub(started), duration: e.duration, cpu: cpu, phase: "steady"}
+		switch {
+		case !until.After(decidedAt):
+			cs.phase = "start"
+		case from.Before(decidedAt):
+			// The period in which the last decisions were written: its writes are counted from
+			// a poll before its end, and decidedAt is seen up to a poll after the last write.
+			cs.phase = "start"
+		case until.After(stepAt):
+			cs.phase = "step"
 		}
 		for _, q := range reqs {
 			if q.at.Before(from) || !q.at.Before(to) {

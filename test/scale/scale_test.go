@@ -217,8 +217,9 @@ current-context: bench
 	toDecided := decidedAt.Sub(started)
 	t.Logf("all %d VariantAutoscalings decided %s after the manager started", n, toDecided.Round(100*time.Millisecond))
 
-	// Phase 2: steady cycles, nothing changes.
-	if err := mon.waitCycles(ctx, mon.cycleCount()+steadyCycles+1, time.Duration(steadyCycles+2)*interval+2*time.Minute, exited); err != nil {
+	// Phase 2: steady cycles, nothing changes. The period of the cycle under way may still hold
+	// the last decisions' writes (see buildReport), so one more cycle is waited for.
+	if err := mon.waitCycles(ctx, mon.cycleCount()+steadyCycles+2, time.Duration(steadyCycles+3)*interval+2*time.Minute, exited); err != nil {
 		fail("steady cycles: %v", err)
 	}
 

@@ -15,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
@@ -53,6 +54,9 @@ type readings struct {
 func parseReadings(results map[string]model.Vector) readings {
 	r := readings{series: make(map[seriesKey]*reading, len(results[QueryRequestsWaiting])),
 		kvTokens: make(map[podKey]float64, len(results[QueryKvCacheBlocks]))}
+	// The readings are allocated side by side, a slab at a time: one pod's series usually
+	// come in every query.
+	var slab []reading
 	get := func(s *model.Sample) *reading {
 		ns, pod := podOf(s.Metric)
 		if ns == "" || pod == "" {
@@ -61,7 +65,11 @@ func parseReadings(results map[string]model.Vector) readings {
 		k := seriesKey{ns, pod, string(s.Metric[labelModelName])}
 		p := r.series[k]
 		if p == nil {
-			p = &reading{}
+			if len(slab) == cap(slab) {
+				slab = make([]reading, 0, max(len(results[QueryRequestsWaiting]), 64))
+			}
+			slab = append(slab, reading{})
+			p = &slab[len(slab)-1]
 			r.series[k] = p
 		}
 		return p
@@ -165,28 +173,44 @@ func validValue(v float64) bool {
 
 func formatValue(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
-// attributePods returns the pods of nsPods (one namespace) that belong to each of deps (by
-// name, all of that namespace): matched by the Deployment's selector, controlled by a
-// ReplicaSet named "<deployment>-<hash>" (so Deployments with overlapping selectors do not
-// share pods) and not being deleted. It makes one pass over the pods: a pod's controlling
-// ReplicaSet names the one Deployment it can belong to. The pods are pointers into nsPods,
-// which must outlive the result and is not modified.
-func attributePods(deps map[string]*appsv1.Deployment, nsPods []corev1.Pod) map[string][]*corev1.Pod {
-	sels := make(map[string]func(map[string]string) bool, len(deps))
-	for name, dep := range deps {
-		if m, ok := matchLabelsOnly(dep.Spec.Selector); ok {
-			sels[name] = func(l map[string]string) bool { return hasLabels(l, m) }
-			continue
-		}
-		sel, err := metav1.LabelSelectorAsSelector(dep.Spec.Selector)
-		if err != nil {
-			continue // the API server rejects such Deployments; nothing can be attributed
-		}
-		sels[name] = func(l map[string]string) bool { return sel.Matches(labels.Set(l)) }
+// podJoin attributes pods to Deployments in one pass over the pods: a pod's controlling
+// ReplicaSet, named "<deployment>-<hash>", names the one Deployment it can belong to, which is
+// looked up among the Deployments added to the join. The pod belongs to it when the
+// Deployment's selector matches the pod's labels (so Deployments with overlapping selectors do
+// not share pods) and the pod is not being deleted. The join keeps pointers into the pods and
+// Deployments it is given, which must outlive it and are not modified.
+type podJoin struct {
+	index map[types.NamespacedName]int // Deployment → its position in deps and pods
+	deps  []*appsv1.Deployment
+	pods  [][]*corev1.Pod
+	// compiled holds, by position, the selectors that are not made of matchLabels only,
+	// compiled at their Deployment's first pod; labels.Nothing() for an invalid one.
+	compiled map[int]labels.Selector
+}
+
+// newPodJoin returns an empty join with room for n Deployments.
+func newPodJoin(n int) *podJoin {
+	return &podJoin{index: make(map[types.NamespacedName]int, n), deps: make([]*appsv1.Deployment, 0, n),
+		pods: make([][]*corev1.Pod, 0, n)}
+}
+
+// add adds dep and returns its position; a Deployment added again keeps its first position.
+func (j *podJoin) add(dep *appsv1.Deployment) int {
+	k := types.NamespacedName{Namespace: dep.Namespace, Name: dep.Name}
+	if i, ok := j.index[k]; ok {
+		return i
 	}
-	out := make(map[string][]*corev1.Pod, len(deps))
-	for i := range nsPods {
-		p := &nsPods[i]
+	i := len(j.deps)
+	j.index[k] = i
+	j.deps = append(j.deps, dep)
+	j.pods = append(j.pods, nil)
+	return i
+}
+
+// addPods attributes pods, listed in namespace, to the Deployments added so far.
+func (j *podJoin) addPods(namespace string, pods []corev1.Pod) {
+	for i := range pods {
+		p := &pods[i]
 		if p.DeletionTimestamp != nil {
 			continue
 		}
@@ -194,11 +218,37 @@ func attributePods(deps map[string]*appsv1.Deployment, nsPods []corev1.Pod) map[
 		if !ok {
 			continue
 		}
-		if matches, ok := sels[name]; ok && matches(p.Labels) {
-			out[name] = append(out[name], p)
+		d, ok := j.index[types.NamespacedName{Namespace: namespace, Name: name}]
+		if ok && j.selects(d, p.Labels) {
+			j.pods[d] = append(j.pods[d], p)
 		}
 	}
-	return out
+}
+
+// podsOf returns the pods attributed to the Deployment at position i, in the order given.
+func (j *podJoin) podsOf(i int) []*corev1.Pod { return j.pods[i] }
+
+// selects reports whether the selector of the Deployment at position d matches l. A selector
+// made only of matchLabels is compared with the labels directly; the others go through
+// LabelSelectorAsSelector once per cycle, and an invalid one (which the API server rejects)
+// matches no pod.
+func (j *podJoin) selects(d int, l map[string]string) bool {
+	sel := j.deps[d].Spec.Selector
+	if m, ok := matchLabelsOnly(sel); ok {
+		return hasLabels(l, m)
+	}
+	compiled, ok := j.compiled[d]
+	if !ok {
+		var err error
+		if compiled, err = metav1.LabelSelectorAsSelector(sel); err != nil {
+			compiled = labels.Nothing()
+		}
+		if j.compiled == nil {
+			j.compiled = map[int]labels.Selector{}
+		}
+		j.compiled[d] = compiled
+	}
+	return compiled.Matches(labels.Set(l))
 }
 
 // matchLabelsOnly returns the labels of a selector made only of matchLabels, which the pod
@@ -220,11 +270,6 @@ func hasLabels(l, want map[string]string) bool {
 		}
 	}
 	return true
-}
-
-// controlledPods returns the pods of nsPods that belong to dep (see attributePods).
-func controlledPods(dep *appsv1.Deployment, nsPods []corev1.Pod) []*corev1.Pod {
-	return attributePods(map[string]*appsv1.Deployment{dep.Name: dep}, nsPods)[dep.Name]
 }
 
 // owningDeployment returns the name of the Deployment that can own pod: its controller must be
@@ -274,7 +319,8 @@ func startupSamples(pods []*corev1.Pod) []time.Duration {
 		at    time.Time
 		delay time.Duration
 	}
-	var all []sample
+	var buf [4]sample
+	all := buf[:0]
 	for _, p := range pods {
 		for _, c := range p.Status.Conditions {
 			if c.Type != corev1.PodReady {
@@ -355,14 +401,15 @@ func judge(pod string, r *reading, now time.Time, window, staleAfter time.Durati
 func sampleTime(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
 
 // observe builds the observation of target t whose Deployment is dep and whose pods (already
-// attributed with controlledPods) are pods. window is the max_over_time range of the queries and
+// attributed with a podJoin) are pods. window is the max_over_time range of the queries and
 // staleAfter the staleness limit.
 func observe(t collector.Target, dep *appsv1.Deployment, pods []*corev1.Pod, r readings, now time.Time, window, staleAfter time.Duration) collector.VariantObservation {
 	obs := collector.VariantObservation{TargetFound: true, CurrentReplicas: 1}
 	if dep.Spec.Replicas != nil {
 		obs.CurrentReplicas = int(*dep.Spec.Replicas)
 	}
-	var ready []string
+	var buf [4]string // most targets have a few ready pods
+	ready := buf[:0]
 	for i := range pods {
 		switch {
 		case podReady(pods[i]):
@@ -376,9 +423,9 @@ func observe(t collector.Target, dep *appsv1.Deployment, pods []*corev1.Pod, r r
 	slices.Sort(ready)
 	obs.ReadyReplicas = len(ready)
 	obs.StartupSamples = startupSamples(pods)
-	depName := dep.Namespace + "/" + dep.Name
 
 	if len(ready) == 0 {
+		depName := dep.Namespace + "/" + dep.Name
 		if obs.CurrentReplicas == 0 {
 			obs.Metrics = collector.Status{Available: true, Reason: wvav1alpha1.ReasonMetricsFound,
 				Message: fmt.Sprintf("Deployment %s has 0 replicas, so there is nothing to measure", depName)}
@@ -406,8 +453,7 @@ func observe(t collector.Target, dep *appsv1.Deployment, pods []*corev1.Pod, r r
 
 	switch {
 	case len(bad) == 0:
-		obs.Metrics = collector.Status{Available: true, Reason: wvav1alpha1.ReasonMetricsFound,
-			Message: fmt.Sprintf("Fresh vLLM metrics were read for all %d ready pods", len(ready))}
+		obs.Metrics = collector.Status{Available: true, Reason: wvav1alpha1.ReasonMetricsFound, Message: freshMessage(len(ready))}
 	case allStale && len(bad) == len(ready):
 		obs.Metrics = collector.Status{Reason: wvav1alpha1.ReasonMetricsStale,
 			Message: fmt.Sprintf("The vLLM metrics of all %d ready pods are older than the staleness limit of %s (%s); "+
@@ -425,6 +471,26 @@ func observe(t collector.Target, dep *appsv1.Deployment, pods []*corev1.Pod, r r
 			Message: fmt.Sprintf("%d of %d ready pods report no metrics (%s)", len(bad), len(ready), describe(bad))}
 	}
 	return obs
+}
+
+// freshFormat is the message of a target whose ready pods all have fresh metrics.
+const freshFormat = "Fresh vLLM metrics were read for all %d ready pods"
+
+// freshMessages are the messages of freshMessage for up to 16 ready pods, formatted once.
+var freshMessages = func() []string {
+	out := make([]string, 17)
+	for n := range out {
+		out[n] = fmt.Sprintf(freshFormat, n)
+	}
+	return out
+}()
+
+// freshMessage says that the metrics of all n ready pods were fresh.
+func freshMessage(n int) string {
+	if n < len(freshMessages) {
+		return freshMessages[n]
+	}
+	return fmt.Sprintf(freshFormat, n)
 }
 
 // describe lists the first maxListedPods problems as "pod: problem; ...".

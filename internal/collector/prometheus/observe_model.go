@@ -41,6 +41,7 @@ var scalarQueries = [...]string{QueryRequestRate, QueryPromptTokensRate, QueryGe
 
 // modelAcc gathers the per-model query results of one model: one map lookup per sample.
 type modelAcc struct {
+	key        collector.ModelKey
 	slo        interfaces.SLOTargets
 	v          [len(scalarQueries)]float64
 	has        [len(scalarQueries)]bool
@@ -55,24 +56,31 @@ type modelAcc struct {
 // model's targets (the first non-zero SLO among its targets). gateway tells whether the gateway
 // query was issued. Series of models no target names are dropped after one map lookup.
 func observeModels(targets []collector.Target, res modelResults, window time.Duration, gateway GatewayMetric) map[collector.ModelKey]analysis.ModelMetrics {
-	accs := make(map[collector.ModelKey]*modelAcc, len(targets)/4+1)
+	// The accumulators lie side by side, found by their position: one allocation for all.
+	at := make(map[collector.ModelKey]int, len(targets))
+	accs := make([]modelAcc, 0, len(targets))
 	for _, t := range targets {
 		k := collector.ModelKey{Namespace: t.VariantAutoscaling.Namespace, ModelID: t.ModelID}
-		if a := accs[k]; a == nil {
-			accs[k] = &modelAcc{slo: t.SLO}
-		} else if a.slo.IsZero() {
-			a.slo = t.SLO
+		if i, ok := at[k]; !ok {
+			at[k] = len(accs)
+			accs = append(accs, modelAcc{key: k, slo: t.SLO})
+		} else if accs[i].slo.IsZero() {
+			accs[i].slo = t.SLO
 		}
 	}
-	lookup := func(m model.Metric, modelLabel model.LabelName) *modelAcc {
-		return accs[collector.ModelKey{Namespace: string(m[labelNamespace]), ModelID: string(m[modelLabel])}]
+	lookup := func(m model.Metric, modelLabel model.LabelName) int {
+		if i, ok := at[collector.ModelKey{Namespace: string(m[labelNamespace]), ModelID: string(m[modelLabel])}]; ok {
+			return i
+		}
+		return -1
 	}
 	for i, name := range scalarQueries {
 		for _, s := range res.vectors[name] {
-			a := lookup(s.Metric, labelModelName)
-			if a == nil {
+			j := lookup(s.Metric, labelModelName)
+			if j < 0 {
 				continue
 			}
+			a := &accs[j]
 			v := float64(s.Value)
 			if math.IsNaN(v) || math.IsInf(v, 0) {
 				a.bad[i] = formatValue(v) // reported only when no valid value was read
@@ -83,33 +91,20 @@ func observeModels(targets []collector.Target, res modelResults, window time.Dur
 	}
 	for _, s := range res.vectors[QueryGatewayRequestRate] {
 		if v := float64(s.Value); validValue(v) {
-			if a := lookup(s.Metric, model.LabelName(gateway.ModelLabel)); a != nil {
-				a.gateway += v
-				a.hasGateway = true
+			if j := lookup(s.Metric, model.LabelName(gateway.ModelLabel)); j >= 0 {
+				accs[j].gateway += v
+				accs[j].hasGateway = true
 			}
 		}
 	}
-	addBuckets(res.vectors[QueryTTFTBuckets], func(m model.Metric) *[]analysis.Bucket {
-		if a := lookup(m, labelModelName); a != nil {
-			return &a.ttft
-		}
-		return nil
-	})
-	addBuckets(res.vectors[QueryITLBuckets], func(m model.Metric) *[]analysis.Bucket {
-		if a := lookup(m, labelModelName); a != nil {
-			return &a.itl
-		}
-		return nil
-	})
-	addBuckets(res.vectors[QueryRequestTPOTBuckets], func(m model.Metric) *[]analysis.Bucket {
-		if a := lookup(m, labelModelName); a != nil {
-			return &a.tpot
-		}
-		return nil
-	})
+	byModel := func(m model.Metric) int { return lookup(m, labelModelName) }
+	addBuckets(res.vectors[QueryTTFTBuckets], byModel, len(accs), func(j int) *[]analysis.Bucket { return &accs[j].ttft })
+	addBuckets(res.vectors[QueryITLBuckets], byModel, len(accs), func(j int) *[]analysis.Bucket { return &accs[j].itl })
+	addBuckets(res.vectors[QueryRequestTPOTBuckets], byModel, len(accs), func(j int) *[]analysis.Bucket { return &accs[j].tpot })
 
 	out := make(map[collector.ModelKey]analysis.ModelMetrics, len(accs))
-	for k, sv := range accs {
+	for i := range accs {
+		sv := &accs[i]
 		slo := sv.slo
 		m := analysis.ModelMetrics{Window: window}
 		get := func(query, what string, nanMeans string) (float64, bool) {
@@ -163,51 +158,74 @@ func observeModels(targets []collector.Target, res modelResults, window time.Dur
 		m.TTFT, m.TTFTAttainment = histogramSignal(&m, "ttft", MetricTTFT, sv.ttft, res.errs[QueryTTFTBuckets], slo.TTFT)
 		m.ITL, m.ITLAttainment = histogramSignal(&m, "itl", MetricITL+" (or "+MetricTPOT+")", sv.itl, res.errs[QueryITLBuckets], slo.ITL)
 		// Older vLLM has no per-request TPOT histogram: its absence is not a missing signal (the
-		// per-token ITL histogram stands in), so it is measured on a scratch value.
-		var scratch analysis.ModelMetrics
-		m.RequestTPOT, m.RequestTPOTAttainment = histogramSignal(&scratch, "request tpot", MetricRequestTPOT, sv.tpot, res.errs[QueryRequestTPOTBuckets], slo.ITL)
+		// per-token ITL histogram stands in), so it is not noted.
+		m.RequestTPOT, m.RequestTPOTAttainment = histogramSignal(nil, "request tpot", MetricRequestTPOT, sv.tpot, res.errs[QueryRequestTPOTBuckets], slo.ITL)
 		slices.Sort(m.Missing)
-		out[k] = m
+		out[sv.key] = m
 	}
 	return out
 }
 
 // histogramSignal builds one latency histogram and measures it at target, noting in m why it
-// is missing or empty.
+// is missing or empty (nothing is noted when m is nil).
 func histogramSignal(m *analysis.ModelMetrics, what, metric string, buckets []analysis.Bucket, err error, target time.Duration) (analysis.Histogram, analysis.LatencySLI) {
 	sli := analysis.LatencySLI{Target: target}
+	note := func(why func() string) {
+		if m != nil {
+			m.Missing = append(m.Missing, what+": "+why())
+		}
+	}
 	if err != nil {
-		m.Missing = append(m.Missing, what+": "+err.Error())
+		note(err.Error)
 		return analysis.Histogram{}, sli
 	}
 	if len(buckets) == 0 {
-		m.Missing = append(m.Missing, what+": no "+metric+"_bucket series")
+		note(func() string { return "no " + metric + "_bucket series" })
 		return analysis.Histogram{}, sli
 	}
 	h, ok := analysis.NewHistogram(buckets)
 	if !ok {
-		m.Missing = append(m.Missing, what+": the histogram has no +Inf bucket")
+		note(func() string { return "the histogram has no +Inf bucket" })
 		return analysis.Histogram{}, sli
 	}
 	sli = analysis.EvaluateSLI(h, target)
 	if !sli.Known {
-		m.Missing = append(m.Missing, what+": no request observed in the window")
+		note(func() string { return "no request observed in the window" })
 	}
 	return h, sli
 }
 
-// addBuckets appends each bucket-rate series of v to the slice into returns for its labels (nil:
-// the series is dropped); series without a parsable le are dropped.
-func addBuckets(v model.Vector, into func(model.Metric) *[]analysis.Bucket) {
+// addBuckets appends each bucket-rate series of v to the bucket slice of the accumulator its
+// labels name: of (at most n) accumulators, of returns the position (-1: the series is dropped)
+// and into the slice. Series without a parsable le are dropped. It makes two passes, the first
+// counting each accumulator's series, so that the slices share one allocation sized exactly.
+func addBuckets(v model.Vector, of func(model.Metric) int, n int, into func(int) *[]analysis.Bucket) {
+	type kept struct {
+		acc    int
+		bucket analysis.Bucket
+	}
+	ks := make([]kept, 0, len(v))
+	counts := make([]int, n)
 	for _, s := range v {
-		dst := into(s.Metric)
-		if dst == nil {
+		j := of(s.Metric)
+		if j < 0 {
 			continue
 		}
 		le, err := strconv.ParseFloat(string(s.Metric[labelLE]), 64)
 		if err != nil {
 			continue
 		}
-		*dst = append(*dst, analysis.Bucket{UpperBound: le, Count: float64(s.Value)})
+		ks = append(ks, kept{j, analysis.Bucket{UpperBound: le, Count: float64(s.Value)}})
+		counts[j]++
+	}
+	flat := make([]analysis.Bucket, 0, len(ks))
+	for _, k := range ks {
+		dst := into(k.acc)
+		if *dst == nil {
+			start := len(flat)
+			flat = flat[:start+counts[k.acc]]
+			*dst = flat[start:start:len(flat)]
+		}
+		*dst = append(*dst, k.bucket)
 	}
 }

@@ -368,6 +368,29 @@ func TestControlledPods(t *testing.T) {
 	}
 }
 
+// controlledPods returns the pods of nsPods that belong to dep.
+func controlledPods(dep *appsv1.Deployment, nsPods []corev1.Pod) []*corev1.Pod {
+	return attributePods(map[string]*appsv1.Deployment{dep.Name: dep}, nsPods)[dep.Name]
+}
+
+// attributePods returns the pods of nsPods (namespace "ns") that belong to each of deps (by
+// name), as Collect attributes them.
+func attributePods(deps map[string]*appsv1.Deployment, nsPods []corev1.Pod) map[string][]*corev1.Pod {
+	join := newPodJoin(len(deps))
+	at := map[string]int{}
+	for name, dep := range deps {
+		at[name] = join.add(dep)
+	}
+	join.addPods("ns", nsPods)
+	out := map[string][]*corev1.Pod{}
+	for name, d := range at {
+		if ps := join.podsOf(d); ps != nil {
+			out[name] = ps
+		}
+	}
+	return out
+}
+
 func podPtrs(pods []corev1.Pod) []*corev1.Pod {
 	out := make([]*corev1.Pod, len(pods))
 	for i := range pods {

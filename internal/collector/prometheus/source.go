@@ -134,7 +134,7 @@ func (s *Source) Collect(ctx context.Context, targets []collector.Target, now ti
 	if err != nil {
 		return collector.Snapshot{CollectedAt: now}, err
 	}
-	var live []liveTarget
+	live := make([]liveTarget, 0, len(targets))
 	for _, t := range targets {
 		dep, missing := deployment(deps, t)
 		if missing != "" {
@@ -153,9 +153,12 @@ func (s *Source) Collect(ctx context.Context, targets []collector.Target, now ti
 		return collector.Snapshot{CollectedAt: now}, err
 	}
 
-	sel := make([]collector.Target, len(live))
-	for i, lt := range live {
-		sel[i] = lt.Target
+	sel := targets // the live targets in order: all of them unless a Deployment is missing
+	if len(live) < len(targets) {
+		sel = make([]collector.Target, len(live))
+		for i, lt := range live {
+			sel[i] = lt.Target
+		}
 	}
 	selector := SelectorFor(sel)
 	queries := BuildQueries(selector, s.window)
@@ -219,29 +222,28 @@ func deployment(deps map[types.NamespacedName]*appsv1.Deployment, t collector.Ta
 }
 
 // attribute lists the pods of every namespace of live once and returns the pods of each
-// target's Deployment, in the order of live. It is linear in pods + targets: each namespace's
-// pods are grouped by Deployment in one pass. The informer cache's objects are read without a
-// deep copy (the Source never modifies them), so only the pointers are kept.
+// target's Deployment, in the order of live. It is linear in pods + targets: one podJoin of
+// the targets' Deployments, and one pass over each namespace's pods. The informer cache's
+// objects are read without a deep copy (the Source never modifies them), so only the pointers
+// are kept.
 func (s *Source) attribute(ctx context.Context, live []liveTarget) ([][]*corev1.Pod, error) {
-	deps := map[string]map[string]*appsv1.Deployment{} // namespace → name → Deployment
-	for _, lt := range live {
-		if deps[lt.dep.Namespace] == nil {
-			deps[lt.dep.Namespace] = map[string]*appsv1.Deployment{}
-		}
-		deps[lt.dep.Namespace][lt.dep.Name] = lt.dep
+	join := newPodJoin(len(live))
+	at := make([]int, len(live)) // position of each target's Deployment in join
+	namespaces := map[string]struct{}{}
+	for i, lt := range live {
+		at[i] = join.add(lt.dep)
+		namespaces[lt.dep.Namespace] = struct{}{}
 	}
-	namespaces := slices.Sorted(maps.Keys(deps))
-	byNS := make(map[string]map[string][]*corev1.Pod, len(namespaces))
-	for _, ns := range namespaces {
+	for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
 		var pods corev1.PodList
 		if err := s.reader.List(ctx, &pods, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
 			return nil, fmt.Errorf("listing pods in namespace %s: %w", ns, err)
 		}
-		byNS[ns] = attributePods(deps[ns], pods.Items)
+		join.addPods(ns, pods.Items)
 	}
 	out := make([][]*corev1.Pod, len(live))
-	for i, lt := range live {
-		out[i] = byNS[lt.dep.Namespace][lt.dep.Name]
+	for i, d := range at {
+		out[i] = join.podsOf(d)
 	}
 	return out, nil
 }
