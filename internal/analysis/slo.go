@@ -344,7 +344,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 		currentPool += e.base
 	}
 	currentPool = min(max(currentPool, 1), maxPool)
-	up, upPool := solveSLO(entries, need)
+	up, upPool := solveSLO(entries, need, currentPool)
 	chosen, chosenPool, verdict := up, upPool, ""
 	switch {
 	case greater(need, current):
@@ -355,7 +355,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 	default:
 		// The forecast must stay below the smaller fleet over the whole horizon; below 1 the
 		// headroom is the feedback's measured calibration of the model, so it scales the check.
-		down, downPool := solveSLO(entries, need/sloScaleDownBand)
+		down, downPool := solveSLO(entries, need/sloScaleDownBand, currentPool)
 		if down.Feasible && down.Cost < currentCost-relTolerance*max(1, currentCost) && (planned == 0 || fc.ScaleDownAllowed(down.Capacity/min(st.Headroom, 1))) {
 			chosen, chosenPool = down, downPool
 			verdict = fmt.Sprintf("scale-down: %s req/s would still cover the %s needed with %s %% spare", num(down.Capacity), num(need),
@@ -664,13 +664,13 @@ func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics,
 // solveSLO returns the cheapest fleet for demand with every variant sized in the pool that
 // fleet makes (capacityAt): a larger pool sustains more per replica, since its router keeps
 // more prompts off busy replicas, so the replicas a fleet needs fall as its pool grows. It
-// finds, by bisection, the smallest pool n whose solution at capacities sized for n has at most
-// n replicas, and returns that solution filled to n replicas; when the largest pool allowed
-// cannot cover demand, the solution at it. Unusable variants stay at their base and count in the pool. The solver may
+// finds the smallest pool n whose solution at capacities sized for n has at most n replicas (a
+// gallop from start, then bisection), and returns that solution filled to n replicas; when the
+// largest pool allowed cannot cover demand, the solution at it. Unusable variants stay at their base and count in the pool. The solver may
 // move replicas between variants in either direction (the warm preference prices starting one);
 // constraining a scale-up to remove nothing, or a scale-down to start nothing, measured worse on
 // the bench matrix (docs/analyzers.md).
-func solveSLO(entries []*sloVariant, demand float64) (mix.Result, int) {
+func solveSLO(entries []*sloVariant, demand float64, start int) (mix.Result, int) {
 	largest := 0
 	for _, e := range entries {
 		_, hi := e.st.Bounds()
@@ -680,7 +680,11 @@ func solveSLO(entries []*sloVariant, demand float64) (mix.Result, int) {
 		largest += hi
 	}
 	largest = min(max(largest, 1), maxPool)
+	solved := map[int]mix.Result{}
 	at := func(n int) mix.Result {
+		if r, ok := solved[n]; ok {
+			return r
+		}
 		in := make([]mix.Variant, len(entries))
 		for i, e := range entries {
 			lo, hi := e.st.Bounds()
@@ -689,28 +693,51 @@ func solveSLO(entries []*sloVariant, demand float64) (mix.Result, int) {
 			}
 			in[i] = mix.Variant{Cost: e.st.Cost, Capacity: e.capacityAt(n), Current: e.base, Min: lo, Max: hi}
 		}
-		return mix.Solve(in, demand, mix.Config{WarmPreference: sloWarmPreference})
+		r := mix.Solve(in, demand, mix.Config{WarmPreference: sloWarmPreference})
+		solved[n] = r
+		return r
 	}
-	fits := func(r mix.Result, n int) bool {
-		total := 0
+	fits := func(n int) bool {
+		r, total := at(n), 0
 		for _, x := range r.Replicas {
 			total += x
 		}
 		return r.Feasible && total <= n
 	}
-	best := at(largest)
-	if !fits(best, largest) {
-		return best, largest
+	// A gallop from start, the current pool, brackets the answer in (lo, hi], fits(hi) and
+	// !fits(lo) (lo 0 for none): fleets change little from one cycle to the next, so the answer
+	// is usually start or next to it, two solves (the capacities at start are computed already).
+	n0 := min(max(start, 1), largest)
+	lo, hi, step := 0, n0, 1
+	if fits(n0) {
+		for next := hi - step; next >= 1; next = hi - step {
+			if !fits(next) {
+				lo = next
+				break
+			}
+			hi, step = next, step*2
+		}
+	} else {
+		for lo = n0; ; step *= 2 {
+			next := min(lo+step, largest)
+			if fits(next) {
+				hi = next
+				break
+			}
+			if next == largest {
+				return at(largest), largest // even the largest pool falls short
+			}
+			lo = next
+		}
 	}
-	lo, hi := 0, largest // fits(at(hi)); the answer is in (lo, hi]
 	for hi-lo > 1 {
-		mid := lo + (hi-lo)/2
-		if r := at(mid); fits(r, mid) {
-			best, hi = r, mid
+		if mid := lo + (hi-lo)/2; fits(mid) {
+			hi = mid
 		} else {
 			lo = mid
 		}
 	}
+	best := at(hi)
 	// best has at most hi replicas at capacities sized for a pool of hi, and a pool of hi − 1
 	// needs more than hi − 1: fewer than hi replicas would not sustain the demand in the pool
 	// they make, so the pool is filled to hi with the cheapest replicas that may be added.

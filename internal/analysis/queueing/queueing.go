@@ -454,7 +454,12 @@ func MaxRate(p perfmodel.Params, m Mix, l Limits, s SLO) Capacity {
 	if bound != "" {
 		return Capacity{Bound: bound, At: zero, Reason: fmt.Sprintf("Infeasible: even without load the predicted %s is %s ms, above the target.", bound, num(latency(zero, bound)))}
 	}
+	// Every rate at or above 1/(W_p + D·b), the prefill and decode work of one request, is
+	// unstable: start the search there, and double only when the chunking changes it.
 	lo, hi := 0.0, 1e-6
+	if w := mod.prefillWork(mod.chunks(mod.inNew, 0)) + mod.decodeSteps*mod.b; w > 0 {
+		hi = min(max(1/w, 1e-6), maxRatePerMs)
+	}
 	for {
 		if _, b := mod.predict(hi); b != "" {
 			break
@@ -467,7 +472,7 @@ func MaxRate(p perfmodel.Params, m Mix, l Limits, s SLO) Capacity {
 		hi = min(hi*2, maxRatePerMs)
 	}
 	for range 100 {
-		if hi-lo <= 1e-9*hi {
+		if hi-lo <= 1e-6*hi {
 			break
 		}
 		mid := (lo + hi) / 2
