@@ -401,3 +401,27 @@ func TestCapacityITLTargetLimitsBatch(t *testing.T) {
 		t.Errorf("NeedBatch = %.0f", a.NeedBatch)
 	}
 }
+
+// TestCapacityKeepsPendingScaleDown: while b's replicas report nothing, a's previous decision
+// below its current replicas (a scale-down not carried out yet) stands when the rest of the
+// fleet covers the need, and does not when it would not.
+func TestCapacityKeepsPendingScaleDown(t *testing.T) {
+	var az CapacityAnalyzer
+	silent := VariantState{Name: "b", Cost: 20, CurrentReplicas: 2, ReadyReplicas: 2}
+	for _, c := range []struct {
+		name    string
+		kv      float64
+		running float64
+		want    int
+	}{
+		{"idle: 6 replicas cover the need", 0.05, 1, 6},
+		{"busy: 6 replicas would not", 0.8, 16, 8},
+	} {
+		a := VariantState{Name: "a", Cost: 5, CurrentReplicas: 8, ReadyReplicas: 8, DesiredReplicas: 6, Pods: podsRun("a", 8, c.kv, 0, c.running)}
+		r := az.Analyze(model(a, silent), defaultCfg, time.Time{})
+		got := targetsOf(r.Targets)
+		if got["a"] != c.want || got["b"] != 2 {
+			t.Errorf("%s: targets %v, want a=%d b=2: %s", c.name, got, c.want, r.Summary)
+		}
+	}
+}

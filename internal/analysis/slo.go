@@ -215,13 +215,16 @@ type sloVariant struct {
 	}
 }
 
+// poolOf is n replicas as a pool size: within [1, maxPool].
+func poolOf(n int) int { return min(max(n, 1), maxPool) }
+
 // capacityAt is the planned per-replica capacity of a usable variant in a pool of n replicas
 // (the model's replicas over all its variants, behind one router); 0 for an unusable variant.
 func (e *sloVariant) capacityAt(n int) float64 {
 	if e.capacity <= 0 {
 		return 0
 	}
-	n = max(n, 1)
+	n = poolOf(n)
 	if c, ok := e.sizing.at[n]; ok {
 		return c
 	}
@@ -279,9 +282,16 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 	case st.Mix.OutputTokens < 1:
 		reason = "no request lengths were read yet"
 	}
+	// The model's replicas share one router: each variant is sized in the pool they make.
+	currentPool := 0
+	for _, v := range vs {
+		b, _ := v.clampReplicas(v.CurrentReplicas)
+		currentPool += b
+	}
+	currentPool = poolOf(currentPool)
 	var entries []*sloVariant
 	if reason == "" {
-		entries = st.variants(vs, m, met, a.safety(), now)
+		entries = st.variants(vs, m, met, a.safety(), currentPool, now)
 		usable := false
 		for _, e := range entries {
 			usable = usable || e.capacity > 0
@@ -339,11 +349,6 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 		current += float64(e.base) * e.capacity
 		currentCost += float64(e.base) * e.st.Cost
 	}
-	currentPool := 0
-	for _, e := range entries {
-		currentPool += e.base
-	}
-	currentPool = min(max(currentPool, 1), maxPool)
 	up, upPool := solveSLO(entries, need, currentPool)
 	chosen, chosenPool, verdict := up, upPool, ""
 	switch {
@@ -361,7 +366,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 			verdict = fmt.Sprintf("scale-down: %s req/s would still cover the %s needed with %s %% spare", num(down.Capacity), num(need),
 				num(100*(1/sloScaleDownBand-1)))
 		} else {
-			chosen, chosenPool = mix.Result{Replicas: make([]int, len(entries)), Capacity: current}, currentPool
+			chosen, chosenPool = mix.Result{Replicas: make([]int, len(entries)), Capacity: current, Cost: currentCost, Objective: currentCost, Feasible: true}, currentPool
 			for i, e := range entries {
 				chosen.Replicas[i] = e.base
 			}
@@ -374,7 +379,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 		for _, x := range kept.Replicas {
 			chosenPool += x
 		}
-		chosenPool = min(max(chosenPool, 1), maxPool)
+		chosenPool = poolOf(chosenPool)
 		verdict += fmt.Sprintf("; the last decision's fleet is kept: it still covers the need and the new one would move replicas between variants to save under %s %%",
 			num(100*sloSwapSaving))
 	}
@@ -566,7 +571,8 @@ func perWorkSecond(p perfmodel.Params, m queueing.Mix) float64 {
 }
 
 // variants computes each variant's planned per-replica capacity, feeding the estimator first.
-func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics, safety float64, now time.Time) []*sloVariant {
+// The variants are sized in a pool of pool replicas.
+func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics, safety float64, pool int, now time.Time) []*sloVariant {
 	slo := queueingSLO(m.SLO)
 	// The collector's ITL histogram is the model's: it tells one variant's decode speed only
 	// when that variant runs every request.
@@ -580,13 +586,6 @@ func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics,
 			serving = i
 		}
 	}
-	// The model's replicas share one router: each variant is sized in the pool they make.
-	pool := 0
-	for _, v := range vs {
-		b, _ := v.clampReplicas(v.CurrentReplicas)
-		pool += b
-	}
-	pool = min(max(pool, 1), maxPool)
 	var out []*sloVariant
 	for i, v := range vs {
 		e := &sloVariant{st: v}
@@ -679,7 +678,7 @@ func solveSLO(entries []*sloVariant, demand float64, start int) (mix.Result, int
 		}
 		largest += hi
 	}
-	largest = min(max(largest, 1), maxPool)
+	largest = poolOf(largest)
 	solved := map[int]mix.Result{}
 	at := func(n int) mix.Result {
 		if r, ok := solved[n]; ok {
@@ -798,7 +797,7 @@ func (st *SLOState) keepMix(entries []*sloVariant, chosen mix.Result, need float
 	if !up || !down {
 		return chosen, false
 	}
-	pool = min(max(pool, 1), maxPool)
+	pool = poolOf(pool)
 	for i, e := range entries {
 		prev.Capacity += float64(prev.Replicas[i]) * e.capacityAt(pool)
 		prev.Cost += float64(prev.Replicas[i]) * e.st.Cost
