@@ -29,7 +29,7 @@ const (
 )
 
 // DefaultOptimizationInterval is the engine period when the main ConfigMap does not set one.
-const DefaultOptimizationInterval = 5 * time.Second
+const DefaultOptimizationInterval = 3 * time.Second
 
 // MinOptimizationInterval and MaxOptimizationInterval bound the engine period: below a second
 // the engine would query Prometheus faster than it scrapes; above ten minutes a fleet would go

@@ -22,8 +22,8 @@ const DefaultScaleDownStepFraction = 0.25
 // HorizontalPodAutoscaler's default scale-up policy (the larger of +100% and +4 pods per 15 s),
 // with 8 pods instead of 4 so that a burst on one replica gets 1 -> 9 at once. The bound costs
 // little time: replicas added count as capacity while they start, the next cycle may double
-// again, and at the 5 s default interval 1 -> 100 takes 5 cycles (9, 18, 36, 72, 100), about
-// 25 s (75 s at 15 s), shorter than a vLLM pod's start. What it prevents is one wrong reading turning into a
+// again, and at the 3 s default interval 1 -> 100 takes 5 cycles (9, 18, 36, 72, 100), about
+// 15 s (75 s at 15 s), shorter than a vLLM pod's start. What it prevents is one wrong reading turning into a
 // fleet of hundreds within one cycle.
 const (
 	// ScaleUpStepFactor is how many times its current replicas one cycle may give a variant.
