@@ -47,6 +47,10 @@ var limits = map[int]thresholds{
 	// Again at 14:35 with the one-pass pod join in the collector (load average 1.9-3.1): 12.6 s,
 	// 5 s, 0 / 0 / 0, p50 11.4 s max 18.1 s, cycle wall p50 94 ms p99 286 ms, CPU per period
 	// p50 0.21 s, peak RSS 121 MiB. At 3 s (the default since) 9.1-10.1 s / 16.3-17.6 s.
+	// At the 3 s default, 2026-12-02 17:15 (load average 2-3, a helper's benchmarks alongside):
+	// all decided 11.5 s after start, deciding cycle → last status 3 s, steady 0 / 0 / 0, step
+	// → write p50 10.0 s max 16.2 s (20 models), cycle wall p50 84 ms p99 273 ms, CPU per
+	// period p50 0.16 s, peak RSS 115 MiB, 0 deferrals.
 	// stepMax: 15 s scrape + 3 s interval + 15 s.
 	1000: {toDecided: 80 * time.Second, stepMax: 33 * time.Second, peakRSS: 256 << 20, steadyWrite: 0},
 	// Run of 2026-12-02 01:47 (1 s poll, load average 6-8): all decided 98.7 s after start
