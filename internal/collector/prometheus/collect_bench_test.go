@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector"
@@ -26,38 +27,52 @@ import (
 
 // BenchmarkCollect is one collection cycle over n variants (5 per model, one ready pod each,
 // spread over 4 namespaces) with realistic pods and Deployments (full specs). Prometheus is an
-// in-process fake answering every query with a precomputed vector, and the reader is an
-// in-memory stand-in for the manager's informer cache that deep-copies on Get and List unless
-// asked not to, as the cache does: what is measured is the collector's own work, the join of
-// the series to the variants.
+// in-process fake answering every query with a precomputed vector: what is measured is the
+// collector's own work, the join of the series to the variants. read=pointers reads the pods
+// and Deployments as the manager does, through the informer lister over client-go indexers
+// (the informers' own, minus the watch); read=list lists them through client.Reader from an
+// in-memory stand-in for the informer cache, which copies each object's struct into the list
+// as the cache's List does (and deep-copies too unless asked not to).
 func BenchmarkCollect(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("variants=%d", n), func(b *testing.B) {
 			fx := newCollectFixture(n)
-			src := New(fx.api, fx.reader)
-			ctx := context.Background()
-			snap, err := src.Collect(ctx, fx.targets, fx.now)
-			if err != nil {
-				b.Fatal(err)
+			for _, read := range []struct {
+				name string
+				src  *Source
+			}{
+				{"pointers", New(fx.api, fx.reader, WithNamespaceLister(fx.lister))},
+				{"list", New(fx.api, fx.reader)},
+			} {
+				b.Run("read="+read.name, func(b *testing.B) { benchmarkCollect(b, fx, read.src) })
 			}
-			for _, t := range fx.targets { // the join must attribute every pod
-				if o := snap.Variants[t.VariantAutoscaling]; !o.Metrics.Available || len(o.Pods) != 1 {
-					b.Fatalf("%s: %+v", t.VariantAutoscaling, o)
-				}
-			}
-			runtime.GC() // the fixture's garbage is not the collector's
-			b.ReportAllocs()
-			cpu0 := processCPU()
-			b.ResetTimer()
-			for b.Loop() {
-				if _, err := src.Collect(ctx, fx.targets, fx.now); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.StopTimer()
-			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 		})
 	}
+}
+
+// benchmarkCollect measures src.Collect over fx after checking that it attributes every pod.
+func benchmarkCollect(b *testing.B, fx collectFixture, src *Source) {
+	ctx := context.Background()
+	snap, err := src.Collect(ctx, fx.targets, fx.now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, t := range fx.targets { // the join must attribute every pod
+		if o := snap.Variants[t.VariantAutoscaling]; !o.Metrics.Available || len(o.Pods) != 1 {
+			b.Fatalf("%s: %+v", t.VariantAutoscaling, o)
+		}
+	}
+	runtime.GC() // the fixture's garbage is not the collector's
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := src.Collect(ctx, fx.targets, fx.now); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // processCPU is the CPU time (user + system) the process has used, in nanoseconds; it
@@ -74,6 +89,7 @@ type collectFixture struct {
 	targets []collector.Target
 	api     *vectorAPI
 	reader  *memReader
+	lister  NamespaceLister // the reader's objects, by pointer
 	now     time.Time
 }
 
@@ -126,6 +142,7 @@ func newCollectFixture(n int) collectFixture {
 			}
 		}
 	}
+	fx.lister = fx.reader.indexed()
 	results := make(map[string]model.Vector, len(series))
 	for q, ms := range series {
 		results[q] = benchVector(q, ms, now)
@@ -317,3 +334,33 @@ func (r *memReader) List(_ context.Context, list client.ObjectList, opts ...clie
 	}
 	return nil
 }
+
+// indexed returns an informer lister over client-go indexers holding the reader's objects, as
+// the informers' indexers hold the cache's: the lister's code and the indexer's namespace index
+// are the manager's; only the watch that would fill the indexers is left out.
+func (r *memReader) indexed() NamespaceLister {
+	newIndexer := func() toolscache.Indexer {
+		return toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc,
+			toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc})
+	}
+	pods, deployments := newIndexer(), newIndexer()
+	for _, nsPods := range r.pods {
+		for i := range nsPods {
+			if err := pods.Add(&nsPods[i]); err != nil {
+				panic(err)
+			}
+		}
+	}
+	for _, d := range r.deployments {
+		if err := deployments.Add(d); err != nil {
+			panic(err)
+		}
+	}
+	return informerLister{pods: syncedIndexer{pods}, deployments: syncedIndexer{deployments}}
+}
+
+// syncedIndexer is an informer that has synced into its indexer.
+type syncedIndexer struct{ indexer toolscache.Indexer }
+
+func (syncedIndexer) HasSynced() bool                  { return true }
+func (s syncedIndexer) GetIndexer() toolscache.Indexer { return s.indexer }

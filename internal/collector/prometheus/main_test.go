@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/model"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
@@ -24,10 +25,11 @@ import (
 // Source's reader, as in the manager) and one Prometheus scraping one fake vLLM /metrics server
 // per scenario, so each test owns its exposition and its namespaces.
 var (
-	k8sClient client.Client // writes, straight to the API server
-	podCache  cache.Cache   // reads, as the manager's cached client does
-	prom      *testutil.Prometheus
-	servers   = map[string]*testutil.MetricsServer{}
+	k8sClient  client.Client // writes, straight to the API server
+	restConfig *rest.Config  // for tests that build caches of their own
+	podCache   cache.Cache   // reads, as the manager's cached client does
+	prom       *testutil.Prometheus
+	servers    = map[string]*testutil.MetricsServer{}
 )
 
 // scenarios names the metrics servers started in TestMain.
@@ -58,6 +60,7 @@ func runMain(m *testing.M) (code int) {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	restConfig = cfg
 	tb.Cleanup(func() {
 		if err := env.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "stopping envtest:", err)

@@ -208,9 +208,8 @@ func (j *podJoin) add(dep *appsv1.Deployment) int {
 }
 
 // addPods attributes pods, listed in namespace, to the Deployments added so far.
-func (j *podJoin) addPods(namespace string, pods []corev1.Pod) {
-	for i := range pods {
-		p := &pods[i]
+func (j *podJoin) addPods(namespace string, pods []*corev1.Pod) {
+	for _, p := range pods {
 		if p.DeletionTimestamp != nil {
 			continue
 		}

@@ -259,7 +259,7 @@ func TestObserve(t *testing.T) {
 			for q, v := range resultsFor("other", tc.other, t0) {
 				res[q] = append(res[q], v...)
 			}
-			got := observe(tgt, dep, podPtrs(tc.pods), parseReadings(res), t0, DefaultWindow, DefaultStalenessLimit)
+			got := observe(tgt, dep, pointers(tc.pods), parseReadings(res), t0, DefaultWindow, DefaultStalenessLimit)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("observation (-want +got):\n%s", diff)
 			}
@@ -282,7 +282,7 @@ func TestStaleMessageDoesNotAge(t *testing.T) {
 	tgt := collector.Target{ModelID: "llama", Deployment: "dep"}
 	var msgs []string
 	for _, now := range []time.Time{t0.Add(70 * time.Second), t0.Add(100 * time.Second)} {
-		msgs = append(msgs, observe(tgt, dep, podPtrs(pods), parseReadings(res), now, DefaultWindow, DefaultStalenessLimit).Metrics.Message)
+		msgs = append(msgs, observe(tgt, dep, pointers(pods), parseReadings(res), now, DefaultWindow, DefaultStalenessLimit).Metrics.Message)
 	}
 	if msgs[0] != msgs[1] {
 		t.Errorf("the message changed between two cycles without new samples:\n%s\n%s", msgs[0], msgs[1])
@@ -325,7 +325,7 @@ func TestKvCacheTokensSmallestReplica(t *testing.T) {
 	pods := []corev1.Pod{podFixture("dep-5d4f7-a", "dep-5d4f7", true, labels), podFixture("dep-5d4f7-b", "dep-5d4f7", true, labels)}
 	r := readings{series: map[seriesKey]*reading{}, kvTokens: map[podKey]float64{{"ns", "dep-5d4f7-a"}: 40000, {"ns", "dep-5d4f7-b"}: 30000, {"ns", "elsewhere"}: 1}}
 	dep := testutil.Deployment("dep").Namespace("ns").Replicas(2).Obj()
-	got := observe(collector.Target{ModelID: "m", Deployment: "dep"}, dep, podPtrs(pods), r, t0, DefaultWindow, time.Minute)
+	got := observe(collector.Target{ModelID: "m", Deployment: "dep"}, dep, pointers(pods), r, t0, DefaultWindow, time.Minute)
 	if got.KvCacheTokens != 30000 {
 		t.Errorf("KvCacheTokens = %v, want 30000 (the smaller replica)", got.KvCacheTokens)
 	}
@@ -381,20 +381,12 @@ func attributePods(deps map[string]*appsv1.Deployment, nsPods []corev1.Pod) map[
 	for name, dep := range deps {
 		at[name] = join.add(dep)
 	}
-	join.addPods("ns", nsPods)
+	join.addPods("ns", pointers(nsPods))
 	out := map[string][]*corev1.Pod{}
 	for name, d := range at {
 		if ps := join.podsOf(d); ps != nil {
 			out[name] = ps
 		}
-	}
-	return out
-}
-
-func podPtrs(pods []corev1.Pod) []*corev1.Pod {
-	out := make([]*corev1.Pod, len(pods))
-	for i := range pods {
-		out[i] = &pods[i]
 	}
 	return out
 }

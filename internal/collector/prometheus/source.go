@@ -34,7 +34,7 @@ const (
 // collector.Source and is safe for concurrent use.
 type Source struct {
 	api          QueryAPI
-	reader       client.Reader
+	objects      NamespaceLister // the reader's List unless WithNamespaceLister
 	window       time.Duration
 	staleAfter   time.Duration
 	queryTimeout time.Duration
@@ -104,10 +104,11 @@ func WithGatewayMetric(g GatewayMetric) Option {
 	return func(s *Source) { s.gateway = g }
 }
 
-// New returns a Source querying api (normally a promv1.API) and reading Deployments and Pods
-// from reader, normally the manager's cached client.
+// New returns a Source querying api (normally a promv1.API) and listing Deployments and Pods
+// through reader (normally the manager's cached client), unless WithNamespaceLister gives a
+// lister that reads them without copies.
 func New(api QueryAPI, reader client.Reader, opts ...Option) *Source {
-	s := &Source{api: api, reader: reader, window: DefaultWindow, staleAfter: DefaultStalenessLimit, queryTimeout: DefaultQueryTimeout,
+	s := &Source{api: api, objects: readerLister{reader}, window: DefaultWindow, staleAfter: DefaultStalenessLimit, queryTimeout: DefaultQueryTimeout,
 		metrics: unregisteredMetrics(), gateway: DefaultGatewayMetric}
 	for _, o := range opts {
 		o(s)
@@ -182,8 +183,8 @@ func (s *Source) Collect(ctx context.Context, targets []collector.Target, now ti
 	return snap, nil
 }
 
-// deployments lists the Deployments of every namespace of targets once, by namespace and name.
-// The informer cache's objects are read without a deep copy: the Source never modifies them.
+// deployments reads the Deployments of every namespace of targets once, by namespace and name.
+// They are the cache's own objects (see NamespaceLister), never modified.
 func (s *Source) deployments(ctx context.Context, targets []collector.Target) (map[types.NamespacedName]*appsv1.Deployment, error) {
 	namespaces := map[string]struct{}{}
 	for _, t := range targets {
@@ -193,12 +194,11 @@ func (s *Source) deployments(ctx context.Context, targets []collector.Target) (m
 	}
 	out := make(map[types.NamespacedName]*appsv1.Deployment, len(targets))
 	for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
-		var list appsv1.DeploymentList
-		if err := s.reader.List(ctx, &list, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
+		list, err := s.objects.Deployments(ctx, ns)
+		if err != nil {
 			return nil, fmt.Errorf("listing Deployments in namespace %s: %w", ns, err)
 		}
-		for i := range list.Items {
-			d := &list.Items[i]
+		for _, d := range list {
 			out[types.NamespacedName{Namespace: d.Namespace, Name: d.Name}] = d
 		}
 	}
@@ -221,11 +221,10 @@ func deployment(deps map[types.NamespacedName]*appsv1.Deployment, t collector.Ta
 	return dep, ""
 }
 
-// attribute lists the pods of every namespace of live once and returns the pods of each
+// attribute reads the pods of every namespace of live once and returns the pods of each
 // target's Deployment, in the order of live. It is linear in pods + targets: one podJoin of
-// the targets' Deployments, and one pass over each namespace's pods. The informer cache's
-// objects are read without a deep copy (the Source never modifies them), so only the pointers
-// are kept.
+// the targets' Deployments, and one pass over each namespace's pods. The pods are the cache's
+// own objects (see NamespaceLister), never modified; only pointers to them are kept.
 func (s *Source) attribute(ctx context.Context, live []liveTarget) ([][]*corev1.Pod, error) {
 	join := newPodJoin(len(live))
 	at := make([]int, len(live)) // position of each target's Deployment in join
@@ -235,11 +234,11 @@ func (s *Source) attribute(ctx context.Context, live []liveTarget) ([][]*corev1.
 		namespaces[lt.dep.Namespace] = struct{}{}
 	}
 	for _, ns := range slices.Sorted(maps.Keys(namespaces)) {
-		var pods corev1.PodList
-		if err := s.reader.List(ctx, &pods, client.InNamespace(ns), client.UnsafeDisableDeepCopy); err != nil {
+		pods, err := s.objects.Pods(ctx, ns)
+		if err != nil {
 			return nil, fmt.Errorf("listing pods in namespace %s: %w", ns, err)
 		}
-		join.addPods(ns, pods.Items)
+		join.addPods(ns, pods)
 	}
 	out := make([][]*corev1.Pod, len(live))
 	for i, d := range at {

@@ -112,7 +112,7 @@ func (c *cluster) namespace(base string) string {
 var runs = map[string]*atomic.Int64{}
 
 func init() {
-	for _, base := range []string{"join-a", "join-b", "partial", "stopped", "stale", "hostile", "many", "down", "slow", "demand", "startup"} {
+	for _, base := range []string{"join-a", "join-b", "partial", "stopped", "stale", "hostile", "many", "down", "slow", "demand", "startup", "lister-a", "lister-b"} {
 		runs[base] = &atomic.Int64{}
 	}
 }
@@ -165,6 +165,29 @@ func (c *cluster) synced(ns string, readyPods int, deployments ...string) {
 	if err != nil {
 		c.t.Fatalf("cache never saw %d ready pods and Deployments %v in %s: %v", readyPods, deployments, ns, err)
 	}
+}
+
+// cachedObjects returns deep copies of the pods and Deployments that l holds in namespaces.
+func cachedObjects(t *testing.T, l NamespaceLister, namespaces ...string) []client.Object {
+	t.Helper()
+	var out []client.Object
+	for _, ns := range namespaces {
+		pods, err := l.Pods(context.Background(), ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		deps, err := l.Deployments(context.Background(), ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range byName(pods) {
+			out = append(out, p.DeepCopy())
+		}
+		for _, d := range byName(deps) {
+			out = append(out, d.DeepCopy())
+		}
+	}
+	return out
 }
 
 func poll(ctx context.Context, done func() bool) error {
@@ -285,7 +308,16 @@ func TestCollectJoinsSeriesToVariants(t *testing.T) {
 		{VariantAutoscaling: vaKey(nsB, "llama"), ModelID: llama, Deployment: "llama"},
 		{VariantAutoscaling: vaKey(nsB, "granite"), ModelID: granite, Deployment: "granite"},
 	}
+	lister := newTestInformerLister(t)
+	before := cachedObjects(t, lister, nsA, nsB)
 	snap := collect(t, New(prom.API, podCache), targets...)
+	// Through the informers' indexers, the same observations, and the cache's objects untouched.
+	if diff := cmp.Diff(snap.Variants, collect(t, New(prom.API, podCache, WithNamespaceLister(lister)), targets...).Variants); diff != "" {
+		t.Errorf("observations through the informer lister (-List +lister):\n%s", diff)
+	}
+	if diff := cmp.Diff(before, cachedObjects(t, lister, nsA, nsB)); diff != "" {
+		t.Errorf("the collection modified the cached objects (-before +after):\n%s", diff)
+	}
 	notFound := collector.Status{Reason: wvav1alpha1.ReasonMetricsMissing}
 	want := map[types.NamespacedName]collector.VariantObservation{
 		vaKey(nsA, "llama-l4"): {TargetFound: true, CurrentReplicas: 3, ReadyReplicas: 2, StartingReplicas: 1, KvCacheTokens: 32768, Metrics: found(),
