@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
@@ -19,11 +20,13 @@ import (
 var errNoPrometheus = errors.New("no Prometheus URL: set PROMETHEUS_BASE_URL in the environment or in the main ConfigMap")
 
 // newPrometheusSource builds the metrics source from the Prometheus settings of
-// prometheusConfig. cached is the reader the source uses for Deployments and Pods at run time.
-// The source's self-metrics are registered on reg. It also returns the Prometheus URL, the
-// default address of the ScaledObjects WVA writes for spec.scaler.
+// prometheusConfig. At run time the source reads Deployments and Pods from the indexers of the
+// informers of informers (the manager's cache; see collectorLister), or else lists them
+// through cached, the cache's client. The source's self-metrics are registered on reg. It also
+// returns the Prometheus URL, the default address of the ScaledObjects WVA writes for
+// spec.scaler.
 func newPrometheusSource(ctx context.Context, logger logr.Logger, opts Options, getenv func(string) string, apiReader, cached client.Reader,
-	reg prometheus.Registerer) (*promsource.Source, string, error) {
+	informers cache.Informers, reg prometheus.Registerer) (*promsource.Source, string, error) {
 	cfg, from, err := prometheusConfig(ctx, opts, getenv, apiReader)
 	if err != nil {
 		return nil, "", err
@@ -40,7 +43,24 @@ func newPrometheusSource(ctx context.Context, logger logr.Logger, opts Options, 
 		"maxResponseBytes", cfg.EffectiveMaxResponseBytes(), "maxSeries", cfg.EffectiveMaxSeries(),
 		"queryTimeout", cfg.EffectiveQueryTimeout())
 	return promsource.New(api, cached, promsource.WithQueryTimeout(cfg.EffectiveQueryTimeout()),
-		promsource.WithWindow(opts.MetricsWindow), promsource.WithMetrics(m), promsource.WithGatewayMetric(opts.GatewayMetric)), cfg.BaseURL, nil
+		promsource.WithWindow(opts.MetricsWindow), promsource.WithMetrics(m), promsource.WithGatewayMetric(opts.GatewayMetric),
+		promsource.WithNamespaceLister(collectorLister(ctx, logger, informers))), cfg.BaseURL, nil
+}
+
+// collectorLister returns the lister that hands the collector the cached Pods and Deployments
+// by pointer, so that a cycle copies none of them (docs/scale.md, "Memory"). It returns nil, and
+// logs why, when the cache cannot give its informers' indexers (with --watch-namespace its
+// informers are one per namespace): the collector then lists through the cached client, which
+// reads the same objects but copies each of them every cycle. Called before the manager starts, it creates
+// the Pod and Deployment informers, which start with the cache.
+func collectorLister(ctx context.Context, logger logr.Logger, informers cache.Informers) promsource.NamespaceLister {
+	l, err := promsource.NewInformerLister(ctx, informers)
+	if err != nil {
+		logger.Info("The collector lists Pods and Deployments through the cached client, copying each one every cycle",
+			"reason", err.Error())
+		return nil
+	}
+	return l
 }
 
 // prometheusConfig reads the Prometheus settings, validated, and says where they came from.

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache/informertest"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
@@ -40,7 +41,7 @@ func TestPrometheusSourceRedactsPassword(t *testing.T) {
 			opts := DefaultOptions()
 			opts.ConfigMaps.Namespace, opts.ConfigMaps.Main = ns, name
 			_, _, err := newPrometheusSource(context.Background(), logger, opts, func(k string) string { return tc.env[k] }, reader, reader,
-				prometheus.NewRegistry())
+				&informertest.FakeInformers{}, prometheus.NewRegistry())
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("newPrometheusSource error = %v, want error %v", err, tc.wantErr)
 			}

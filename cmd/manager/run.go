@@ -53,7 +53,8 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 
 	// The Prometheus settings are read before the manager's cache starts, so through the
 	// API reader: a cached read here would fail and silently fall back to defaults.
-	source, prometheusURL, err := newPrometheusSource(ctx, logger, opts, getenv, mgr.GetAPIReader(), mgr.GetClient(), metrics.Registry)
+	source, prometheusURL, err := newPrometheusSource(ctx, logger, opts, getenv, mgr.GetAPIReader(), mgr.GetClient(), mgr.GetCache(),
+		metrics.Registry)
 	if err != nil {
 		return err
 	}
@@ -75,7 +76,8 @@ func run(ctx context.Context, opts Options, restCfg *rest.Config, getenv func(st
 		saturation.WithAnalyzer(a), saturation.WithClock(clk), saturation.WithRegisterer(metrics.Registry),
 		saturation.WithScaleDownStabilization(opts.ScaleDownStabilization, defaults.Shipped().ScaleDownStepFraction),
 		saturation.WithReadiness(ready.ready, saturation.DefaultReadinessTimeout),
-		// Read only while WVA_LIMITED_MODE is on; the first read starts the Node and Pod informers.
+		// Read only while WVA_LIMITED_MODE is on; the first read starts the Node informer (the
+		// Pod informer is created with the collector's lister, above).
 		saturation.WithGPUInventory(inventory.NewReader(mgr.GetClient())))
 	if err != nil {
 		return err

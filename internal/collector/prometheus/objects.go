@@ -83,10 +83,12 @@ type indexed interface {
 // their pointers instead of copies. Called before the cache starts, it creates the two
 // informers, which then start with the cache.
 //
-// It fails when an informer is not a client-go SharedIndexInformer with the namespace index:
-// a cache restricted to some namespaces (cache.Options.DefaultNamespaces, or ByObject
-// namespaces of Pods or Deployments) combines one informer per namespace and gives no access
-// to their indexers. The caller then leaves the Source to list through its reader.
+// It fails (it never panics) when an informer is not a client-go SharedIndexInformer whose
+// indexer has the namespace index. That is the case of a cache restricted to some namespaces
+// (cache.Options.DefaultNamespaces, or ByObject namespaces of Pods or Deployments), which
+// combines one informer per namespace and gives no access to their indexers, and of
+// controller-runtime's informertest fakes, whose indexers have no index. The caller then leaves the
+// Source to list through its reader.
 func NewInformerLister(ctx context.Context, informers cache.Informers) (NamespaceLister, error) {
 	pods, err := indexedInformer(ctx, informers, &corev1.Pod{}, "Pod")
 	if err != nil {
@@ -110,8 +112,10 @@ func indexedInformer(ctx context.Context, informers cache.Informers, obj client.
 	if !ok {
 		return nil, fmt.Errorf("the %s informer is a %T, not a client-go SharedIndexInformer (is the cache restricted to some namespaces?)", kind, inf)
 	}
-	if _, ok := indexed.GetIndexer().GetIndexers()[toolscache.NamespaceIndex]; !ok {
-		return nil, fmt.Errorf("the %s informer has no %q index", kind, toolscache.NamespaceIndex)
+	if idx := indexed.GetIndexer(); idx == nil {
+		return nil, fmt.Errorf("the %s informer (a %T) has no indexer", kind, inf)
+	} else if _, ok := idx.GetIndexers()[toolscache.NamespaceIndex]; !ok {
+		return nil, fmt.Errorf("the %s informer (a %T) has no %q index", kind, inf, toolscache.NamespaceIndex)
 	}
 	return indexed, nil
 }

@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache/informertest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector"
@@ -194,5 +195,15 @@ func TestInformerListerBeforeSync(t *testing.T) {
 	if _, err := s.Collect(context.Background(), []collector.Target{{VariantAutoscaling: vaKey("default", "va"),
 		ModelID: "m", Deployment: "d"}}, time.Now()); err == nil || !strings.Contains(err.Error(), "listing Deployments in namespace default") {
 		t.Errorf("Collect before the sync: error %v, want the lister's, with the namespace", err)
+	}
+}
+
+// TestInformerListerRefusesInformersWithoutNamespaceIndex: controller-runtime's fake
+// informers are SharedIndexInformers whose indexer has no namespace index; NewInformerLister
+// fails instead of reading a missing index.
+func TestInformerListerRefusesInformersWithoutNamespaceIndex(t *testing.T) {
+	_, err := NewInformerLister(context.Background(), &informertest.FakeInformers{})
+	if err == nil || !strings.Contains(err.Error(), `the Pod informer (a *controllertest.FakeInformer) has no "namespace" index`) {
+		t.Errorf("NewInformerLister of fake informers: error %v, want one saying the Pod informer has no namespace index", err)
 	}
 }
