@@ -52,18 +52,23 @@ type SLOVariantBreakdown struct {
 	// bounds the rate (TTFT, ITL, batch, KV).
 	CapacityPerReplica float64 `json:"capacityPerReplica"`
 	Bound              string  `json:"bound"`
-	// Fitted is true when the decode parameters come from the online estimator, not perfParms.
-	Fitted bool `json:"fitted"`
+	// Fitted is true when the decode parameters come from the online estimator, not perfParms;
+	// PrefillFitted the same for the prefill parameters (γ, δ, ζ).
+	Fitted        bool `json:"fitted"`
+	PrefillFitted bool `json:"prefillFitted,omitempty"`
 	// Current is the current replicas within the bounds; Target the chosen replicas.
 	Current int `json:"current"`
 	Target  int `json:"target"`
-	// Params are the performance parameters the capacity was computed with (perfParms, or the
-	// fitted decode parameters when Fitted).
+	// Params are the performance parameters the capacity was computed with (perfParms, with
+	// the fitted decode parameters when Fitted and the fitted prefill ones when PrefillFitted).
 	Params perfmodel.Params `json:"params"`
 	// DecodeSamples is the number of decode samples the estimator accepted and DecodeError its
 	// mean absolute relative error on them (0 before any): how far to trust the fit.
 	DecodeSamples int64   `json:"decodeSamples"`
 	DecodeError   float64 `json:"decodeError"`
+	// PrefillSamples and PrefillError are the same for the prefill samples.
+	PrefillSamples int64   `json:"prefillSamples,omitempty"`
+	PrefillError   float64 `json:"prefillError,omitempty"`
 }
 
 // newSLOBreakdown assembles the breakdown from the slo analyzer's working values; slo.go calls it
@@ -80,8 +85,9 @@ func newSLOBreakdown(lambda float64, source string, horizon time.Duration, fc fo
 		}
 		b.ChosenCost += float64(t) * e.st.Cost
 		b.Variants = append(b.Variants, SLOVariantBreakdown{Name: e.st.Name, Cost: e.st.Cost, CapacityPerReplica: e.capacity,
-			Bound: e.why, Fitted: e.fitted, Current: e.base, Target: t, Params: e.params, DecodeSamples: e.quality.DecodeSamples,
-			DecodeError: e.quality.DecodeMAPE})
+			Bound: e.why, Fitted: e.fitted, PrefillFitted: e.prefillFitted, Current: e.base, Target: t, Params: e.params,
+			DecodeSamples: e.quality.DecodeSamples, DecodeError: e.quality.DecodeMAPE,
+			PrefillSamples: e.quality.PrefillSamples, PrefillError: e.quality.PrefillMAPE})
 	}
 	return b
 }

@@ -69,6 +69,13 @@ const (
 	// replace the perfParms prior.
 	sloMinEstimatorSamples = 10
 	sloMaxEstimatorMAPE    = 0.2
+	// sloMaxPrefillMAPE is sloMaxEstimatorMAPE for the prefill parameters: a window's mean
+	// prefill time also holds the steps its chunks shared with other prompts, so its samples
+	// scatter more than the decode ones.
+	sloMaxPrefillMAPE = 0.3
+	// sloMissSignificance is the chance below which a window's misses are more than a fleet
+	// meeting the attainment goal would see (significantMiss).
+	sloMissSignificance = 0.05
 	// sloEstimatorChangeRun is the estimator's perfmodel.Config.ChangeRun: the run of rejected
 	// decode samples read as a change of the replica, which reopens the covariance. A variant's
 	// hardware does not change under it (new perfParms restart the estimator), while a surge of
@@ -196,14 +203,16 @@ func sloHorizon(vs []VariantState) time.Duration {
 
 // sloVariant is the working state of one variant.
 type sloVariant struct {
-	st       VariantState
-	base     int // current replicas clamped to bounds
-	params   perfmodel.Params
-	fitted   bool // params come from the estimator
-	quality  perfmodel.Quality
-	capacity float64 // planned req/s per replica in the current pool: SLOSafety * MaxRate; 0 when unusable
-	why      string  // why capacity is 0, or the MaxRate bound
-	note     string  // bound note of base
+	st     VariantState
+	base   int // current replicas clamped to bounds
+	params perfmodel.Params
+	fitted bool // the decode params come from the estimator
+	// prefillFitted: the prefill params come from the estimator.
+	prefillFitted bool
+	quality       perfmodel.Quality
+	capacity      float64 // planned req/s per replica in the current pool: SLOSafety * MaxRate; 0 when unusable
+	why           string  // why capacity is 0, or the MaxRate bound
+	note          string  // bound note of base
 	// sizing holds what capacityAt needs to size the variant in a pool of another size.
 	sizing struct {
 		params perfmodel.Params
@@ -401,8 +410,13 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 		var r string
 		if e.capacity > 0 {
 			src := "perfParms"
-			if e.fitted {
+			switch {
+			case e.fitted && e.prefillFitted:
 				src = "fitted"
+			case e.fitted:
+				src = "fitted decode, perfParms prefill"
+			case e.prefillFitted:
+				src = "perfParms decode, fitted prefill"
 			}
 			r = fmt.Sprintf("demand %s req/s, planned %s x headroom %s = %s req/s; one replica sustains %s req/s in a pool of %d (%s x MaxRate, %s, %s params); %d -> %d replicas",
 				num(lambda), num(planned), num(st.Headroom), num(need), num(e.capacityAt(chosenPool)), chosenPool, num(a.safety()), e.why, src, e.base, t)
@@ -443,7 +457,7 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 			continue
 		}
 		known = append(known, fmt.Sprintf("%s %s", s.name, num(s.sli.Attainment)))
-		if s.sli.Attainment < goal {
+		if significantMiss(s.sli, goal, met.Window) {
 			missed = append(missed, s.name)
 		}
 		quiet = quiet && 1-s.sli.Attainment <= SLOHeadroomQuiet*(1-goal)
@@ -480,6 +494,24 @@ func (st *SLOState) updateHeadroom(slo interfaces.SLOTargets, met *ModelMetrics,
 		}
 		return fmt.Sprintf("attainment %s meets %s", strings.Join(known, ", "), num(goal))
 	}
+}
+
+// significantMiss reports whether sli misses goal by more than chance: a fleet that meets the
+// goal exactly still misses it in about half of the windows, and at a few requests a window one
+// slow request is a whole percent. The window's misses are held against the goal's allowance,
+// a Poisson count of mean (1 − goal) × the window's requests: a miss counts when a fleet meeting
+// the goal would see as many misses with probability under sloMissSignificance. Without a request
+// count (or under one request a window) it is the plain comparison.
+func significantMiss(sli LatencySLI, goal float64, window time.Duration) bool {
+	if !(sli.Attainment < goal) {
+		return false
+	}
+	n := sli.Requests * window.Seconds()
+	if !(n >= 1) || math.IsInf(n, 0) {
+		return true
+	}
+	misses := math.Round((1 - sli.Attainment) * n)
+	return queueing.PoissonTail(misses, (1-goal)*n) < sloMissSignificance
 }
 
 // smoothMix folds a cycle's request mix into the running one: the mean lengths of the recent
@@ -599,7 +631,7 @@ func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics,
 		}
 		vst, ok := st.Variants[v.Name]
 		if !ok || vst.Prior != prior {
-			est, err := perfmodel.NewEstimator(prior, perfmodel.Config{ChangeRun: sloEstimatorChangeRun})
+			est, err := perfmodel.NewEstimator(prior, perfmodel.Config{ChangeRun: sloEstimatorChangeRun, FitSuperlinear: true})
 			if err != nil {
 				e.why = "perfParms out of range: " + err.Error()
 				continue
@@ -623,6 +655,7 @@ func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics,
 				vst.Estimator.ObserveDecode(perfmodel.DecodeSample{Batch: b, ITLMs: itl * 1000})
 				podSamples++
 			}
+			observePrefill(&vst.Estimator, p)
 		}
 		if sample && podSamples == 0 && i == serving && met.ITL.Total() > 0 {
 			if p50, ok := met.ITL.Quantile(0.5); ok && p50 > 0 {
@@ -640,10 +673,14 @@ func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics,
 		e.params = prior
 		q := vst.Estimator.Quality()
 		e.quality = q
+		fit := vst.Estimator.Params()
 		if q.DecodeSamples >= sloMinEstimatorSamples && q.DecodeMAPE <= sloMaxEstimatorMAPE {
-			fit := vst.Estimator.Params()
 			e.params.AlphaMs, e.params.BetaMs, e.params.EpsilonMs = fit.AlphaMs, fit.BetaMs, fit.EpsilonMs
 			e.fitted = true
+		}
+		if q.PrefillSamples >= sloMinEstimatorSamples && q.PrefillMAPE <= sloMaxPrefillMAPE {
+			e.params.GammaMs, e.params.DeltaMs, e.params.ZetaMs = fit.GammaMs, fit.DeltaMs, fit.ZetaMs
+			e.prefillFitted = true
 		}
 		limits := queueing.Limits{MaxBatch: v.MaxBatch, KVTokens: v.KvCacheTokens, Replicas: pool}
 		c := queueing.MaxRate(e.params, st.Mix, limits, slo)
@@ -658,6 +695,29 @@ func (st *SLOState) variants(vs []VariantState, m ModelState, met *ModelMetrics,
 		e.sizing.at = map[int]float64{pool: e.capacity}
 	}
 	return out
+}
+
+// observePrefill feeds the estimator the pod's prefill point: its mean prompt length and mean
+// prefill time (first scheduling to first token) over the window. The measured time is a
+// latency, not the replica's work: a prompt shares its steps with the prompts prefilling beside
+// it (chunked prefill splits each step's token budget among them, as processor sharing does)
+// and with the running batch's decodes. Under processor sharing a prompt's time is its own work
+// / (1 − ρ), with ρ the pod's prefill utilisation, the finish rate × the work; so the work is the
+// measured time / (1 + finish rate × measured time), less one decode step at the pod's mean
+// batch. The regressor of ζ is the mean square of the prompts, read as the queueing model reads
+// it (coefficient of variation sloLengthCV), so that the fitted ζ means what the model
+// multiplies it with.
+func observePrefill(est *perfmodel.Estimator, p PodMetrics) {
+	prompt, secs, rate := p.MeanPromptTokens, p.MeanPrefillSeconds, p.FinishRate
+	if !(prompt >= 1 && prompt <= 1e7 && secs > 0 && secs <= 600 && rate >= 0 && rate <= maxPodRequests) {
+		return
+	}
+	cur := est.Params()
+	ms := secs*1000/(1+rate*secs) - cur.DecodeStepMs(max(p.MeanRunningRequests, 1), 0)
+	if !(ms > 0) {
+		return
+	}
+	est.ObservePrefill(perfmodel.PrefillSample{PromptTokens: prompt, PrefillMs: ms, PromptSquare: prompt * prompt * (1 + sloLengthCV*sloLengthCV)})
 }
 
 // solveSLO returns the cheapest fleet for demand with every variant sized in the pool that

@@ -214,11 +214,15 @@ func (f sloFuzz) Analyze(m ModelState, cfg interfaces.SaturationScalingConfig, n
 	m.SLO = interfaces.SLOTargets{TTFT: time.Duration(in.sdu * float64(time.Second)), ITL: time.Duration(in.itl * float64(time.Millisecond)),
 		Attainment: in.kvSpare}
 	m.Metrics = &ModelMetrics{ArrivalRate: in.queue, ArrivalSource: ArrivalFromVLLM, MeanPromptTokens: in.tokens, MeanOutputTokens: in.running2,
-		PrefixCacheHitRate: in.kv2, Waiting: in.queue2,
+		PrefixCacheHitRate: in.kv2, Waiting: in.queue2, Window: time.Duration(in.qThr * float64(time.Minute)),
 		ITLAttainment: LatencySLI{Target: time.Millisecond, Known: true, Attainment: in.kv, Requests: in.running},
 		ITL:           Histogram{Buckets: []Bucket{{UpperBound: in.alpha, Count: in.beta}, {UpperBound: math.Inf(1), Count: in.cost}}}}
 	for i := range m.Variants {
 		m.Variants[i].PrefillGammaMs, m.Variants[i].PrefillDeltaMs, m.Variants[i].MaxBatch = in.tokens2, in.cost2, in.desired
+		for j := range m.Variants[i].Pods { // prefill points
+			p := &m.Variants[i].Pods[j]
+			p.MeanPromptTokens, p.MeanPrefillSeconds, p.FinishRate, p.MeanRunningRequests = in.tokens, in.qSpare, in.kvThr, in.running
+		}
 	}
 	res, st := SLOAnalyzer{}.AnalyzeWithState(m, cfg, now, nil)
 	res2, _ := SLOAnalyzer{}.AnalyzeWithState(m, cfg, now.Add(30*time.Second), st)
@@ -229,7 +233,8 @@ func (f sloFuzz) Analyze(m ModelState, cfg interfaces.SaturationScalingConfig, n
 }
 
 // FuzzSLOAnalyzer is FuzzCapacityAnalyzer for the slo analyzer, whose SLO, arrival rate, mix,
-// attainment, ITL histogram and prefill parameters are fuzzed too, over two cycles of state.
+// attainment and its window, ITL histogram, prefill parameters and the pods' prefill points are
+// fuzzed too, over two cycles of state.
 func FuzzSLOAnalyzer(f *testing.F) {
 	addFuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, kv, queue, running, kv2, queue2, running2, cost, cost2, tokens, tokens2, alpha, beta,
@@ -346,8 +351,9 @@ func TestSLOLearnsEachVariantFromItsPods(t *testing.T) {
 		t.Errorf("fast variant's fitted alpha %g ms, want about 6", a)
 	}
 	for _, tg := range res.Targets {
-		if !strings.Contains(tg.Reason, "fitted params") {
-			t.Errorf("%s: %s, want fitted params", tg.Variant, tg.Reason)
+		// The pods report no prefill points: the prefill stays the prior's.
+		if !strings.Contains(tg.Reason, "fitted decode, perfParms prefill params") {
+			t.Errorf("%s: %s, want fitted decode params", tg.Variant, tg.Reason)
 		}
 	}
 }
@@ -566,5 +572,96 @@ func TestSLOKeepMix(t *testing.T) {
 		if kept && (got.Replicas[0] != 2 || got.Replicas[1] != 3 || got.Cost != 11 || got.Capacity != 12.5) {
 			t.Errorf("%s: kept fleet %+v, want a=2 b=3 cost 11 capacity 12.5", c.name, got)
 		}
+	}
+}
+
+// TestSignificantMiss: a window's misses count against the goal only beyond what a fleet
+// meeting it would see by chance; without a request count the comparison is plain.
+func TestSignificantMiss(t *testing.T) {
+	const goal = 0.99
+	w := time.Minute
+	for _, tc := range []struct {
+		name      string
+		att, rate float64 // attainment, requests per second
+		window    time.Duration
+		want      bool
+	}{
+		{"met", 0.995, 10, w, false},
+		{"1 miss of 60 (1 allowed in 100)", 59.0 / 60, 1, w, false},
+		{"2 misses of 60", 58.0 / 60, 1, w, false},
+		{"5 misses of 60", 55.0 / 60, 1, w, true},
+		{"98 % of 6,000", 0.98, 100, w, true},
+		{"98.9 % of 6,000", 0.989, 100, w, false},
+		{"no window: plain comparison", 0.989, 100, 0, true},
+		{"no requests: plain comparison", 0.5, 0, w, true},
+	} {
+		sli := LatencySLI{Target: time.Second, Known: true, Attainment: tc.att, Requests: tc.rate}
+		if got := significantMiss(sli, goal, tc.window); got != tc.want {
+			t.Errorf("%s: significantMiss = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestSLOLearnsPrefillFromItsPods: pods whose prefill takes 20 + 0.05·P + ζ·E[P²] ms of work with
+// an attention term the perfParms prior lacks (ζ = 4e-7 ms per squared token), measured as the
+// longer latency of prompts sharing their steps, teach the estimator γ, δ and ζ of the work; the fitted prefill sizes long prompts below the prior's capacity, so the same
+// load of 6,000-token prompts needs more replicas.
+func TestSLOLearnsPrefillFromItsPods(t *testing.T) {
+	const zeta = 4e-7
+	v := sloVariantOf("h100", 10, 4)
+	now := sloT0
+	met := func(prompt, rate float64) *ModelMetrics {
+		m := sloMetrics(rate, 0)
+		m.MeanPromptTokens = prompt
+		return m
+	}
+	// run gives 40 cycles of 30 s; with points, each pod reports its prefill point.
+	run := func(points bool) SLOState {
+		var state any
+		now = sloT0
+		for c := range 40 {
+			for i := range v.Pods {
+				prompt := 1000 + float64((c*7+i*3)%20)*1000
+				// The window's mean square at the model's coefficient of variation 1: 2·P², and
+				// one decode step at batch 8.
+				own := (20 + 0.05*prompt + zeta*2*prompt*prompt + (6 + 0.07*8)) / 1000
+				// Finishing 0.3 requests/s, the prompts share their steps: processor sharing
+				// stretches each one's time to own / (1 − 0.3·own).
+				const rate = 0.3
+				v.Pods[i].MeanRunningRequests, v.Pods[i].MeanPromptTokens, v.Pods[i].MeanPrefillSeconds, v.Pods[i].FinishRate = 8, 0, 0, 0
+				if points {
+					v.Pods[i].MeanPromptTokens, v.Pods[i].MeanPrefillSeconds, v.Pods[i].FinishRate = prompt, own/(1-rate*own), rate
+				}
+			}
+			// The model's mix moves to 6,000-token prompts over the last ten minutes.
+			prompt := 2000.0
+			if c >= 20 {
+				prompt = 6000
+			}
+			_, state = SLOAnalyzer{}.AnalyzeWithState(sloModel(met(prompt, 0.5), v), defaultCfg, now, state)
+			now = now.Add(30 * time.Second)
+		}
+		return state.(SLOState)
+	}
+	st := run(true)
+	q := st.Variants["h100"].Estimator.Quality()
+	if q.PrefillSamples < sloMinEstimatorSamples || q.PrefillMAPE > sloMaxPrefillMAPE {
+		t.Fatalf("prefill samples %d, error %.3f: not trusted", q.PrefillSamples, q.PrefillMAPE)
+	}
+	p := st.Variants["h100"].Estimator.Params()
+	if math.Abs(p.DeltaMs-0.05) > 0.005 || math.Abs(p.ZetaMs-zeta) > 0.2*zeta {
+		t.Errorf("fitted delta %.4g ms, zeta %.3g ms; want 0.05 and %.3g", p.DeltaMs, p.ZetaMs, zeta)
+	}
+	// At 6,000-token prompts: the prior's fleet against the fitted one.
+	long := func(state SLOState, fitted bool) int {
+		res, _ := SLOAnalyzer{}.AnalyzeWithState(sloModel(met(6000, 4), sloVariantOf("h100", 10, 4)), defaultCfg, now, state)
+		if got := strings.Contains(res.Targets[0].Reason, "fitted prefill"); got != fitted {
+			t.Errorf("reason %q: fitted prefill named %v, want %v", res.Targets[0].Reason, got, fitted)
+		}
+		return targetsOf(res.Targets)["h100"]
+	}
+	prior, fitted := long(run(false), false), long(st, true)
+	if fitted <= prior {
+		t.Errorf("at 6,000-token prompts the fitted prefill sizes %d replicas, the prior %d: want more", fitted, prior)
 	}
 }

@@ -24,6 +24,14 @@ type PodMetrics struct {
 	// when not read (no token produced in the window).
 	MeanRunningRequests float64 `json:"meanRunningRequests,omitempty"`
 	ITLMedianSeconds    float64 `json:"itlMedianSeconds,omitempty"`
+	// MeanPromptTokens and MeanPrefillSeconds are the mean prompt length and mean prefill time
+	// (first scheduling to first token) of the requests the replica finished over the
+	// collector's window: one point of its prefill speed; both 0 when not read.
+	MeanPromptTokens   float64 `json:"meanPromptTokens,omitempty"`
+	MeanPrefillSeconds float64 `json:"meanPrefillSeconds,omitempty"`
+	// FinishRate is the rate of requests the replica finished over the window (per second);
+	// read with the prefill point, 0 when that is not read.
+	FinishRate float64 `json:"finishRate,omitempty"`
 }
 
 // VariantState is what an analyzer knows about one variant (one VariantAutoscaling) of a model.

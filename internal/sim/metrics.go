@@ -99,6 +99,7 @@ const (
 	MetricRequestTPOT            = "vllm:request_time_per_output_token_seconds"
 	MetricE2ERequestLatency      = "vllm:e2e_request_latency_seconds"
 	MetricRequestQueueTime       = "vllm:request_queue_time_seconds"
+	MetricRequestPrefillTime     = "vllm:request_prefill_time_seconds"
 	MetricRequestPromptTokens    = "vllm:request_prompt_tokens"
 	MetricRequestGenerationToken = "vllm:request_generation_tokens"
 )
@@ -250,6 +251,9 @@ type Histograms struct {
 	// QueueTime observes each finished request's time from reaching the replica to its first
 	// admission into the running batch.
 	QueueTime Histogram
+	// PrefillTime observes each finished request's time from its first admission into the
+	// running batch to its first token (vLLM V1: first token less scheduled time).
+	PrefillTime Histogram
 	// PromptTokens and GenerationTokens observe each finished request's token counts.
 	PromptTokens     Histogram
 	GenerationTokens Histogram
@@ -264,6 +268,7 @@ func newHistograms() Histograms {
 		TPOT:             NewHistogram(ITLBuckets()),
 		E2E:              NewHistogram(RequestLatencyBuckets()),
 		QueueTime:        NewHistogram(RequestLatencyBuckets()),
+		PrefillTime:      NewHistogram(RequestLatencyBuckets()),
 		PromptTokens:     NewHistogram(tokens),
 		GenerationTokens: NewHistogram(tokens),
 	}
@@ -272,5 +277,5 @@ func newHistograms() Histograms {
 // clone returns a deep copy of h.
 func (h Histograms) clone() Histograms {
 	return Histograms{TTFT: h.TTFT.clone(), ITL: h.ITL.clone(), TPOT: h.TPOT.clone(), E2E: h.E2E.clone(), QueueTime: h.QueueTime.clone(),
-		PromptTokens: h.PromptTokens.clone(), GenerationTokens: h.GenerationTokens.clone()}
+		PrefillTime: h.PrefillTime.clone(), PromptTokens: h.PromptTokens.clone(), GenerationTokens: h.GenerationTokens.clone()}
 }

@@ -496,6 +496,7 @@ func (s *Server) finish(r *Request) {
 	h := &s.hist
 	h.E2E.Observe((r.Finished - r.Arrival).Seconds(), 1)
 	h.QueueTime.Observe((r.admittedAt - r.queuedAt).Seconds(), 1)
+	h.PrefillTime.Observe((r.FirstToken - r.admittedAt).Seconds(), 1)
 	h.PromptTokens.Observe(float64(r.InputTokens), 1)
 	h.GenerationTokens.Observe(float64(r.OutputTokens), 1)
 }

@@ -18,7 +18,7 @@ func TestDecodeErrorsNameLineAndColumn(t *testing.T) {
 			"line 3, column 21: invalid character '}' looking for beginning of object key string"},
 		"truncated": {"{\n  \"models\": [", "line 2, column 14: the document ends before the JSON value does"},
 		"unknown field": {"{\"models\": [{\"modelID\": \"m\",\n  \"variants\": [{\"name\": \"v\", \"pods\": [\n    {\"kvCache\": 0.5}]}]}]}",
-			`line 3, column 6: models[0].variants[0].pods[0]: unknown field "kvCache" (known: itlMedianSeconds, kvCacheUsage, meanRunningRequests, name, queueLength, runningRequests)`},
+			`line 3, column 6: models[0].variants[0].pods[0]: unknown field "kvCache" (known: finishRate, itlMedianSeconds, kvCacheUsage, meanPrefillSeconds, meanPromptTokens, meanRunningRequests, name, queueLength, runningRequests)`},
 		"fractional replicas": {"{\"models\": [{\"modelID\": \"m\",\n \"variants\": [{\"name\": \"v\", \"currentReplicas\": 1.5}]}]}",
 			"line 2, column 48: models[0].variants[0].currentReplicas: want an integer, got the number 1.5"},
 		"string for a number": {`{"models": [{"modelID": "m", "variants": [{"name": "v", "cost": "5"}]}]}`,

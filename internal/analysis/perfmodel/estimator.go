@@ -110,6 +110,10 @@ type PrefillSample struct {
 	PromptTokens float64
 	// PrefillMs is the mean prefill time in milliseconds, > 0.
 	PrefillMs float64
+	// PromptSquare is the mean squared prompt length, the regressor of ζ; 0 means
+	// PromptTokens². A window's mean prompt hides the spread of its prompts, and the attention
+	// work grows with the mean of the squares, not the square of the mean.
+	PromptSquare float64
 }
 
 // Input ranges of samples; a sample outside them is ignored.
@@ -190,13 +194,17 @@ func (e *Estimator) ObserveDecode(s DecodeSample) Outcome {
 
 // ObservePrefill updates γ, δ (and ζ) with one prefill sample.
 func (e *Estimator) ObservePrefill(s PrefillSample) Outcome {
-	if !finite(s.PromptTokens, s.PrefillMs) || !(s.PromptTokens > 0 && s.PromptTokens <= maxSamplePrompt) ||
-		!(s.PrefillMs > 0 && s.PrefillMs <= maxSampleMs) {
+	if !finite(s.PromptTokens, s.PrefillMs, s.PromptSquare) || !(s.PromptTokens > 0 && s.PromptTokens <= maxSamplePrompt) ||
+		!(s.PrefillMs > 0 && s.PrefillMs <= maxSampleMs) || !(s.PromptSquare >= 0 && s.PromptSquare <= maxSamplePrompt*maxSamplePrompt) {
 		e.Prefill.IgnoredSamples++
 		return Ignored
 	}
 	p := s.PromptTokens * prefillScale[1]
-	h := [dim]float64{1, p, p * p}
+	sq := p * p
+	if s.PromptSquare > 0 {
+		sq = s.PromptSquare * prefillScale[1] * prefillScale[1]
+	}
+	h := [dim]float64{1, p, sq}
 	return e.Prefill.observe(h, s.PrefillMs, e.Config)
 }
 

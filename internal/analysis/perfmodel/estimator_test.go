@@ -246,3 +246,34 @@ func TestParams(t *testing.T) {
 		t.Errorf("Clamp = %+v", c)
 	}
 }
+
+// TestEstimatorFitsZetaOnMeanSquares: window means of prompts that spread (each window's mean
+// square is 1.5 to 3 times its squared mean) identify ζ only through the mean square: fed as
+// PromptSquare it is fitted within 10 %; fed as the squared mean alone it is not.
+func TestEstimatorFitsZetaOnMeanSquares(t *testing.T) {
+	truth := Params{AlphaMs: 6, BetaMs: 0.07, GammaMs: 6, DeltaMs: 0.03, ZetaMs: 4e-7}
+	fit := func(withSquare bool) Params {
+		e, err := NewEstimator(Params{AlphaMs: 6, BetaMs: 0.07, GammaMs: 6, DeltaMs: 0.03}, Config{FitSuperlinear: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(7, 7))
+		for range 2000 {
+			mean := 1000 + 30000*rng.Float64()
+			square := mean * mean * (1.5 + 1.5*rng.Float64())
+			ms := truth.GammaMs + truth.DeltaMs*mean + truth.ZetaMs*square
+			s := PrefillSample{PromptTokens: mean, PrefillMs: noisy(rng, ms, 0.05, 0)}
+			if withSquare {
+				s.PromptSquare = square
+			}
+			e.ObservePrefill(s)
+		}
+		return e.Params()
+	}
+	got := fit(true)
+	within(t, "delta", got.DeltaMs, truth.DeltaMs, 0.10)
+	within(t, "zeta", got.ZetaMs, truth.ZetaMs, 0.10)
+	if plain := fit(false); math.Abs(plain.ZetaMs-truth.ZetaMs) < 0.3*truth.ZetaMs {
+		t.Errorf("without PromptSquare zeta = %.3g, want it off the truth %.3g (the test would not tell the field's worth)", plain.ZetaMs, truth.ZetaMs)
+	}
+}

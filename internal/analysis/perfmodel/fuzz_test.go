@@ -37,6 +37,8 @@ func FuzzEstimator(f *testing.F) {
 			for i := 0; i+6 <= len(vs); i += 6 {
 				e.ObserveDecode(DecodeSample{Batch: vs[i], KVTokens: vs[i+1], ITLMs: vs[i+2] * float64(1+rep%3), PrefillShare: vs[i+3]})
 				e.ObservePrefill(PrefillSample{PromptTokens: vs[i+4], PrefillMs: vs[i+5]})
+				// The same point with a mean square: the prompt times the spread of another value.
+				e.ObservePrefill(PrefillSample{PromptTokens: vs[i+4], PrefillMs: vs[i+5], PromptSquare: vs[i+4] * vs[i+4] * math.Abs(vs[i+3])})
 			}
 		}
 		p := e.Params()

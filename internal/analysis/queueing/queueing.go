@@ -278,14 +278,14 @@ func (m *model) itlChunkMiss(lambda, n, step, k, rho float64) float64 {
 	for i, steps := range m.outSteps {
 		need := math.Floor(f*steps) + 1 // chunk steps that make it miss
 		runs := math.Ceil(need / k)
-		miss += (outputBins[i+1] - outputBins[i]) * poissonTail(runs, lambda*steps*step+rho)
+		miss += (outputBins[i+1] - outputBins[i]) * PoissonTail(runs, lambda*steps*step+rho)
 	}
 	return min(miss, 1)
 }
 
-// poissonTail is P(N >= j) for N Poisson of mean a: summed exactly for small means, by the
+// PoissonTail is P(N >= j) for N Poisson of mean a: summed exactly for small means, by the
 // normal approximation with a continuity correction above 50.
-func poissonTail(j, a float64) float64 {
+func PoissonTail(j, a float64) float64 {
 	switch {
 	case j <= 0:
 		return 1
@@ -315,7 +315,7 @@ func (m *model) interference(held float64) float64 {
 	if m.others == 0 {
 		return 1
 	}
-	return poissonTail(m.others, m.others*held)
+	return PoissonTail(m.others, m.others*held)
 }
 
 func unstable(rate float64, slots float64) Prediction {

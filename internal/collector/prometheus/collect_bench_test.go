@@ -58,7 +58,7 @@ func benchmarkCollect(b *testing.B, fx collectFixture, src *Source) {
 		b.Fatal(err)
 	}
 	for _, t := range fx.targets { // the join must attribute every pod
-		if o := snap.Variants[t.VariantAutoscaling]; !o.Metrics.Available || len(o.Pods) != 1 {
+		if o := snap.Variants[t.VariantAutoscaling]; !o.Metrics.Available || len(o.Pods) != 1 || o.Pods[0].MeanPrefillSeconds == 0 || o.Pods[0].ITLMedianSeconds == 0 {
 			b.Fatalf("%s: %+v", t.VariantAutoscaling, o)
 		}
 	}
@@ -123,6 +123,10 @@ func newCollectFixture(n int) collectFixture {
 		add(QueryRequestsWaiting, m)
 		add(QueryRequestsRunning, m)
 		add(QueryLastSample, m)
+		// Each pod's decode and prefill points, as a pod that served in the window reports.
+		for _, q := range []string{QueryRunningMean, QueryITLMedian, QueryPrefillMean, QueryPodPromptMean, QueryPodFinishRate} {
+			add(q, m)
+		}
 		add(QueryKvCacheBlocks, model.Metric{labelNamespace: model.LabelValue(ns), labelPod: model.LabelValue(pod.Name),
 			labelEngine: "0", labelNumGPUBlocks: "8192", labelBlockSize: "16"})
 		mk := collector.ModelKey{Namespace: ns, ModelID: modelID}
@@ -178,6 +182,16 @@ func benchVector(q string, ms []model.Metric, now time.Time) model.Vector {
 			v = float64(now.Add(-10 * time.Second).Unix())
 		case QueryKvCacheBlocks:
 			v = 1
+		case QueryRunningMean:
+			v = 6
+		case QueryITLMedian:
+			v = 0.012
+		case QueryPrefillMean:
+			v = 0.08
+		case QueryPodPromptMean:
+			v = 1200
+		case QueryPodFinishRate:
+			v = 0.5
 		case QueryTTFTBuckets, QueryITLBuckets:
 			v = float64(10 * (1 + slices.Index(benchBuckets, string(m[labelLE]))))
 		}

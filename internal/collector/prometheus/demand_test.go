@@ -37,6 +37,9 @@ type demandPod struct {
 	itlRates                          []float64
 	legacyITL                         bool      // export vllm:time_per_output_token_seconds instead
 	tpotBounds, tpotRates             []float64 // vllm:request_time_per_output_token_seconds
+	// prefill is each finished request's mean prefill time in seconds (0: no
+	// vllm:request_prefill_time_seconds histogram)
+	prefill float64
 	// gateway request rate (EPP) for this pod's model; 0: none exported
 	gateway float64
 }
@@ -89,6 +92,9 @@ func (p demandPod) render(b *strings.Builder, start, t time.Time) {
 	if len(p.tpotBounds) > 0 {
 		histogram(MetricRequestTPOT, p.tpotBounds, p.tpotRates, 1)
 	}
+	if p.prefill > 0 {
+		histogram(MetricRequestPrefillTime, []float64{1}, []float64{p.requests, p.requests}, p.requests*p.prefill)
+	}
 	if p.gateway > 0 {
 		fmt.Fprintf(b, "# TYPE inference_objective_request_total counter\n")
 		fmt.Fprintf(b, "inference_objective_request_total{namespace=%q,pod=\"epp\",model_name=\"alias\",target_model_name=%q} %s %s\n",
@@ -123,9 +129,10 @@ func TestCollectDemandAndLatency(t *testing.T) {
 	pods := []demandPod{
 		{ns: ns, pod: "llama-6b7c8-a", model: llama, requests: 5, promptTokens: 200, genTokens: 50, waitingBase: 4, waitingSlope: 0.5, running: 8,
 			prefixHits: 250, prefixQueries: 1000, ttftBounds: ttftB, ttftRates: ttftR, itlBounds: itlB, itlRates: itlR, gateway: 12,
-			tpotBounds: tpotB, tpotRates: tpotR},
+			tpotBounds: tpotB, tpotRates: tpotR, prefill: 0.04},
 		{ns: ns, pod: "llama-6b7c8-b", model: llama, requests: 5, promptTokens: 200, genTokens: 50, waitingBase: 2, running: 8,
-			prefixHits: 250, prefixQueries: 1000, ttftBounds: ttftB, ttftRates: ttftR, itlBounds: itlB, itlRates: itlR, legacyITL: true},
+			prefixHits: 250, prefixQueries: 1000, ttftBounds: ttftB, ttftRates: ttftR, itlBounds: itlB, itlRates: itlR, legacyITL: true,
+			prefill: 0.06},
 		// granite: idle counters (nothing finished in the window), no latency histograms.
 		{ns: ns, pod: "granite-5a4b3-a", model: granite, waitingBase: 0, running: 0},
 	}
@@ -223,6 +230,15 @@ func TestCollectDemandAndLatency(t *testing.T) {
 	for _, p := range snap.Variants[vaKey(ns, "llama")].Pods {
 		if math.Abs(p.MeanRunningRequests-8) > 1e-6 || math.Abs(p.ITLMedianSeconds-0.0175) > 1e-6 {
 			t.Errorf("pod %s: mean running %v, ITL median %v; want 8 and 0.0175", p.Name, p.MeanRunningRequests, p.ITLMedianSeconds)
+		}
+	}
+	// Each pod's prefill point: the mean prompt (200 tokens) and the mean prefill time of its
+	// own finished requests (40 ms on pod a, 60 ms on pod b), and its finish rate (5/s).
+	wantPrefill := map[string]float64{"llama-6b7c8-a": 0.04, "llama-6b7c8-b": 0.06}
+	for _, p := range snap.Variants[vaKey(ns, "llama")].Pods {
+		if math.Abs(p.MeanPromptTokens-200) > 1e-6 || math.Abs(p.MeanPrefillSeconds-wantPrefill[p.Name]) > 1e-9 || math.Abs(p.FinishRate-5) > 1e-6 {
+			t.Errorf("pod %s: mean prompt %v, mean prefill %v s, finish rate %v/s; want 200, %v and 5", p.Name, p.MeanPromptTokens,
+				p.MeanPrefillSeconds, p.FinishRate, wantPrefill[p.Name])
 		}
 	}
 	if n := len(snap.Variants[vaKey(ns, "llama")].Pods); n != 2 {

@@ -71,6 +71,12 @@ const modelQuery = "model"
 // queryName tells which of BuildQueries' queries promql is.
 func queryName(promql string) string {
 	switch {
+	case strings.Contains(promql, MetricRequestPrefillTime):
+		return QueryPrefillMean
+	case strings.HasPrefix(promql, "sum by ("+seriesGrouping+")") && strings.Contains(promql, " / "):
+		return QueryPodPromptMean
+	case strings.HasPrefix(promql, "sum by ("+seriesGrouping+")"):
+		return QueryPodFinishRate
 	case strings.HasPrefix(promql, "sum by ("):
 		return modelQuery
 	case strings.Contains(promql, MetricCacheConfigInfo):
@@ -115,6 +121,12 @@ func (f *vectorServer) serve(w http.ResponseWriter, r *http.Request) {
 		value = "6"
 	case QueryITLMedian:
 		value = "0.02"
+	case QueryPrefillMean:
+		value = "0.05"
+	case QueryPodPromptMean:
+		value = "1000"
+	case QueryPodFinishRate:
+		value = "2"
 	case QueryKvCacheBlocks:
 		value = "1"
 	case QueryLastSample:

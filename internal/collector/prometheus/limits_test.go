@@ -172,8 +172,10 @@ func TestCollectRefusesHugeResponses(t *testing.T) {
 	tgt := fx.target
 	wantObs := collector.VariantObservation{TargetFound: true, CurrentReplicas: 2, ReadyReplicas: 2, KvCacheTokens: 32768,
 		Metrics: found(), Pods: []analysis.PodMetrics{
-			{Name: fx.pods[0].Name, KvCacheUsage: 0.9, QueueLength: 10, RunningRequests: 8, MeanRunningRequests: 6, ITLMedianSeconds: 0.02},
-			{Name: fx.pods[1].Name, KvCacheUsage: 0.9, QueueLength: 10, RunningRequests: 8, MeanRunningRequests: 6, ITLMedianSeconds: 0.02}}}
+			{Name: fx.pods[0].Name, KvCacheUsage: 0.9, QueueLength: 10, RunningRequests: 8, MeanRunningRequests: 6, ITLMedianSeconds: 0.02,
+				MeanPromptTokens: 1000, MeanPrefillSeconds: 0.05, FinishRate: 2},
+			{Name: fx.pods[1].Name, KvCacheUsage: 0.9, QueueLength: 10, RunningRequests: 8, MeanRunningRequests: 6, ITLMedianSeconds: 0.02,
+				MeanPromptTokens: 1000, MeanPrefillSeconds: 0.05, FinishRate: 2}}}
 
 	cases := map[string]struct {
 		cfg     Config
@@ -186,7 +188,7 @@ func TestCollectRefusesHugeResponses(t *testing.T) {
 		"100k series": {extra: map[string]int{QueryRequestsWaiting: 100_000}, limit: limitSeries,
 			wantErr: []string{"querying num_requests_waiting: ", "more than 30000 series", EnvMaxSeries}},
 		"100k series in every query": {extra: allQueries(100_000), limit: limitSeries,
-			wantErr: []string{"more than 30000 series", "(and 6 more of 7 queries failed)"}},
+			wantErr: []string{"more than 30000 series", "(and 9 more of 10 queries failed)"}},
 		"too many bytes": {cfg: Config{MaxResponseBytes: 64 << 10}, extra: map[string]int{QueryKvCacheBlocks: 1000}, limit: limitBytes,
 			wantErr: []string{"querying kv_cache_blocks: ", "larger than 65536 bytes", EnvMaxResponseBytes}},
 		"lower series limit": {cfg: Config{MaxSeries: 100}, extra: map[string]int{QueryLastSample: 99}, limit: limitSeries,

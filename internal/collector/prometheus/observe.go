@@ -38,7 +38,10 @@ type reading struct {
 	hasKV, hasWaiting, hasRunning bool
 	// runningMean and itlMedian are the decode point of the pod (0 when not read).
 	runningMean, itlMedian float64
-	badKV, badWaiting      string
+	// prefillMean (seconds), promptMean (tokens) and finishRate (requests per second) are the
+	// prefill point of the pod (0 when not read).
+	prefillMean, promptMean, finishRate float64
+	badKV, badWaiting                   string
 	// last is the time of the newest vllm:num_requests_waiting sample; zero when absent.
 	last time.Time
 }
@@ -113,6 +116,20 @@ func parseReadings(results map[string]model.Vector) readings {
 			// NaN when no token was produced in the window; +Inf past the last bound.
 			if v := float64(s.Value); validValue(v) && !math.IsInf(v, 0) {
 				p.itlMedian = max(p.itlMedian, v)
+			}
+		}
+	}
+	for _, q := range []struct {
+		name string
+		dst  func(*reading) *float64
+	}{{QueryPrefillMean, func(p *reading) *float64 { return &p.prefillMean }}, {QueryPodPromptMean, func(p *reading) *float64 { return &p.promptMean }},
+		{QueryPodFinishRate, func(p *reading) *float64 { return &p.finishRate }}} {
+		for _, s := range results[q.name] {
+			if p := get(s); p != nil {
+				// NaN (the means) or 0 (the rate) when no request finished in the window.
+				if v := float64(s.Value); validValue(v) && !math.IsInf(v, 0) && v > 0 {
+					*q.dst(p) = max(*q.dst(p), v)
+				}
 			}
 		}
 	}
@@ -391,6 +408,9 @@ func judge(pod string, r *reading, now time.Time, window, staleAfter time.Durati
 		}
 		if r.runningMean > 0 && r.itlMedian > 0 {
 			v.metrics.MeanRunningRequests, v.metrics.ITLMedianSeconds = r.runningMean, r.itlMedian
+		}
+		if r.prefillMean > 0 && r.promptMean > 0 {
+			v.metrics.MeanPromptTokens, v.metrics.MeanPrefillSeconds, v.metrics.FinishRate = r.promptMean, r.prefillMean, r.finishRate
 		}
 	}
 	return v

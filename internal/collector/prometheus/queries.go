@@ -49,6 +49,9 @@ const (
 	// MetricRequestTPOT is the per-request histogram of the mean time per output token (vLLM
 	// V1): the request-level ITL an SLO on the mean ITL is met or missed on.
 	MetricRequestTPOT = "vllm:request_time_per_output_token_seconds"
+	// MetricRequestPrefillTime is the per-request histogram of the time from a request's first
+	// scheduling to its first token (vLLM V1): its prompt's prefill, chunks and all.
+	MetricRequestPrefillTime = "vllm:request_prefill_time_seconds"
 )
 
 // GatewayMetric names the request counter of an inference gateway (the llm-d / Gateway API
@@ -93,6 +96,14 @@ const (
 	// (batch, ITL) of the pod's decode speed, for the slo analyzer's estimator.
 	QueryRunningMean = "num_requests_running_mean"
 	QueryITLMedian   = "itl_median"
+	// QueryPrefillMean is each pod's mean prefill time over the requests that finished in the
+	// window and QueryPodPromptMean their mean prompt length: a point (prompt, prefill time)
+	// of the pod's prefill speed, for the slo analyzer's estimator.
+	QueryPrefillMean   = "prefill_time_mean"
+	QueryPodPromptMean = "pod_prompt_tokens_mean"
+	// QueryPodFinishRate is each pod's rate of finished requests over the window: how often
+	// its prompts share their steps with other prompts, which lengthens their prefill time.
+	QueryPodFinishRate = "pod_finish_rate"
 	// QueryLastSample is the time of each pod's newest vllm:num_requests_waiting sample.
 	QueryLastSample = "last_sample"
 	// QueryKvCacheBlocks is each pod's KV-cache geometry (vllm:cache_config_info labels).
@@ -185,6 +196,13 @@ func BuildQueries(sel Selector, window time.Duration) []Query {
 	peak := func(metric string) string { return "max_over_time(" + metric + vllm + w + ")" }
 	byPod := func(expr string) string { return "max by (" + seriesGrouping + ") (" + expr + ")" }
 
+	perPodMean := func(metric string) string {
+		sum := func(suffix string) string {
+			return "sum by (" + seriesGrouping + ") (rate(" + metric + suffix + vllm + w + "))"
+		}
+		return sum("_sum") + " / " + sum("_count")
+	}
+
 	return []Query{
 		// Older vLLM exports gpu_cache_usage_perc instead; `or` keeps the newer series when a
 		// pod exports both (the label sets are identical once max_over_time drops the name).
@@ -195,6 +213,10 @@ func BuildQueries(sel Selector, window time.Duration) []Query {
 		// One series per pod: histogram_quantile runs in Prometheus, the buckets stay there.
 		{QueryITLMedian, "histogram_quantile(0.5, sum by (" + seriesGrouping + ", le) (rate(" + MetricITL + "_bucket" + vllm + w +
 			") or rate(" + MetricTPOT + "_bucket" + vllm + w + ")))"},
+		// NaN (absent once parsed) for a pod with no request finished in the window.
+		{QueryPrefillMean, perPodMean(MetricRequestPrefillTime)},
+		{QueryPodPromptMean, perPodMean(MetricRequestPromptTokens)},
+		{QueryPodFinishRate, "sum by (" + seriesGrouping + ") (rate(" + MetricRequestPromptTokens + "_count" + vllm + w + "))"},
 		// timestamp() of an instant selector is the time of the newest sample (within
 		// Prometheus' 5m lookback); a series whose target vanished is staleness-marked and absent.
 		{QueryLastSample, byPod("timestamp(" + MetricRequestsWaiting + vllm + ")")},

@@ -496,8 +496,8 @@ func TestCollectHostileModelName(t *testing.T) {
 		targets = append(targets, collector.Target{VariantAutoscaling: vaKey(ns, "v"+strconv.Itoa(i)), ModelID: m, Deployment: "evil"})
 	}
 	for _, q := range BuildQueries(SelectorFor(targets), DefaultWindow) {
-		// The hostile exposition has no ITL histogram to take a median of.
-		if q.Name == QueryKvCacheBlocks || q.Name == QueryITLMedian {
+		// The hostile exposition has no ITL or prefill histogram to take a median or mean of.
+		if q.Name == QueryKvCacheBlocks || q.Name == QueryITLMedian || q.Name == QueryPrefillMean || q.Name == QueryPodPromptMean || q.Name == QueryPodFinishRate {
 			continue
 		}
 		vec, err := prom.Query(c.ctx, q.PromQL)
@@ -623,8 +623,8 @@ func TestCollectQueryTimeout(t *testing.T) {
 	start := time.Now()
 	_, err := New(blockingAPI{}, podCache, WithQueryTimeout(200*time.Millisecond)).Collect(context.Background(), []collector.Target{tgt}, time.Now())
 	elapsed := time.Since(start)
-	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "and 6 more of 7 queries failed") {
-		t.Errorf("Collect error = %v, want the deadline of all 7 queries", err)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "and 9 more of 10 queries failed") {
+		t.Errorf("Collect error = %v, want the deadline of all 10 queries", err)
 	}
 	if elapsed > 2*time.Second {
 		t.Errorf("Collect took %s with a 200ms query timeout (queries not parallel or not bounded?)", elapsed)

@@ -41,7 +41,9 @@ type engineMetrics struct {
 	sloParam      *prometheus.GaugeVec
 	sloModelError *prometheus.GaugeVec
 	sloSamples    *prometheus.GaugeVec
-	sloHeadroom   *prometheus.GaugeVec
+	// sloPrefillError and sloPrefillSamples are the same for the prefill fit.
+	sloPrefillError, sloPrefillSamples *prometheus.GaugeVec
+	sloHeadroom                        *prometheus.GaugeVec
 }
 
 func newEngineMetrics(reg prometheus.Registerer) (*engineMetrics, error) {
@@ -109,6 +111,14 @@ func newEngineMetrics(reg prometheus.Registerer) (*engineMetrics, error) {
 		Name: "wva_slo_decode_samples",
 		Help: "Decode samples the variant's estimator has accepted.",
 	}, variant)
+	m.sloPrefillError = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "wva_slo_prefill_model_error_ratio",
+		Help: "Mean absolute relative error of the fitted prefill model's one-step-ahead predictions of a pod's mean prefill work (0.05 is 5 %).",
+	}, variant)
+	m.sloPrefillSamples = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "wva_slo_prefill_samples",
+		Help: "Prefill samples the variant's estimator has accepted.",
+	}, variant)
 	m.sloHeadroom = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "wva_slo_headroom",
 		Help: "The slo analyzer's attainment-feedback multiplier of the model's planned demand (1: no correction).",
@@ -117,7 +127,7 @@ func newEngineMetrics(reg prometheus.Registerer) (*engineMetrics, error) {
 		return m, nil
 	}
 	for _, c := range []prometheus.Collector{m.cycleDuration, m.decisions, m.collectionErrors, m.queriesPerCycle, m.triggerRequests, m.triggerDeferred, m.triggerPending,
-		m.heldDecisions, m.scaledToZero, m.scaledFromZero, m.fromZeroErrors, m.sloCapacity, m.sloParam, m.sloModelError, m.sloSamples, m.sloHeadroom} {
+		m.heldDecisions, m.scaledToZero, m.scaledFromZero, m.fromZeroErrors, m.sloCapacity, m.sloParam, m.sloModelError, m.sloSamples, m.sloPrefillError, m.sloPrefillSamples, m.sloHeadroom} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -136,6 +146,8 @@ func (m *engineMetrics) observeSLO(namespace, modelID string, b *analysis.SLOBre
 		m.sloCapacity.WithLabelValues(namespace, v.Name).Set(v.CapacityPerReplica)
 		m.sloModelError.WithLabelValues(namespace, v.Name).Set(v.DecodeError)
 		m.sloSamples.WithLabelValues(namespace, v.Name).Set(float64(v.DecodeSamples))
+		m.sloPrefillError.WithLabelValues(namespace, v.Name).Set(v.PrefillError)
+		m.sloPrefillSamples.WithLabelValues(namespace, v.Name).Set(float64(v.PrefillSamples))
 		p := v.Params
 		for name, x := range map[string]float64{"alpha": p.AlphaMs, "beta": p.BetaMs, "epsilon": p.EpsilonMs, "gamma": p.GammaMs,
 			"delta": p.DeltaMs, "zeta": p.ZetaMs} {
@@ -150,7 +162,7 @@ func (m *engineMetrics) forgetSLO(namespace, variant string) {
 		return
 	}
 	labels := prometheus.Labels{labelNamespace: namespace, labelVariant: variant}
-	for _, g := range []*prometheus.GaugeVec{m.sloCapacity, m.sloParam, m.sloModelError, m.sloSamples} {
+	for _, g := range []*prometheus.GaugeVec{m.sloCapacity, m.sloParam, m.sloModelError, m.sloSamples, m.sloPrefillError, m.sloPrefillSamples} {
 		g.DeletePartialMatch(labels)
 	}
 }

@@ -43,7 +43,7 @@ type Collector struct {
 
 	running, waiting, kvUsage, cacheInfo                       *prometheus.Desc
 	promptTokens, genTokens, success, preemptions, pcQ, pcHits *prometheus.Desc
-	ttft, itl, tpot, e2e, queue, promptHist, genHist           *prometheus.Desc
+	ttft, itl, tpot, e2e, queue, prefill, promptHist, genHist  *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
@@ -72,6 +72,7 @@ func New(modelName string, kvCacheTokens int, read func() sim.ReplicaMetrics) *C
 		tpot:         d(sim.MetricRequestTPOT, "Histogram of time_per_output_token_seconds per request.", l),
 		e2e:          d(sim.MetricE2ERequestLatency, "Histogram of e2e request latency in seconds.", l),
 		queue:        d(sim.MetricRequestQueueTime, "Histogram of time spent in WAITING phase for request.", l),
+		prefill:      d(sim.MetricRequestPrefillTime, "Histogram of time spent in PREFILL phase for request.", l),
 		promptHist:   d(sim.MetricRequestPromptTokens, "Number of prefill tokens processed.", l),
 		genHist:      d(sim.MetricRequestGenerationToken, "Number of generation tokens processed.", l),
 	}
@@ -85,7 +86,7 @@ func ForPod(p sim.Pod) *Collector {
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.running, c.waiting, c.kvUsage, c.cacheInfo, c.promptTokens, c.genTokens,
-		c.success, c.preemptions, c.pcQ, c.pcHits, c.ttft, c.itl, c.tpot, c.e2e, c.queue, c.promptHist, c.genHist} {
+		c.success, c.preemptions, c.pcQ, c.pcHits, c.ttft, c.itl, c.tpot, c.e2e, c.queue, c.prefill, c.promptHist, c.genHist} {
 		ch <- d
 	}
 }
@@ -119,6 +120,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	hist(c.tpot, h.TPOT)
 	hist(c.e2e, h.E2E)
 	hist(c.queue, h.QueueTime)
+	hist(c.prefill, h.PrefillTime)
 	hist(c.promptHist, h.PromptTokens)
 	hist(c.genHist, h.GenerationTokens)
 }
