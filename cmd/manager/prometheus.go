@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
 	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
 )
 
@@ -44,7 +45,9 @@ func newPrometheusSource(ctx context.Context, logger logr.Logger, opts Options, 
 		"queryTimeout", cfg.EffectiveQueryTimeout())
 	return promsource.New(api, cached, promsource.WithQueryTimeout(cfg.EffectiveQueryTimeout()),
 		promsource.WithWindow(opts.MetricsWindow), promsource.WithMetrics(m), promsource.WithGatewayMetric(opts.GatewayMetric),
-		promsource.WithNamespaceLister(collectorLister(ctx, logger, informers))), cfg.BaseURL, nil
+		promsource.WithNamespaceLister(collectorLister(ctx, logger, informers)),
+		// Each pod's decode and prefill points feed the slo analyzer's estimator only.
+		promsource.WithPodPoints(opts.Analyzer == analysis.AnalyzerSLO)), cfg.BaseURL, nil
 }
 
 // collectorLister returns the lister that hands the collector the cached Pods and Deployments

@@ -241,6 +241,17 @@ func TestCollectDemandAndLatency(t *testing.T) {
 				p.MeanPrefillSeconds, p.FinishRate, wantPrefill[p.Name])
 		}
 	}
+	// Without the pod points (the manager's setting for analyzers other than slo) the five
+	// point queries are not issued and the pods carry saturation readings only.
+	bare := collectAt(New(prom.API, podCache, WithWindow(window), WithPodPoints(false)))
+	if bare.Queries != queriesPerCycle()-5 {
+		t.Errorf("without pod points: %d queries, want %d", bare.Queries, queriesPerCycle()-5)
+	}
+	for _, p := range bare.Variants[vaKey(ns, "llama")].Pods {
+		if p.MeanRunningRequests != 0 || p.ITLMedianSeconds != 0 || p.MeanPrefillSeconds != 0 || p.FinishRate != 0 || p.KvCacheUsage != 0.5 {
+			t.Errorf("without pod points, pod %+v: want KV 0.5 and no decode or prefill point", p)
+		}
+	}
 	if n := len(snap.Variants[vaKey(ns, "llama")].Pods); n != 2 {
 		t.Errorf("llama has %d pods with metrics, want 2", n)
 	}

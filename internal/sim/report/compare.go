@@ -18,6 +18,7 @@ import (
 	testingclock "k8s.io/utils/clock/testing"
 
 	wvav1alpha1 "github.com/llm-d-incubation/workload-variant-autoscaler/api/v1alpha1"
+	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/analysis"
 	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/defaults"
 	"github.com/llm-d-incubation/workload-variant-autoscaler/internal/interfaces"
@@ -520,7 +521,9 @@ func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.Ora
 		var opts []sim.RunOption
 		var closer io.Closer
 		if cfg.Metrics != MetricsIdeal {
-			pipe, err := promsim.NewPipeline(cfg.scrapeConfig(), sc.Start, promsource.WithWindow(sc.PeakWindow))
+			// As the manager does: the per-pod points only for the slo analyzer.
+			pipe, err := promsim.NewPipeline(cfg.scrapeConfig(), sc.Start, promsource.WithWindow(sc.PeakWindow),
+				promsource.WithPodPoints(wcfg.Analyzer == analysis.AnalyzerSLO))
 			if err != nil {
 				return sc, nil, nil, nil, err
 			}
