@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -65,10 +67,23 @@ func TestMetricsReachPrometheus(t *testing.T) {
 	}
 	// The bindings of both installs are there now; each must authorize the scrape on its own,
 	// so check it once more after deleting the other install's binding.
-	for _, binding := range []string{"workload-variant-autoscaler-metrics-reader", "wva-workload-variant-autoscaler-metrics-reader"} {
-		if !canScrape(t, c) {
-			t.Fatalf("%s:%s may not GET /metrics with both bindings installed", promSANamespace, promSAName)
+	// The API server's RBAC authorizer learns of bindings through its informers, so each answer
+	// is awaited (a few ms, up to the watch's latency on a loaded machine).
+	scrapes := func(want bool, why string) {
+		t.Helper()
+		testutil.Eventually(t, 10*time.Second, func() error {
+			if canScrape(t, c) != want {
+				return fmt.Errorf("%s:%s: GET /metrics allowed = %v %s", promSANamespace, promSAName, !want, why)
+			}
+			return nil
+		})
+	}
+	for i, binding := range []string{"workload-variant-autoscaler-metrics-reader", "wva-workload-variant-autoscaler-metrics-reader"} {
+		why := "with both bindings installed"
+		if i > 0 {
+			why = "with the other install's binding only"
 		}
+		scrapes(true, why)
 		crb := &unstructured.Unstructured{}
 		crb.SetAPIVersion("rbac.authorization.k8s.io/v1")
 		crb.SetKind("ClusterRoleBinding")
@@ -77,9 +92,7 @@ func TestMetricsReachPrometheus(t *testing.T) {
 			t.Fatalf("deleting %s: %v", binding, err)
 		}
 	}
-	if canScrape(t, c) {
-		t.Errorf("%s:%s may GET /metrics without either binding: the check above proves nothing", promSANamespace, promSAName)
-	}
+	scrapes(false, "without either binding: the check above would prove nothing")
 
 	// The vLLM PodMonitor sample is a valid PodMonitor that keeps the target's pod labels.
 	raw, err := os.ReadFile(filepath.Join("..", "..", "config", "samples", "vllm-podmonitor.yaml"))
