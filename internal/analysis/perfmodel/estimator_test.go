@@ -277,3 +277,34 @@ func TestEstimatorFitsZetaOnMeanSquares(t *testing.T) {
 		t.Errorf("without PromptSquare zeta = %.3g, want it off the truth %.3g (the test would not tell the field's worth)", plain.ZetaMs, truth.ZetaMs)
 	}
 }
+
+// TestEstimatorBoundDoesNotRatchet: a parameter the fit would push below 0 is held at its bound
+// with the correlated parameters moved back with it. Clipping it alone kept their correlated
+// move: on prefill times that grow less than linearly with the prompt (the latency of long
+// prompts corrected for the prompts they share steps with), whose best fit has ζ < 0, each
+// sample that drove ζ below 0 raised δ, and δ climbed to three times the data's slope while the
+// error grew to 96 % and the noise estimate, not the parameters, absorbed it (the slo analyzer
+// on the Mooncake trace, before the fix).
+func TestEstimatorBoundDoesNotRatchet(t *testing.T) {
+	e, err := NewEstimator(Params{AlphaMs: 6, GammaMs: 6.4, DeltaMs: 0.0276}, Config{FitSuperlinear: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	concave := func(p float64) float64 { return 6.4 + 0.04*p - 4e-7*p*p }
+	rng := rand.New(rand.NewPCG(3, 9))
+	for range 300 {
+		mean := 5000 + 20000*rng.Float64()
+		e.ObservePrefill(PrefillSample{PromptTokens: mean, PrefillMs: noisy(rng, concave(mean), 0.05, 0), PromptSquare: 2 * mean * mean})
+	}
+	got, q := e.Params(), e.Quality()
+	// The best fit with ζ = 0 over [5,000, 25,000] has a slope of about 0.028 ms per token.
+	if got.DeltaMs > 0.035 || got.DeltaMs < 0.02 {
+		t.Errorf("delta = %.4g, want within [0.02, 0.035] (the data's slope, with zeta at its bound)", got.DeltaMs)
+	}
+	if q.PrefillMAPE > 0.15 {
+		t.Errorf("prefill MAPE %.2f, want <= 0.15 on 5 %% noise and a slight curvature", q.PrefillMAPE)
+	}
+	for _, p := range []float64{5000, 15000, 25000} {
+		within(t, fmt.Sprintf("prefill at %.0f tokens", p), got.PrefillMs(p), concave(p), 0.2)
+	}
+}
