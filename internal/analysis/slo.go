@@ -103,8 +103,10 @@ type SLOState struct {
 	// number of requests it averages (smoothMix).
 	Mix         queueing.Mix
 	MixRequests float64
-	// WorkRef is the variant whose perfParms define the forecaster's unit of work (workUnits).
-	WorkRef string
+	// WorkRef is the variant whose step-time model defines the forecaster's unit of work, and
+	// WorkParams that model as the unit was last computed with (workUnits).
+	WorkRef    string
+	WorkParams perfmodel.Params
 	// Variants holds each variant's fitted performance model, by variant name.
 	Variants map[string]SLOVariantState
 	// Chosen is the fleet of the last sized decision, replicas by variant name (nil before the
@@ -558,9 +560,8 @@ func queueingSLO(t interfaces.SLOTargets) queueing.SLO {
 }
 
 // workUnits returns how many requests per second of the cycle's mix and of the smoothed mix
-// make one second of work per second for one replica of the reference variant, by its perfParms
-// (queueing.WorkMs; the first usable variant by name, so that the unit does not move with a
-// fit): the forecaster observes λ / perCycle, the load in replica-seconds per second, and its
+// make one second of work per second for one replica of the reference variant, by the step-time
+// model it is sized with (queueing.WorkMs; the first usable variant by name): the forecaster observes λ / perCycle, the load in replica-seconds per second, and its
 // plan converts back to requests of the smoothed mix, at which the capacities are computed, by
 // perSmoothed. Prompts that lengthen at a steady request rate are then a rising load whose trend
 // the plan extrapolates over the start-up horizon, where the request count shows none. The unit
@@ -589,8 +590,17 @@ func (st *SLOState) workUnits(entries []*sloVariant, cycle queueing.Mix) (perCyc
 	if !(cycle.OutputTokens >= 1) {
 		cycle = st.Mix
 	}
-	prior := st.Variants[ref.st.Name].Prior
-	return perWorkSecond(prior, cycle), perWorkSecond(prior, st.Mix)
+	// The unit is the reference's model as the analysis sizes it: the perfParms until the fit is
+	// trusted, then the fit. When the model moves the history is restated in the new unit, so a
+	// better fit is not read as a change of demand.
+	p := ref.params
+	if st.WorkParams != p {
+		if old, cur := perWorkSecond(st.WorkParams, st.Mix), perWorkSecond(p, st.Mix); old > 0 && cur > 0 {
+			st.Forecast.Rescale(old / cur)
+		}
+		st.WorkParams = p
+	}
+	return perWorkSecond(p, cycle), perWorkSecond(p, st.Mix)
 }
 
 // perWorkSecond is the request rate of mix m that costs one replica-second per second; 0 when

@@ -113,6 +113,18 @@ func (f *Forecaster) damped(h float64) float64 {
 	return f.Trend * tau * (1 - math.Exp(-h/tau))
 }
 
+// Rescale restates the forecaster in a unit k times smaller: its level, trend and margin are
+// multiplied by k (its variance by k²), as if every past sample had been k times larger. A k that
+// is not a finite number > 0 changes nothing.
+func (f *Forecaster) Rescale(k float64) {
+	if !(k > 0) || math.IsInf(k, 0) {
+		return
+	}
+	f.Level = min(f.Level*k, MaxRate)
+	f.Trend *= k
+	f.Var = min(f.Var*k*k, MaxRate*MaxRate)
+}
+
 // Observe adds a rate sample (requests per second) taken at t. It ignores a rate that is not a
 // finite number >= 0 and a sample not after the last one, and reports whether it used it.
 func (f *Forecaster) Observe(t time.Time, rate float64) bool {

@@ -121,3 +121,28 @@ func TestBadInputs(t *testing.T) {
 		}
 	}
 }
+
+// TestRescaleRestatesTheHistory: a forecaster rescaled by k forecasts what one fed every sample
+// k times larger forecasts, and a bad k changes nothing.
+func TestRescaleRestatesTheHistory(t *testing.T) {
+	ramp := func(s time.Duration) float64 { return 2 + s.Minutes() + 0.3*math.Sin(s.Seconds()) }
+	a, at := run(t, newF(t), 0, 10*time.Minute, ramp)
+	b, _ := run(t, newF(t), 0, 10*time.Minute, func(s time.Duration) float64 { return 2.5 * ramp(s) })
+	a.Rescale(2.5)
+	fa, fb := a.Forecast(at), b.Forecast(at)
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{{"level", fa.Level, fb.Level}, {"expected", fa.Expected, fb.Expected}, {"margin", fa.Margin, fb.Margin}, {"planned", fa.Planned, fb.Planned}} {
+		if math.Abs(c.got-c.want) > 1e-9*math.Max(1, math.Abs(c.want)) {
+			t.Errorf("rescaled %s = %g, want %g", c.name, c.got, c.want)
+		}
+	}
+	before := a
+	for _, k := range []float64{0, -1, math.NaN(), math.Inf(1)} {
+		a.Rescale(k)
+		if a != before {
+			t.Errorf("Rescale(%g) changed the forecaster: %+v, want %+v", k, a, before)
+		}
+	}
+}
