@@ -69,6 +69,11 @@ type ModelMetrics struct {
 	// though a request's mean absorbs it. Empty on vLLM versions without the histogram.
 	RequestTPOT           Histogram  `json:"requestTPOT,omitzero"`
 	RequestTPOTAttainment LatencySLI `json:"requestTPOTAttainment,omitzero"`
+	// OutputLengths is the per-second bucket rates of the requests' output lengths in tokens
+	// (vllm:request_generation_tokens); empty when not read. Its shape, not only its mean,
+	// decides how often a prefill stall breaks a request's mean ITL: a request of five tokens
+	// that meets one long prompt's chunks misses a target that one of five hundred meets.
+	OutputLengths Histogram `json:"outputLengths,omitzero"`
 
 	// Missing lists the signals that could not be read, each with why, e.g.
 	// "ttft: no vllm:time_to_first_token_seconds_bucket series".

@@ -60,7 +60,8 @@ const (
 	// maxPool bounds the pool a model's variants are sized in (queueing.Limits.Replicas).
 	maxPool = 100000
 	// sloLengthCV is the coefficient of variation assumed for prompt and output lengths: the
-	// collector reads only their means; chat traces have about 1.
+	// collector reads their means (and the shape of the output lengths, Mix.OutputCDF, which the
+	// ITL chunk-miss share uses in place of this); chat traces have about 1.
 	sloLengthCV = 1.0
 	// sloMixWeight is the weight of one SLOFeedbackPeriod's mean lengths in the smoothed
 	// request mix.
@@ -277,7 +278,7 @@ func (a SLOAnalyzer) AnalyzeWithState(m ModelState, cfg interfaces.SaturationSca
 	var cycleMix queueing.Mix // this cycle's lengths, unsmoothed; zero when none were read
 	if met != nil && met.MeanOutputTokens >= 1 {
 		cycleMix = queueing.Mix{PromptTokens: min(met.MeanPromptTokens, 1e7), CachedShare: min(met.PrefixCacheHitRate, 0.99),
-			OutputTokens: min(met.MeanOutputTokens, 1e7), PromptCV: sloLengthCV, OutputCV: sloLengthCV}
+			OutputTokens: min(met.MeanOutputTokens, 1e7), PromptCV: sloLengthCV, OutputCV: sloLengthCV, OutputCDF: outputCDF(met.OutputLengths)}
 		st.Mix, st.MixRequests = smoothMix(st.Mix, st.MixRequests, periods, cycleMix, lambda)
 	}
 	reason := ""
@@ -538,7 +539,31 @@ func smoothMix(prev queueing.Mix, prevRequests, periods float64, cur queueing.Mi
 	cur.PromptTokens = prev.PromptTokens + w*(cur.PromptTokens-prev.PromptTokens)
 	cur.OutputTokens = prev.OutputTokens + w*(cur.OutputTokens-prev.OutputTokens)
 	cur.CachedShare = prev.CachedShare + w*(cur.CachedShare-prev.CachedShare)
+	switch {
+	case cur.OutputCDF[len(cur.OutputCDF)-1] > 0 && prev.OutputCDF[len(prev.OutputCDF)-1] > 0:
+		for i := range cur.OutputCDF {
+			cur.OutputCDF[i] = prev.OutputCDF[i] + w*(cur.OutputCDF[i]-prev.OutputCDF[i])
+		}
+	case prev.OutputCDF[len(prev.OutputCDF)-1] > 0:
+		cur.OutputCDF = prev.OutputCDF // a window without the histogram keeps the last shape
+	}
 	return cur, total
+}
+
+// outputCDF is the output-length histogram as queueing.Mix.OutputCDF; zero (not used) when the
+// histogram holds no request.
+func outputCDF(h Histogram) [len(queueing.OutputBounds)]float64 {
+	var c [len(queueing.OutputBounds)]float64
+	prev := 0.0
+	for i, b := range queueing.OutputBounds {
+		v, ok := h.FractionBelow(b)
+		if !ok || !(v >= 0) {
+			return [len(queueing.OutputBounds)]float64{}
+		}
+		prev = min(max(v, prev), 1)
+		c[i] = prev
+	}
+	return c
 }
 
 // itlSLI is the attainment of the ITL target: per request when the per-request TPOT histogram

@@ -665,3 +665,43 @@ func TestSLOLearnsPrefillFromItsPods(t *testing.T) {
 		t.Errorf("at 6,000-token prompts the fitted prefill sizes %d replicas, the prior %d: want more", fitted, prior)
 	}
 }
+
+// TestOutputCDFFromHistogram: the output-length histogram becomes queueing.Mix.OutputCDF at
+// vLLM's bounds (interpolated between the histogram's own), an empty one leaves it unused, and
+// the smoothed mix averages the shape as it averages the means, keeping the last one through a
+// window without the histogram.
+func TestOutputCDFFromHistogram(t *testing.T) {
+	h, ok := NewHistogram([]Bucket{{UpperBound: 10, Count: 25}, {UpperBound: 100, Count: 100}, {UpperBound: math.Inf(1), Count: 100}})
+	if !ok {
+		t.Fatal("NewHistogram refused the buckets")
+	}
+	c := outputCDF(h)
+	// 1, 2, 5 tokens: the first bucket interpolated from 0; 20 and 50 within (10, 100].
+	want := map[float64]float64{1: 2.5, 2: 5, 5: 12.5, 10: 25, 20: 25 + 75.0/9, 50: 25 + 75*40.0/90, 100: 100, 100000: 100}
+	for i, b := range queueing.OutputBounds {
+		if w, ok := want[b]; ok && math.Abs(c[i]-w/100) > 1e-9 {
+			t.Errorf("CDF at %g tokens = %.4f, want %.4f", b, c[i], w/100)
+		}
+	}
+	if z := outputCDF(Histogram{}); z != ([len(queueing.OutputBounds)]float64{}) {
+		t.Errorf("empty histogram: CDF %v, want all zero (unused)", z)
+	}
+
+	prev := queueing.Mix{PromptTokens: 1000, OutputTokens: 50, OutputCDF: c}
+	var other [len(queueing.OutputBounds)]float64
+	for i := range other {
+		other[i] = 1 // every request within one token
+	}
+	cur := queueing.Mix{PromptTokens: 1000, OutputTokens: 1, OutputCDF: other}
+	// Equal weights: as many requests seen in the period (1/s for 30 s) as remembered (37.5
+	// decayed by 1 − sloMixWeight).
+	got, _ := smoothMix(prev, 30/(1-sloMixWeight), 1, cur, 1)
+	if math.Abs(got.OutputCDF[0]-(c[0]+1)/2) > 1e-9 || math.Abs(got.OutputTokens-25.5) > 1e-9 {
+		t.Errorf("smoothed: CDF at 1 token %.4f, mean %.2f; want %.4f and 25.5", got.OutputCDF[0], got.OutputTokens, (c[0]+1)/2)
+	}
+	none := cur
+	none.OutputCDF = [len(queueing.OutputBounds)]float64{}
+	if got, _ := smoothMix(prev, 30, 1, none, 1); got.OutputCDF != c {
+		t.Errorf("a window without the histogram: CDF %v, want the last one %v", got.OutputCDF, c)
+	}
+}

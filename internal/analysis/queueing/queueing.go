@@ -22,6 +22,44 @@ type Mix struct {
 	// are not prefilled again, but they are held in the KV cache, decoded against, and attended
 	// to by the prompt's new tokens, so PromptTokens stays the whole prompt.
 	CachedShare float64 `json:"cachedShare,omitempty"`
+	// OutputCDF, when its last value is above 0, is the measured distribution of the output
+	// lengths: OutputCDF[i] is the share of requests of at most OutputBounds[i] tokens (vLLM's
+	// 1-2-5 buckets of vllm:request_generation_tokens), nondecreasing. The ITL chunk-miss share
+	// integrates over it in place of the lognormal of OutputTokens and OutputCV, which has
+	// almost no requests of a few tokens where a trace may have many (a quarter of the Mooncake
+	// trace's requests end within 10 tokens; the lognormal of its mean and CV puts 0.3 % there).
+	// An invalid one is not used.
+	OutputCDF [len(OutputBounds)]float64 `json:"outputCDF,omitzero"`
+}
+
+// OutputBounds are the output lengths (tokens) at which Mix.OutputCDF is given: vLLM's 1-2-5
+// bucket bounds of vllm:request_generation_tokens, up to 100,000.
+var OutputBounds = [...]float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000}
+
+// validCDF reports whether c is a distribution over OutputBounds: finite, in [0, 1],
+// nondecreasing, its last value above 0.
+func validCDF(c [len(OutputBounds)]float64) bool {
+	prev := 0.0
+	for _, v := range c {
+		if !(v >= prev && v <= 1) {
+			return false
+		}
+		prev = v
+	}
+	return prev > 0
+}
+
+// outputQuantile is the u-quantile of the output length by the CDF c (validCDF), linear within
+// a bucket; the last bound for u beyond the CDF's last value.
+func outputQuantile(c [len(OutputBounds)]float64, u float64) float64 {
+	lo, below := 0.0, 0.0
+	for i, v := range c {
+		if u <= v && v > below {
+			return lo + (OutputBounds[i]-lo)*(u-below)/(v-below)
+		}
+		lo, below = OutputBounds[i], v
+	}
+	return OutputBounds[len(OutputBounds)-1]
 }
 
 // Limits are the replica's batch limits (vLLM engine arguments); 0 means unlimited.
@@ -199,9 +237,14 @@ func newModel(p perfmodel.Params, m Mix, l Limits, s SLO) model {
 	var outSteps [len(outputBins) - 1]float64
 	s2 := math.Log(1 + m.OutputCV*m.OutputCV)
 	mu := math.Log(max(out, 1)) - s2/2
+	measured := validCDF(m.OutputCDF)
 	for i := range outSteps {
 		u := (outputBins[i] + outputBins[i+1]) / 2
-		outSteps[i] = max(math.Ceil(math.Exp(mu+math.Sqrt(s2)*math.Sqrt2*math.Erfinv(2*u-1))-1), 1)
+		length := math.Exp(mu + math.Sqrt(s2)*math.Sqrt2*math.Erfinv(2*u-1))
+		if measured {
+			length = outputQuantile(m.OutputCDF, u)
+		}
+		outSteps[i] = max(math.Ceil(length-1), 1)
 	}
 	return model{
 		outSteps: outSteps,
@@ -256,7 +299,8 @@ var outputBins = [...]float64{0, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.07, 0.1, 0.1
 // runs a request sees are Poisson: the prompts arriving during its m steps, plus the run in
 // progress when it starts (probability ρ, the share of time spent prefilling, which a Poisson
 // arrival sees; counted as one more expected run, a slight overcount). Each run has the mean k chunks. Integrated over the
-// output length, lognormal with the mix's mean and coefficient of variation (outputBins).
+// output length (outputBins): the measured distribution (Mix.OutputCDF) where there is one, else
+// the lognormal of the mix's mean and coefficient of variation.
 func (m *model) itlChunkMiss(lambda, n, step, k, rho float64) float64 {
 	target := m.slo.ITLMs
 	if target <= 0 || k <= 0 || m.decodeSteps <= 0 {

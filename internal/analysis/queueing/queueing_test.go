@@ -188,3 +188,53 @@ func TestWorkMs(t *testing.T) {
 		t.Errorf("invalid mix: WorkMs = %g, want 0", got)
 	}
 }
+
+// TestOutputCDF: the measured output-length distribution replaces the lognormal in the ITL
+// chunk-miss share. At the Mooncake trace's mix (15,000-token prompts, 149 output tokens on
+// average) on the H100 profile, the trace's own distribution, a quarter of its requests within 10
+// tokens, cuts the ITL-bound rate well below what the lognormal of the same mean allows; a CDF
+// drawn from that lognormal gives about the lognormal's rate; an invalid CDF is not used.
+func TestOutputCDF(t *testing.T) {
+	h100 := perfmodel.Params{AlphaMs: 6.4, GammaMs: 5.92, DeltaMs: 0.02706, ZetaMs: 8.8e-7}
+	l := Limits{MaxBatch: 1024, KVTokens: 444208, MaxBatchedTokens: 8192, Replicas: 4}
+	slo := SLO{TTFTMs: 10000, ITLMs: 50, Attainment: 0.99}
+	base := Mix{PromptTokens: 15000, OutputTokens: 149, PromptCV: 1, OutputCV: 1}
+	rate := func(m Mix) float64 {
+		t.Helper()
+		c := MaxRate(h100, m, l, slo)
+		if !c.Feasible {
+			t.Fatalf("MaxRate(%+v) infeasible: %s", m, c.Reason)
+		}
+		return c.RatePerSec
+	}
+	lognormal := rate(base)
+
+	trace := base // the bundled Mooncake trace's output lengths at 1, 2, 5, ... 1000 tokens
+	copy(trace.OutputCDF[:], []float64{0.001, 0.0591, 0.1483, 0.2494, 0.3391, 0.4548, 0.5632, 0.686, 0.9447, 1, 1, 1, 1, 1, 1, 1})
+	if got := rate(trace); !(got < 0.6*lognormal) {
+		t.Errorf("with the trace's short outputs %.3f req/s, want under 60 %% of the lognormal's %.3f", got, lognormal)
+	}
+
+	drawn := base // the lognormal of mean 149 and CV 1 at the bounds
+	s2 := math.Log(2)
+	mu := math.Log(149) - s2/2
+	for i, b := range OutputBounds {
+		drawn.OutputCDF[i] = 0.5 * math.Erfc(-(math.Log(b)-mu)/math.Sqrt(2*s2))
+	}
+	if got := rate(drawn); math.Abs(got-lognormal) > 0.15*lognormal {
+		t.Errorf("with the lognormal's own CDF %.3f req/s, want within 15 %% of %.3f", got, lognormal)
+	}
+
+	for name, cdf := range map[string][]float64{
+		"decreasing": {0.5, 0.4, 1},
+		"above 1":    {0.5, 1.5},
+		"NaN":        {math.NaN(), 1},
+		"all zero":   {},
+	} {
+		bad := base
+		copy(bad.OutputCDF[:], cdf)
+		if got := rate(bad); got != lognormal {
+			t.Errorf("%s CDF: %.4f req/s, want the lognormal's %.4f (not used)", name, got, lognormal)
+		}
+	}
+}

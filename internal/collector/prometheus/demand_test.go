@@ -78,7 +78,8 @@ func (p demandPod) render(b *strings.Builder, start, t time.Time) {
 		line(metric+"_count", "", 1000, rates[len(rates)-1])
 	}
 	histogram(MetricRequestPromptTokens, []float64{100, 1000}, []float64{0, p.requests, p.requests}, p.requests*p.promptTokens)
-	histogram(MetricRequestGenerationTokens, []float64{100, 1000}, []float64{p.requests, p.requests, p.requests}, p.requests*p.genTokens)
+	// A quarter of the requests end within 10 tokens, all within 100.
+	histogram(MetricRequestGenerationTokens, []float64{10, 100, 1000}, []float64{p.requests / 4, p.requests, p.requests, p.requests}, p.requests*p.genTokens)
 	if len(p.ttftBounds) > 0 {
 		histogram(MetricTTFT, p.ttftBounds, p.ttftRates, 1)
 	}
@@ -106,7 +107,8 @@ func (p demandPod) render(b *strings.Builder, start, t time.Time) {
 // known rates, lets the real Prometheus scrape them, and checks every per-model signal against
 // the hand-computed value: rates, mean lengths, prefix-cache hit rate, backlog growth, the
 // offered load (from the gateway, and without it from vLLM), and the TTFT and ITL attainment at
-// a bucket bound (exact) and inside a bucket (interpolated) and their p99.
+// a bucket bound (exact) and inside a bucket (interpolated) and their p99, and the output-length
+// histogram.
 func TestCollectDemandAndLatency(t *testing.T) {
 	c := newCluster(t)
 	ns := c.namespace("demand")
@@ -216,6 +218,8 @@ func TestCollectDemandAndLatency(t *testing.T) {
 		RequestTPOT: buckets(0.01, 1, 0.025, 4, 0.05, 5, inf, 5),
 		RequestTPOTAttainment: analysis.LatencySLI{Target: 25 * time.Millisecond, Known: true, Attainment: 0.8,
 			P99: 48750 * time.Microsecond, Requests: 5},
+		// Output lengths, both pods: 2.5 of the 10 requests/s within 10 tokens, all within 100.
+		OutputLengths: buckets(10, 2.5, 100, 10, 1000, 10, inf, 10),
 	}
 	// Waiting at evalAt: pod a 4 + 0.5 × 6 s, pod b 2; their prompts 200 tokens each.
 	want.Waiting = 4 + 0.5*evalAt.Sub(start).Seconds() + 2

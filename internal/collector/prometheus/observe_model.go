@@ -50,6 +50,7 @@ type modelAcc struct {
 	hasGateway bool
 	ttft, itl  []analysis.Bucket
 	tpot       []analysis.Bucket
+	outLen     []analysis.Bucket
 }
 
 // observeModels builds the ModelMetrics of every model of targets from res. slo gives each
@@ -101,6 +102,7 @@ func observeModels(targets []collector.Target, res modelResults, window time.Dur
 	addBuckets(res.vectors[QueryTTFTBuckets], byModel, len(accs), func(j int) *[]analysis.Bucket { return &accs[j].ttft })
 	addBuckets(res.vectors[QueryITLBuckets], byModel, len(accs), func(j int) *[]analysis.Bucket { return &accs[j].itl })
 	addBuckets(res.vectors[QueryRequestTPOTBuckets], byModel, len(accs), func(j int) *[]analysis.Bucket { return &accs[j].tpot })
+	addBuckets(res.vectors[QueryOutputLengthBuckets], byModel, len(accs), func(j int) *[]analysis.Bucket { return &accs[j].outLen })
 
 	out := make(map[collector.ModelKey]analysis.ModelMetrics, len(accs))
 	for i := range accs {
@@ -160,6 +162,8 @@ func observeModels(targets []collector.Target, res modelResults, window time.Dur
 		// Older vLLM has no per-request TPOT histogram: its absence is not a missing signal (the
 		// per-token ITL histogram stands in), so it is not noted.
 		m.RequestTPOT, m.RequestTPOTAttainment = histogramSignal(nil, "request tpot", MetricRequestTPOT, sv.tpot, res.errs[QueryRequestTPOTBuckets], slo.ITL)
+		// The mean output length stands in where the histogram is not read: not noted either.
+		m.OutputLengths, _ = histogramSignal(nil, "output lengths", MetricRequestGenerationTokens, sv.outLen, res.errs[QueryOutputLengthBuckets], 0)
 		slices.Sort(m.Missing)
 		out[sv.key] = m
 	}

@@ -131,6 +131,8 @@ const (
 	QueryITLBuckets  = "itl_buckets"
 	// QueryRequestTPOTBuckets is the bucket rate of the per-request TPOT histogram.
 	QueryRequestTPOTBuckets = "request_tpot_buckets"
+	// QueryOutputLengthBuckets is the bucket rate of the requests' output-length histogram.
+	QueryOutputLengthBuckets = "output_length_buckets"
 	// QueryGatewayRequestRate is the gateway's request rate per model (only with a GatewayMetric).
 	QueryGatewayRequestRate = "gateway_request_rate"
 )
@@ -225,8 +227,8 @@ func BuildQueries(sel Selector, window time.Duration) []Query {
 	}
 }
 
-// BuildModelQueries returns the per-model demand and latency queries of one cycle for sel: 13
-// queries, 14 with a gateway metric, whatever the number of targets, namespaces or models.
+// BuildModelQueries returns the per-model demand and latency queries of one cycle for sel: 14
+// queries, 15 with a gateway metric, whatever the number of targets, namespaces or models.
 // window is the range of the rates and slopes. Every query sums over the pods of a model, so a
 // result has one series per (namespace, model_name), or per (namespace, model_name, le) for the
 // histograms.
@@ -258,6 +260,7 @@ func BuildModelQueries(sel Selector, window time.Duration, gw GatewayMetric) []Q
 		// label sets are equal and `or` keeps the newer one.
 		{QueryITLBuckets, sumBy(buckets, rate(MetricITL+"_bucket")+" or "+rate(MetricTPOT+"_bucket"))},
 		{QueryRequestTPOTBuckets, sumBy(buckets, rate(MetricRequestTPOT+"_bucket"))},
+		{QueryOutputLengthBuckets, sumBy(buckets, rate(MetricRequestGenerationTokens+"_bucket"))},
 	}
 	if gw.Metric != "" && gw.Validate() == nil {
 		sel := "{" + labelNamespace + "=~" + regexAlternation(sel.Namespaces) + "," + gw.ModelLabel + `!=""}`
