@@ -227,8 +227,8 @@ func BuildQueries(sel Selector, window time.Duration) []Query {
 	}
 }
 
-// BuildModelQueries returns the per-model demand and latency queries of one cycle for sel: 14
-// queries, 15 with a gateway metric, whatever the number of targets, namespaces or models.
+// BuildModelQueries returns the per-model demand and latency queries of one cycle for sel: 13
+// queries, 14 with a gateway metric, whatever the number of targets, namespaces or models.
 // window is the range of the rates and slopes. Every query sums over the pods of a model, so a
 // result has one series per (namespace, model_name), or per (namespace, model_name, le) for the
 // histograms.
