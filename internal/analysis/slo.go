@@ -539,13 +539,14 @@ func smoothMix(prev queueing.Mix, prevRequests, periods float64, cur queueing.Mi
 	cur.PromptTokens = prev.PromptTokens + w*(cur.PromptTokens-prev.PromptTokens)
 	cur.OutputTokens = prev.OutputTokens + w*(cur.OutputTokens-prev.OutputTokens)
 	cur.CachedShare = prev.CachedShare + w*(cur.CachedShare-prev.CachedShare)
-	switch {
-	case cur.OutputCDF[len(cur.OutputCDF)-1] > 0 && prev.OutputCDF[len(prev.OutputCDF)-1] > 0:
-		for i := range cur.OutputCDF {
-			cur.OutputCDF[i] = prev.OutputCDF[i] + w*(cur.OutputCDF[i]-prev.OutputCDF[i])
+	if queueing.ValidOutputCDF(prev.OutputCDF) {
+		if queueing.ValidOutputCDF(cur.OutputCDF) {
+			for i := range cur.OutputCDF {
+				cur.OutputCDF[i] = prev.OutputCDF[i] + w*(cur.OutputCDF[i]-prev.OutputCDF[i])
+			}
+		} else {
+			cur.OutputCDF = prev.OutputCDF // a window without the histogram keeps the last shape
 		}
-	case prev.OutputCDF[len(prev.OutputCDF)-1] > 0:
-		cur.OutputCDF = prev.OutputCDF // a window without the histogram keeps the last shape
 	}
 	return cur, total
 }
@@ -586,8 +587,8 @@ func queueingSLO(t interfaces.SLOTargets) queueing.SLO {
 
 // workUnits returns how many requests per second of the cycle's mix and of the smoothed mix
 // make one second of work per second for one replica of the reference variant, by the step-time
-// model it is sized with (queueing.WorkMs; the first usable variant by name): the forecaster observes λ / perCycle, the load in replica-seconds per second, and its
-// plan converts back to requests of the smoothed mix, at which the capacities are computed, by
+// model it is sized with (queueing.WorkMs; the first usable variant by name): the forecaster
+// observes λ / perCycle, the load in replica-seconds per second, and its plan converts back to requests of the smoothed mix, at which the capacities are computed, by
 // perSmoothed. Prompts that lengthen at a steady request rate are then a rising load whose trend
 // the plan extrapolates over the start-up horizon, where the request count shows none. The unit
 // is linear in the lengths: a unit from the SLO-bound MaxRate swung fivefold between cycles of

@@ -216,7 +216,8 @@ func (f sloFuzz) Analyze(m ModelState, cfg interfaces.SaturationScalingConfig, n
 	m.Metrics = &ModelMetrics{ArrivalRate: in.queue, ArrivalSource: ArrivalFromVLLM, MeanPromptTokens: in.tokens, MeanOutputTokens: in.running2,
 		PrefixCacheHitRate: in.kv2, Waiting: in.queue2, Window: time.Duration(in.qThr * float64(time.Minute)),
 		ITLAttainment: LatencySLI{Target: time.Millisecond, Known: true, Attainment: in.kv, Requests: in.running},
-		ITL:           Histogram{Buckets: []Bucket{{UpperBound: in.alpha, Count: in.beta}, {UpperBound: math.Inf(1), Count: in.cost}}}}
+		ITL:           Histogram{Buckets: []Bucket{{UpperBound: in.alpha, Count: in.beta}, {UpperBound: math.Inf(1), Count: in.cost}}},
+		OutputLengths: Histogram{Buckets: []Bucket{{UpperBound: in.tokens2, Count: in.beta}, {UpperBound: math.Inf(1), Count: in.cost}}}}
 	for i := range m.Variants {
 		m.Variants[i].PrefillGammaMs, m.Variants[i].PrefillDeltaMs, m.Variants[i].MaxBatch = in.tokens2, in.cost2, in.desired
 		for j := range m.Variants[i].Pods { // prefill points
@@ -233,7 +234,7 @@ func (f sloFuzz) Analyze(m ModelState, cfg interfaces.SaturationScalingConfig, n
 }
 
 // FuzzSLOAnalyzer is FuzzCapacityAnalyzer for the slo analyzer, whose SLO, arrival rate, mix,
-// attainment and its window, ITL histogram, prefill parameters and the pods' prefill points are
+// attainment and its window, ITL and output-length histograms, prefill parameters and the pods' prefill points are
 // fuzzed too, over two cycles of state.
 func FuzzSLOAnalyzer(f *testing.F) {
 	addFuzzSeeds(f)

@@ -36,9 +36,9 @@ type Mix struct {
 // bucket bounds of vllm:request_generation_tokens, up to 100,000.
 var OutputBounds = [...]float64{1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000}
 
-// validCDF reports whether c is a distribution over OutputBounds: finite, in [0, 1],
-// nondecreasing, its last value above 0.
-func validCDF(c [len(OutputBounds)]float64) bool {
+// ValidOutputCDF reports whether c is a distribution over OutputBounds that the model uses:
+// finite, in [0, 1], nondecreasing, its last value above 0.
+func ValidOutputCDF(c [len(OutputBounds)]float64) bool {
 	prev := 0.0
 	for _, v := range c {
 		if !(v >= prev && v <= 1) {
@@ -49,7 +49,7 @@ func validCDF(c [len(OutputBounds)]float64) bool {
 	return prev > 0
 }
 
-// outputQuantile is the u-quantile of the output length by the CDF c (validCDF), linear within
+// outputQuantile is the u-quantile of the output length by the CDF c (ValidOutputCDF), linear within
 // a bucket; the last bound for u beyond the CDF's last value.
 func outputQuantile(c [len(OutputBounds)]float64, u float64) float64 {
 	lo, below := 0.0, 0.0
@@ -237,7 +237,7 @@ func newModel(p perfmodel.Params, m Mix, l Limits, s SLO) model {
 	var outSteps [len(outputBins) - 1]float64
 	s2 := math.Log(1 + m.OutputCV*m.OutputCV)
 	mu := math.Log(max(out, 1)) - s2/2
-	measured := validCDF(m.OutputCDF)
+	measured := ValidOutputCDF(m.OutputCDF)
 	for i := range outSteps {
 		u := (outputBins[i] + outputBins[i+1]) / 2
 		length := math.Exp(mu + math.Sqrt(s2)*math.Sqrt2*math.Erfinv(2*u-1))

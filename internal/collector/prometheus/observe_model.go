@@ -163,7 +163,9 @@ func observeModels(targets []collector.Target, res modelResults, window time.Dur
 		// per-token ITL histogram stands in), so it is not noted.
 		m.RequestTPOT, m.RequestTPOTAttainment = histogramSignal(nil, "request tpot", MetricRequestTPOT, sv.tpot, res.errs[QueryRequestTPOTBuckets], slo.ITL)
 		// The mean output length stands in where the histogram is not read: not noted either.
-		m.OutputLengths, _ = histogramSignal(nil, "output lengths", MetricRequestGenerationTokens, sv.outLen, res.errs[QueryOutputLengthBuckets], 0)
+		if h, ok := analysis.NewHistogram(sv.outLen); ok && res.errs[QueryOutputLengthBuckets] == nil {
+			m.OutputLengths = h
+		}
 		slices.Sort(m.Missing)
 		out[sv.key] = m
 	}
