@@ -116,6 +116,17 @@ var wvaKnobs = map[string]knob[policy.WVAConfig]{
 		}
 		return nil
 	}},
+	"hpa-down-window": {"Metrics mode: the HPA's scale-down stabilization window (duration; the sample's 5m)", nonNegativeDuration(func(c *policy.WVAConfig, d time.Duration) {
+		c.HPA.Behavior.ScaleDown.StabilizationWindow = d
+	})},
+	"hpa-down-rate": {"Metrics mode: the HPA's scale-down limit per 60s, pods (1, the sample's) or percent (25%)", func(c *policy.WVAConfig, v string) error {
+		p, err := hpaRate(v)
+		if err != nil {
+			return err
+		}
+		c.HPA.Behavior.ScaleDown.Policies = []policy.ScalingPolicy{p}
+		return nil
+	}},
 	"interval":      {"engine cycle period (duration)", positiveDuration(func(c *policy.WVAConfig, d time.Duration) { c.Interval = d })},
 	"stabilization": {"scale-down stabilization window (duration, 0 disables)", nonNegativeDuration(func(c *policy.WVAConfig, d time.Duration) { c.ScaleDownStabilization = d })},
 	"step":          {"scale-down step, a fraction of the excess replicas (0..1, 0 disables)", fraction(func(c *policy.WVAConfig, f float64) { c.ScaleDownStepFraction = f })},
@@ -252,6 +263,19 @@ func checkPolicyName(name string) error {
 		err = fmt.Errorf("policy %q: %s takes no knobs (wva, wva-v1 and hpa do)", name, spec.Base)
 	}
 	return err
+}
+
+// hpaRate parses an HPA scaling limit per 60 s: "N" pods or "N%" of the current replicas.
+func hpaRate(v string) (policy.ScalingPolicy, error) {
+	typ, num := policy.PodsPolicy, v
+	if n, ok := strings.CutSuffix(v, "%"); ok {
+		typ, num = policy.PercentPolicy, n
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 1 || n > 1000 {
+		return policy.ScalingPolicy{}, errors.New("must be a whole number of pods (1..1000) or a percentage such as 25%")
+	}
+	return policy.ScalingPolicy{Type: typ, Value: n, Period: time.Minute}, nil
 }
 
 func positiveDuration[C any](set func(*C, time.Duration)) func(*C, string) error {

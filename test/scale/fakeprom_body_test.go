@@ -1,0 +1,68 @@
+package scale
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
+)
+
+// TestFakePromBody reads the fake's hand-written responses with the Prometheus API client the
+// collector uses: every pod's series with its join labels and the model's current load, the
+// cache geometry with its own labels, and an empty vector for the other queries. It runs in
+// make test (the scale run itself is gated).
+func TestFakePromBody(t *testing.T) {
+	pods := []benchPod{{"ns-a", "p-0", "org/m-0"}, {"ns-b", "p-\"1\"", "org/m-1"}}
+	p := newFakeProm(pods, 0)
+	defer p.close()
+	p.setLoad("org/m-1", highLoad)
+	c, err := promapi.NewClient(promapi.Config{Address: p.srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := promv1.NewAPI(c)
+	query := func(q string) model.Vector {
+		t.Helper()
+		v, _, _, err := api.Query(context.Background(), q, time.Now())
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		vec, ok := v.(model.Vector)
+		if !ok {
+			t.Fatalf("%s: %T, want a vector", q, v)
+		}
+		return vec
+	}
+
+	waiting := query(`max by (namespace, pod, model_name) (max_over_time(vllm:num_requests_waiting[1m]))`)
+	if len(waiting) != len(pods) {
+		t.Fatalf("waiting: %d series, want %d", len(waiting), len(pods))
+	}
+	for i, s := range waiting {
+		if got := string(s.Metric["pod"]); got != pods[i].name {
+			t.Errorf("series %d: pod %q, want %q", i, got, pods[i].name)
+		}
+		if got := string(s.Metric["model_name"]); got != pods[i].model {
+			t.Errorf("series %d: model_name %q, want %q", i, got, pods[i].model)
+		}
+		if got := string(s.Metric["namespace"]); got != pods[i].namespace {
+			t.Errorf("series %d: namespace %q, want %q", i, got, pods[i].namespace)
+		}
+	}
+	if waiting[0].Value != model.SampleValue(idleLoad.waiting) || waiting[1].Value != model.SampleValue(highLoad.waiting) {
+		t.Errorf("waiting values %v, %v; want %v, %v", waiting[0].Value, waiting[1].Value, idleLoad.waiting, highLoad.waiting)
+	}
+	if kv := query(`max_over_time(vllm:kv_cache_usage_perc[1m])`); kv[1].Value != model.SampleValue(highLoad.kv) {
+		t.Errorf("kv of the stepped model %v, want %v", kv[1].Value, highLoad.kv)
+	}
+	blocks := query(`vllm:cache_config_info`)
+	if got := blocks[0].Metric["num_gpu_blocks"]; got != "8192" || blocks[0].Metric["model_name"] != "" {
+		t.Errorf("cache geometry labels %v", blocks[0].Metric)
+	}
+	if other := query(`sum(rate(vllm:request_success_total[1m]))`); len(other) != 0 {
+		t.Errorf("other query: %d series, want none", len(other))
+	}
+}
