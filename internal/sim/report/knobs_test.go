@@ -90,6 +90,28 @@ func TestWVAKnobs(t *testing.T) {
 		t.Error("wva:actuation=keda accepted")
 	}
 
+	// The Metrics-mode HPA's scale-down: a window, and a limit in pods or percent per minute.
+	for in, want := range map[string]policy.ScalingPolicy{
+		"wva:hpa-down-window=1m,hpa-down-rate=3":   {Type: policy.PodsPolicy, Value: 3, Period: time.Minute},
+		"wva:hpa-down-window=1m,hpa-down-rate=25%": {Type: policy.PercentPolicy, Value: 25, Period: time.Minute},
+	} {
+		spec, err := parsePolicyName(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := wvaConfig(in, spec, 50, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		down := c.HPA.Behavior.ScaleDown
+		if down.StabilizationWindow != time.Minute || !cmp.Equal(down.Policies, []policy.ScalingPolicy{want}) {
+			t.Errorf("%s: scale-down %+v, want a 1m window and %+v", in, down, want)
+		}
+		if up := policy.SampleBehavior().ScaleUp; !cmp.Equal(c.HPA.Behavior.ScaleUp, up) {
+			t.Errorf("%s: scale-up %+v changed, want the sample's %+v", in, c.HPA.Behavior.ScaleUp, up)
+		}
+	}
+
 	hspec, _ := parsePolicyName("hpa:kv-target=0.5,sync=30s,tolerance=0.2,min-replicas=0")
 	h, err := hpaConfig("hpa:…", hspec)
 	if err != nil {
@@ -102,7 +124,7 @@ func TestWVAKnobs(t *testing.T) {
 
 func TestPolicyNameErrors(t *testing.T) {
 	tests := map[string]string{
-		"wva:headroom=1.2":               `policy "wva:headroom=1.2": unknown knob "headroom" for wva: valid knobs are actuation, analyzer, interval, itl-target, kv-spare, kv-threshold, min-replicas, queue-spare, queue-threshold, scale-down-utilization, slo-headroom-max, slo-headroom-min, slo-safety, stabilization, step`,
+		"wva:headroom=1.2":               `policy "wva:headroom=1.2": unknown knob "headroom" for wva: valid knobs are actuation, analyzer, hpa-down-rate, hpa-down-window, interval, itl-target, kv-spare, kv-threshold, min-replicas, queue-spare, queue-threshold, scale-down-utilization, slo-headroom-max, slo-headroom-min, slo-safety, stabilization, step`,
 		"hpa:interval=30s":               `unknown knob "interval" for hpa: valid knobs are kv-target, min-replicas, sync, tolerance`,
 		"wva:interval":                   `knob "interval" must be key=value`,
 		"wva:":                           `knob "" must be key=value`,
@@ -117,6 +139,9 @@ func TestPolicyNameErrors(t *testing.T) {
 		"keda:x=1":                       `unknown policy "keda:x=1"`,
 		"hpa:kv-target=0":                "target must be positive",
 		"wva:scale-down-utilization=0.9": "scaleDownUtilization",
+		"wva:hpa-down-rate=0":            "must be a whole number of pods",
+		"wva:hpa-down-rate=x%":           "must be a whole number of pods",
+		"wva:hpa-down-window=-1s":        "must be a non-negative duration",
 	}
 	for name, want := range tests {
 		err := checkPolicyName(name)
