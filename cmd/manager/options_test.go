@@ -43,6 +43,8 @@ func TestOptions(t *testing.T) {
 			check: func(o Options) bool {
 				return o.KubeAPIQPS == 500 && o.KubeAPIBurst == 1000 && o.MaxConcurrentReconciles == 32 && o.AwaitingDecisionGrace == 0
 			}},
+		"pprof off by default":      {check: func(o Options) bool { return o.PprofBindAddress == "0" }},
+		"pprof on localhost":        {args: []string{"--pprof-bind-address=127.0.0.1:6060"}, check: func(o Options) bool { return o.PprofBindAddress == "127.0.0.1:6060" }},
 		"negative grace":            {args: []string{"--awaiting-decision-grace=-1s"}, wantErr: "--awaiting-decision-grace"},
 		"no workers":                {args: []string{"--max-concurrent-reconciles=0"}, wantErr: "--max-concurrent-reconciles"},
 		"no qps":                    {args: []string{"--kube-api-qps=0"}, wantErr: "--kube-api-qps"},

@@ -42,6 +42,7 @@ const (
 	envInterval = "WVA_BENCH_INTERVAL" // GLOBAL_OPT_INTERVAL (default: the manager's default, unset)
 	envOut      = "WVA_BENCH_OUT"      // directory for the manager's log (default: a temp dir)
 	envScrape   = "WVA_BENCH_SCRAPE"   // the fake Prometheus's scrape interval (default 15s; 0 sees changes at once)
+	envPprof    = "WVA_BENCH_PPROF"    // a duration: profile the manager's CPU that long in the steady phase (cpu-steady.pprof in the out dir)
 )
 
 const (
@@ -156,8 +157,18 @@ current-context: bench
 		t.Fatal(err)
 	}
 	defer func() { _ = logFile.Close() }()
-	cmd := exec.Command(manager, "--kubeconfig", kubeconfig, "--metrics-bind-address", metricsAddr, "--metrics-secure=false",
-		"--health-probe-bind-address", "0", "--prometheus-allow-http", "--leader-elect=false")
+	args := []string{"--kubeconfig", kubeconfig, "--metrics-bind-address", metricsAddr, "--metrics-secure=false",
+		"--health-probe-bind-address", "0", "--prometheus-allow-http", "--leader-elect=false"}
+	var profileFor time.Duration
+	pprofAddr := ""
+	if v := os.Getenv(envPprof); v != "" {
+		if profileFor, err = time.ParseDuration(v); err != nil || profileFor < time.Second {
+			t.Fatalf("%s=%q: want a duration of 1s or more", envPprof, v)
+		}
+		pprofAddr = freeAddr(t)
+		args = append(args, "--pprof-bind-address", pprofAddr)
+	}
+	cmd := exec.Command(manager, args...)
 	cmd.Env = append(os.Environ(), "POD_NAMESPACE=wva-system", "CONFIG_MAP_NAME=wva-config",
 		"SATURATION_CONFIG_MAP_NAME=saturation-scaling-config", "KUBECONFIG="+kubeconfig)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -219,6 +230,13 @@ current-context: bench
 
 	// Phase 2: steady cycles, nothing changes. The period of the cycle under way may still hold
 	// the last decisions' writes (see buildReport), so one more cycle is waited for.
+	if pprofAddr != "" {
+		path := filepath.Join(outDir, "cpu-steady.pprof")
+		if err := fetchProfile(ctx, "http://"+pprofAddr, profileFor, path); err != nil {
+			fail("CPU profile: %v", err)
+		}
+		t.Logf("CPU profile of %s of steady cycles: %s (go tool pprof -top %s %s)", profileFor, path, manager, path)
+	}
 	if err := mon.waitCycles(ctx, mon.cycleCount()+steadyCycles+2, time.Duration(steadyCycles+3)*interval+2*time.Minute, exited); err != nil {
 		fail("steady cycles: %v", err)
 	}
@@ -262,6 +280,27 @@ current-context: bench
 
 // createFleet creates the namespaces and n variants (Direct mode, bounds 1..10, five per model
 // with costs 1..5, spread over the namespaces), each with its Deployment and one ready pod.
+// fetchProfile saves a CPU profile of the given length from the manager's pprof server.
+func fetchProfile(ctx context.Context, base string, d time.Duration, path string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", base, int(d.Seconds())), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", req.URL, resp.Status)
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, body, 0o644)
+}
+
 func createFleet(ctx context.Context, t *testing.T, c client.Client, n int) ([]benchPod, []string) {
 	for _, ns := range append([]string{"wva-system"}, nsNames()...) {
 		mustCreate(ctx, t, c, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
