@@ -2,12 +2,15 @@ package scale
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	promapi "github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
 )
 
 // TestFakePromBody reads the fake's hand-written responses with the Prometheus API client the
@@ -62,7 +65,24 @@ func TestFakePromBody(t *testing.T) {
 	if got := blocks[0].Metric["num_gpu_blocks"]; got != "8192" || blocks[0].Metric["model_name"] != "" {
 		t.Errorf("cache geometry labels %v", blocks[0].Metric)
 	}
-	if other := query(`sum(rate(vllm:request_success_total[1m]))`); len(other) != 0 {
-		t.Errorf("other query: %d series, want none", len(other))
+	// The collector's own queries: every per-pod one answers per pod, every per-model one per
+	// model (per model and bound for the histograms), the gateway's none.
+	sel := promsource.Selector{Namespaces: []string{"ns-a", "ns-b"}, Models: []string{"org/m-0", "org/m-1"}}
+	for _, q := range promsource.BuildQueries(sel, time.Minute) {
+		if got := len(query(q.PromQL)); got != len(pods) {
+			t.Errorf("%s: %d series, want one per pod (%d)", q.Name, got, len(pods))
+		}
+	}
+	for _, q := range promsource.BuildModelQueries(sel, time.Minute, promsource.DefaultGatewayMetric) {
+		want := len(pods) // one model per pod here
+		switch {
+		case q.Name == promsource.QueryGatewayRequestRate:
+			want = 0
+		case strings.Contains(q.PromQL, ", le)"):
+			want *= len(bucketBounds)
+		}
+		if got := len(query(q.PromQL)); got != want {
+			t.Errorf("%s: %d series, want %d", q.Name, got, want)
+		}
 	}
 }

@@ -21,10 +21,15 @@ var (
 // benchPod is one serving pod as the fake Prometheus reports it.
 type benchPod struct{ namespace, name, model string }
 
-// fakeProm answers /api/v1/query with vectors built from the pods: the five per-pod queries of
-// BuildQueries (KV usage, waiting, running, newest-sample time, cache geometry) carry one series
-// per pod with the labels the collector joins on; every other query (the per-model demand and
-// latency queries) gets an empty vector. The load of a model can be changed at any time.
+// fakeProm answers /api/v1/query as a Prometheus scraping the fleet's vLLM pods would, so that
+// the manager decodes what it would decode on a cluster: the five saturation queries of
+// BuildQueries (KV usage, waiting, running, newest-sample time, cache geometry) carry one
+// series per pod with the labels the collector joins on and the pod's load; the other per-pod
+// queries (the slo analyzer's decode and prefill points) one series per pod with value 1; the
+// per-model demand queries one series per model with value 1, and the per-model histogram
+// queries one series per model and bucket bound (bucketBounds, cumulative counts). Only the
+// inference gateway's counter gets an empty vector, as on a cluster without the gateway. The
+// load of a model can be changed at any time.
 //
 // With a scrape interval, each model's pods are scraped at one phase of the interval, a hash
 // of the model name (Prometheus spreads its targets over the interval by a hash of their labels;
@@ -34,6 +39,7 @@ type benchPod struct{ namespace, name, model string }
 type fakeProm struct {
 	srv    *httptest.Server
 	pods   []benchPod
+	models []benchPod    // one per (namespace, model), name empty
 	scrape time.Duration // 0: every change is seen at once
 	origin time.Time
 
@@ -49,6 +55,13 @@ type loadChange struct {
 
 func newFakeProm(pods []benchPod, scrape time.Duration) *fakeProm {
 	p := &fakeProm{pods: pods, scrape: scrape, origin: time.Now(), load: map[string][]loadChange{}}
+	seen := map[benchPod]bool{}
+	for _, pod := range pods {
+		if m := (benchPod{namespace: pod.namespace, model: pod.model}); !seen[m] {
+			seen[m] = true
+			p.models = append(p.models, m)
+		}
+	}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	return p
 }
@@ -96,7 +109,15 @@ const (
 	qRunning
 	qLast
 	qBlocks
+	qPodOther     // the other per-pod queries (decode and prefill points)
+	qModel        // per-model scalars (rates, means, queue)
+	qModelBuckets // per-model histograms, by le
 )
+
+// bucketBounds are the le values of every per-model histogram answer, about as many as vLLM's
+// latency histograms have (its TTFT histogram has about 20 bounds and +Inf).
+var bucketBounds = []string{"0.001", "0.005", "0.01", "0.02", "0.04", "0.06", "0.08", "0.1", "0.25", "0.5",
+	"0.75", "1", "2.5", "5", "7.5", "10", "20", "40", "80", "160", "640", "+Inf"}
 
 func classify(q string) int {
 	switch {
@@ -110,6 +131,12 @@ func classify(q string) int {
 		return qRunning
 	case strings.Contains(q, "timestamp(vllm:num_requests_waiting"):
 		return qLast
+	case strings.Contains(q, "by (namespace, pod, pod_name, model_name"):
+		return qPodOther
+	case strings.Contains(q, "by (namespace, model_name, le)"):
+		return qModelBuckets
+	case strings.Contains(q, "by (namespace, model_name)"):
+		return qModel
 	}
 	return qOther
 }
@@ -139,7 +166,11 @@ func (p *fakeProm) serve(w http.ResponseWriter, r *http.Request) {
 	ts := strconv.AppendFloat(nil, float64(now.UnixMilli())/1000, 'f', -1, 64)
 	b := make([]byte, 0, 64+len(p.pods)*160)
 	b = append(b, `{"status":"success","data":{"resultType":"vector","result":[`...)
-	if kind != qOther {
+	switch kind {
+	case qModel, qModelBuckets:
+		b = p.appendModelSeries(b, kind == qModelBuckets, ts)
+	case qOther:
+	default:
 		for i, pod := range p.pods {
 			scraped := p.lastScrape(i, now)
 			l := loadAt(loads[pod.model], scraped)
@@ -157,7 +188,7 @@ func (p *fakeProm) serve(w http.ResponseWriter, r *http.Request) {
 					last = now.Add(-5 * time.Second)
 				}
 				v = float64(last.Unix())
-			case qBlocks:
+			case qBlocks, qPodOther:
 				v = 1
 			}
 			if i > 0 {
@@ -183,4 +214,34 @@ func (p *fakeProm) serve(w http.ResponseWriter, r *http.Request) {
 	b = append(b, "]}}\n"...)
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
+}
+
+// appendModelSeries appends one series per model with value 1, or with buckets one per model
+// and bound (every count 1: each request in the first bucket).
+func (p *fakeProm) appendModelSeries(b []byte, buckets bool, ts []byte) []byte {
+	les := []string{""}
+	if buckets {
+		les = bucketBounds
+	}
+	first := true
+	for _, m := range p.models {
+		for _, le := range les {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = append(b, `{"metric":{"namespace":`...)
+			b = strconv.AppendQuote(b, m.namespace)
+			b = append(b, `,"model_name":`...)
+			b = strconv.AppendQuote(b, m.model)
+			if le != "" {
+				b = append(b, `,"le":`...)
+				b = strconv.AppendQuote(b, le)
+			}
+			b = append(b, `},"value":[`...)
+			b = append(b, ts...)
+			b = append(b, `,"1"]}`...)
+		}
+	}
+	return b
 }
