@@ -46,8 +46,10 @@ func newPrometheusSource(ctx context.Context, logger logr.Logger, opts Options, 
 	return promsource.New(api, cached, promsource.WithQueryTimeout(cfg.EffectiveQueryTimeout()),
 		promsource.WithWindow(opts.MetricsWindow), promsource.WithMetrics(m), promsource.WithGatewayMetric(opts.GatewayMetric),
 		promsource.WithNamespaceLister(collectorLister(ctx, logger, informers)),
-		// Each pod's decode and prefill points feed the slo analyzer's estimator only.
-		promsource.WithPodPoints(opts.Analyzer == analysis.AnalyzerSLO)), cfg.BaseURL, nil
+		// Each pod's decode and prefill points feed the slo analyzer's estimator only, the
+		// models' histograms its feedback and output-length shape.
+		promsource.WithPodPoints(opts.Analyzer == analysis.AnalyzerSLO),
+		promsource.WithModelHistograms(opts.Analyzer == analysis.AnalyzerSLO)), cfg.BaseURL, nil
 }
 
 // collectorLister returns the lister that hands the collector the cached Pods and Deployments

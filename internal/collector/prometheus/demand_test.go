@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -255,6 +256,20 @@ func TestCollectDemandAndLatency(t *testing.T) {
 		if p.MeanRunningRequests != 0 || p.ITLMedianSeconds != 0 || p.MeanPrefillSeconds != 0 || p.FinishRate != 0 || p.KvCacheUsage != 0.5 {
 			t.Errorf("without pod points, pod %+v: want KV 0.5 and no decode or prefill point", p)
 		}
+	}
+	// Without the histograms (the manager's setting for analyzers other than slo) the four
+	// histogram queries are not issued, the rates stand, and nothing is missing for it.
+	noHist := collectAt(New(prom.API, podCache, WithWindow(window), WithModelHistograms(false)))
+	if noHist.Queries != queriesPerCycle()-4 {
+		t.Errorf("without histograms: %d queries, want %d", noHist.Queries, queriesPerCycle()-4)
+	}
+	nh := noHist.Models[collector.ModelKey{Namespace: ns, ModelID: llama}]
+	if nh.TTFT.Total() != 0 || nh.ITL.Total() != 0 || nh.RequestTPOT.Total() != 0 || nh.OutputLengths.Total() != 0 || nh.TTFTAttainment.Known {
+		t.Errorf("without histograms, llama has histogram signals: %+v", nh)
+	}
+	if math.Abs(nh.ArrivalRate-got.ArrivalRate) > 1e-9 || math.Abs(nh.MeanPromptTokens-got.MeanPromptTokens) > 1e-9 || !slices.Equal(nh.Missing, got.Missing) {
+		t.Errorf("without histograms: arrival %v, prompt %v, missing %q; want %v, %v, %q as with them",
+			nh.ArrivalRate, nh.MeanPromptTokens, nh.Missing, got.ArrivalRate, got.MeanPromptTokens, got.Missing)
 	}
 	if n := len(snap.Variants[vaKey(ns, "llama")].Pods); n != 2 {
 		t.Errorf("llama has %d pods with metrics, want 2", n)

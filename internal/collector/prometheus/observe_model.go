@@ -20,6 +20,9 @@ const labelLE = "le"
 type modelResults struct {
 	vectors map[string]model.Vector
 	errs    map[string]error
+	// noHistograms: the histogram queries were not issued (WithModelHistograms(false)), so
+	// their absence is not a missing signal.
+	noHistograms bool
 }
 
 // signalSource says, for each scalar query, which metric a missing series is about.
@@ -157,14 +160,16 @@ func observeModels(targets []collector.Target, res modelResults, window time.Dur
 			m.Missing = append(m.Missing, "gateway request rate: "+err.Error())
 		}
 
-		m.TTFT, m.TTFTAttainment = histogramSignal(&m, "ttft", MetricTTFT, sv.ttft, res.errs[QueryTTFTBuckets], slo.TTFT)
-		m.ITL, m.ITLAttainment = histogramSignal(&m, "itl", MetricITL+" (or "+MetricTPOT+")", sv.itl, res.errs[QueryITLBuckets], slo.ITL)
-		// Older vLLM has no per-request TPOT histogram: its absence is not a missing signal (the
-		// per-token ITL histogram stands in), so it is not noted.
-		m.RequestTPOT, m.RequestTPOTAttainment = histogramSignal(nil, "request tpot", MetricRequestTPOT, sv.tpot, res.errs[QueryRequestTPOTBuckets], slo.ITL)
-		// The mean output length stands in where the histogram is not read: not noted either.
-		if h, ok := analysis.NewHistogram(sv.outLen); ok && res.errs[QueryOutputLengthBuckets] == nil {
-			m.OutputLengths = h
+		if !res.noHistograms {
+			m.TTFT, m.TTFTAttainment = histogramSignal(&m, "ttft", MetricTTFT, sv.ttft, res.errs[QueryTTFTBuckets], slo.TTFT)
+			m.ITL, m.ITLAttainment = histogramSignal(&m, "itl", MetricITL+" (or "+MetricTPOT+")", sv.itl, res.errs[QueryITLBuckets], slo.ITL)
+			// Older vLLM has no per-request TPOT histogram: its absence is not a missing signal
+			// (the per-token ITL histogram stands in), so it is not noted.
+			m.RequestTPOT, m.RequestTPOTAttainment = histogramSignal(nil, "request tpot", MetricRequestTPOT, sv.tpot, res.errs[QueryRequestTPOTBuckets], slo.ITL)
+			// The mean output length stands in where the histogram is not read: not noted either.
+			if h, ok := analysis.NewHistogram(sv.outLen); ok && res.errs[QueryOutputLengthBuckets] == nil {
+				m.OutputLengths = h
+			}
 		}
 		slices.Sort(m.Missing)
 		out[sv.key] = m

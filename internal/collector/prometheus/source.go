@@ -42,6 +42,8 @@ type Source struct {
 	gateway      GatewayMetric
 	// noPodPoints drops the per-pod decode and prefill point queries (WithPodPoints).
 	noPodPoints bool
+	// noHistograms drops the per-model histogram queries (WithModelHistograms).
+	noHistograms bool
 }
 
 var _ collector.Source = (*Source)(nil)
@@ -68,6 +70,24 @@ func WithPodPoints(on bool) Option {
 func isPodPointQuery(q Query) bool {
 	switch q.Name {
 	case QueryRunningMean, QueryITLMedian, QueryPrefillMean, QueryPodPromptMean, QueryPodFinishRate:
+		return true
+	}
+	return false
+}
+
+// WithModelHistograms sets whether the Source reads each model's histograms: TTFT, ITL,
+// per-request TPOT and output length, the queries whose answers have one series per model and
+// bucket bound (about 20 a histogram). Only the slo analyzer reads them (its attainment feedback
+// and the output-length shape); the manager turns them off for the other analyzers: at 2,000
+// models each answer would hold some 44,000 series, past PROMETHEUS_MAX_SERIES. On by default.
+func WithModelHistograms(on bool) Option {
+	return func(s *Source) { s.noHistograms = !on }
+}
+
+// isHistogramQuery reports whether q is one of the queries WithModelHistograms(false) drops.
+func isHistogramQuery(q Query) bool {
+	switch q.Name {
+	case QueryTTFTBuckets, QueryITLBuckets, QueryRequestTPOTBuckets, QueryOutputLengthBuckets:
 		return true
 	}
 	return false
@@ -187,9 +207,15 @@ func (s *Source) Collect(ctx context.Context, targets []collector.Target, now ti
 		queries = slices.DeleteFunc(queries, isPodPointQuery)
 	}
 	modelQueries := BuildModelQueries(selector, s.window, s.gateway)
+	if s.noHistograms {
+		modelQueries = slices.DeleteFunc(modelQueries, isHistogramQuery)
+	}
 	var mres modelResults
 	var wg sync.WaitGroup
-	wg.Go(func() { mres = s.runModelQueries(ctx, modelQueries, now) })
+	wg.Go(func() {
+		mres = s.runModelQueries(ctx, modelQueries, now)
+		mres.noHistograms = s.noHistograms
+	})
 	results, err := s.runQueries(ctx, queries, now)
 	wg.Wait()
 	snap.Queries = len(queries) + len(modelQueries)

@@ -521,9 +521,10 @@ func build(name string, sc sim.Scenario, oracle *policy.Oracle, warm *policy.Ora
 		var opts []sim.RunOption
 		var closer io.Closer
 		if cfg.Metrics != MetricsIdeal {
-			// As the manager does: the per-pod points only for the slo analyzer.
+			// As the manager does: the per-pod points and the histograms only for the slo analyzer.
 			pipe, err := promsim.NewPipeline(cfg.scrapeConfig(), sc.Start, promsource.WithWindow(sc.PeakWindow),
-				promsource.WithPodPoints(wcfg.Analyzer == analysis.AnalyzerSLO))
+				promsource.WithPodPoints(wcfg.Analyzer == analysis.AnalyzerSLO),
+				promsource.WithModelHistograms(wcfg.Analyzer == analysis.AnalyzerSLO))
 			if err != nil {
 				return sc, nil, nil, nil, err
 			}
