@@ -119,24 +119,26 @@ const (
 var bucketBounds = []string{"0.001", "0.005", "0.01", "0.02", "0.04", "0.06", "0.08", "0.1", "0.25", "0.5",
 	"0.75", "1", "2.5", "5", "7.5", "10", "20", "40", "80", "160", "640", "+Inf"}
 
+// queryKinds classify a query by the first of these texts it contains.
+var queryKinds = []struct {
+	text string
+	kind int
+}{
+	{"vllm:cache_config_info", qBlocks},
+	{"max_over_time(vllm:kv_cache_usage_perc", qKV},
+	{"max_over_time(vllm:num_requests_waiting", qWaiting},
+	{"max_over_time(vllm:num_requests_running", qRunning},
+	{"timestamp(vllm:num_requests_waiting", qLast},
+	{"by (namespace, pod, pod_name, model_name", qPodOther},
+	{"by (namespace, model_name, le)", qModelBuckets},
+	{"by (namespace, model_name)", qModel},
+}
+
 func classify(q string) int {
-	switch {
-	case strings.Contains(q, "vllm:cache_config_info"):
-		return qBlocks
-	case strings.Contains(q, "max_over_time(vllm:kv_cache_usage_perc"):
-		return qKV
-	case strings.Contains(q, "max_over_time(vllm:num_requests_waiting"):
-		return qWaiting
-	case strings.Contains(q, "max_over_time(vllm:num_requests_running"):
-		return qRunning
-	case strings.Contains(q, "timestamp(vllm:num_requests_waiting"):
-		return qLast
-	case strings.Contains(q, "by (namespace, pod, pod_name, model_name"):
-		return qPodOther
-	case strings.Contains(q, "by (namespace, model_name, le)"):
-		return qModelBuckets
-	case strings.Contains(q, "by (namespace, model_name)"):
-		return qModel
+	for _, k := range queryKinds {
+		if strings.Contains(q, k.text) {
+			return k.kind
+		}
 	}
 	return qOther
 }
