@@ -184,7 +184,7 @@ func TestBenchErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		"unknown knob":   {[]string{"--policies", "wva:headroom=1.2"}, exitUsage, `unknown knob "headroom" for wva: valid knobs are actuation, analyzer, interval,`},
+		"unknown knob":   {[]string{"--policies", "wva:headroom=1.2"}, exitUsage, `unknown knob "headroom" for wva: valid knobs are actuation, analyzer, hpa-down-rate, hpa-down-window, interval,`},
 		"bad knob":       {[]string{"--policies", "wva:step=2"}, exitUsage, "knob step=2"},
 		"static knobs":   {[]string{"--policies", "static:x=1"}, exitUsage, "static takes no knobs"},
 		"bad rates":      {[]string{"--rate-scales", "2,x"}, exitUsage, `--rate-scales: "x" is not a number`},
