@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -192,7 +193,8 @@ current-context: bench
 	defer stopManager()
 	t.Logf("manager pid %d, log %s, metrics http://%s/metrics", cmd.Process.Pid, logPath, metricsAddr)
 
-	mon := newMonitor(cmd.Process.Pid, "http://"+metricsAddr+"/metrics")
+	pollPeriod = pollPeriodFor(n)
+	mon := newMonitor(cmd.Process.Pid, "http://"+metricsAddr+"/metrics?"+url.Values{"name[]": monitoredMetrics}.Encode())
 	monCtx, stopMon := context.WithCancel(ctx)
 	var monDone sync.WaitGroup
 	monDone.Go(func() { mon.run(monCtx) })
@@ -510,8 +512,22 @@ type cycleEnd struct {
 
 // pollPeriod is how often the monitor polls the manager's metrics endpoint and CPU: a cycle's
 // end is seen up to this late. The scrapes cost the manager CPU (its registry holds series per
-// variant): at 250 ms they were a visible part of the CPU per cycle period at 1k variants.
-const pollPeriod = time.Second
+// variant): at 250 ms they were a visible part of the CPU per cycle period at 1k variants, and
+// at 10k a poll every second was 61 % of the manager's CPU in steady cycles (a profile: the
+// registry's Gather sorts every family's series, about 0.5 s of CPU a scrape, whatever the
+// name[] filter, which saves only the encoding). TestScale sets it with pollPeriodFor.
+var pollPeriod = time.Second
+
+// pollPeriodFor is the poll period at n variants: 1 s up to 2,000, then a second per 2,000 (5 s
+// at 10,000, where cycles take 3-5 s: a poll may then see two cycle ends, which share its
+// duration sum). A Prometheus scrapes the manager every 15-30 s.
+func pollPeriodFor(n int) time.Duration {
+	return max(time.Second, time.Duration(n/2000)*time.Second)
+}
+
+// monitoredMetrics are the metric families the monitor reads (the name[] filter of its polls).
+var monitoredMetrics = []string{"wva_engine_cycle_duration_seconds", "wva_engine_trigger_deferred_total",
+	"wva_engine_trigger_pending", "wva_engine_trigger_requests_total", "workqueue_depth"}
 
 // monitor polls the manager's metrics endpoint and CPU every pollPeriod.
 type monitor struct {
