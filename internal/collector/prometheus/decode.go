@@ -2,6 +2,7 @@ package promsource
 
 import (
 	"encoding/json"
+	"strings"
 	"unsafe"
 
 	jsoniter "github.com/json-iterator/go"
@@ -32,8 +33,10 @@ func decodeSample(ptr unsafe.Pointer, iter *jsoniter.Iterator) {
 		hasHistogram bool
 	)
 	iter.ReadObjectCB(func(iter *jsoniter.Iterator, field string) bool {
-		switch field {
-		case "metric":
+		// encoding/json matches field names without regard to case (FuzzSampleDecoder found
+		// "vAlue"); so does this.
+		switch {
+		case strings.EqualFold(field, "metric"):
 			if iter.WhatIsNext() == jsoniter.NilValue {
 				iter.Skip()
 				s.Metric = nil
@@ -54,13 +57,13 @@ func decodeSample(ptr unsafe.Pointer, iter *jsoniter.Iterator) {
 				return true
 			})
 			s.Metric = m
-		case "value":
+		case strings.EqualFold(field, "value"):
 			if iter.WhatIsNext() == jsoniter.NilValue {
 				iter.Skip()
 				return true
 			}
 			value = decodePair(iter)
-		case "histogram":
+		case strings.EqualFold(field, "histogram"):
 			// Native histograms are rare here (vLLM exports classic ones): decoded as the
 			// reference does, with encoding/json.
 			raw := iter.SkipAndReturnBytes()
