@@ -13,8 +13,8 @@ import (
 // model.Sample's UnmarshalJSON for every series, and that decodes the series again with
 // encoding/json, validating its bytes first: at 10,000 pods that was about 90 % of a cycle's
 // collection CPU, some 30 allocations a series (BenchmarkQueryDecode in test/scale). The
-// decoder registered here reads a sample in json-iterator's own pass, with client_golang's
-// own parse of its [time, "value"] pair; TestSampleDecoderMatchesReference and
+// decoder registered here reads a sample in json-iterator's own pass, its [time, "value"] pair
+// with model.Time's and model.SampleValue's own parsers; TestSampleDecoderMatchesReference and
 // FuzzSampleDecoder hold it to model.Sample.UnmarshalJSON. From Go 1.27 client_golang decodes
 // with encoding/json and this decoder is not used.
 func init() {
