@@ -17,7 +17,8 @@ import (
 // BenchmarkQueryDecode measures what one cycle's queries cost the manager's side at the
 // harness's fleet sizes, with the default analyzer's query set: the fake's answers fetched
 // over loopback HTTP and decoded by client_golang, all queries in parallel as the collector
-// runs them. The fake's encoding runs in the same process and is included.
+// runs them. The fake's encoding runs in the same process and is included. client=wva is the
+// manager's client (promsource.NewAPI, one decoding pass), client=promv1 client_golang's.
 func BenchmarkQueryDecode(b *testing.B) {
 	for _, n := range []int{1000, 10000} {
 		b.Run(fmt.Sprintf("variants=%d", n), func(b *testing.B) {
@@ -37,7 +38,11 @@ func BenchmarkQueryDecode(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			api := promv1.NewAPI(c)
+			wva, err := promsource.NewAPI(promsource.Config{BaseURL: p.srv.URL, AllowHTTP: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			clients := map[string]promsource.QueryAPI{"wva": wva, "promv1": promv1.NewAPI(c)}
 			sel := promsource.Selector{Namespaces: nss}
 			for m := range models {
 				sel.Models = append(sel.Models, m)
@@ -57,17 +62,22 @@ func BenchmarkQueryDecode(b *testing.B) {
 				}
 				queries = append(queries, q.PromQL)
 			}
-			b.ReportAllocs()
-			for b.Loop() {
-				var wg sync.WaitGroup
-				for _, q := range queries {
-					wg.Go(func() {
-						if _, _, _, err := api.Query(context.Background(), q, time.Now()); err != nil {
-							b.Error(err)
+			for _, name := range []string{"wva", "promv1"} {
+				api := clients[name]
+				b.Run("client="+name, func(b *testing.B) {
+					b.ReportAllocs()
+					for b.Loop() {
+						var wg sync.WaitGroup
+						for _, q := range queries {
+							wg.Go(func() {
+								if _, _, _, err := api.Query(context.Background(), q, time.Now()); err != nil {
+									b.Error(err)
+								}
+							})
 						}
-					})
-				}
-				wg.Wait()
+						wg.Wait()
+					}
+				})
 			}
 		})
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/api"
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"k8s.io/utils/clock"
 )
 
@@ -237,12 +236,13 @@ func ConfigFromEnvAndConfigMap(getenv func(string) string, data map[string]strin
 }
 
 // NewAPI validates cfg, loads its CA bundle, client certificate and token file, and returns a
-// Prometheus query client. Errors name the file that could not be used.
-func NewAPI(cfg Config) (promv1.API, error) {
+// Prometheus query client, which sends cfg's query timeout with every query. Errors name the
+// file that could not be used.
+func NewAPI(cfg Config) (QueryAPI, error) {
 	return newAPI(cfg, clock.RealClock{})
 }
 
-func newAPI(cfg Config, clk clock.PassiveClock) (promv1.API, error) {
+func newAPI(cfg Config, clk clock.PassiveClock) (*queryClient, error) {
 	rt, err := newRoundTripper(cfg, clk)
 	if err != nil {
 		return nil, err
@@ -257,7 +257,7 @@ func newAPI(cfg Config, clk clock.PassiveClock) (promv1.API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating Prometheus client for %s: %w", cfg.RedactedURL(), err)
 	}
-	return promv1.NewAPI(c), nil
+	return &queryClient{client: c, timeout: cfg.EffectiveQueryTimeout()}, nil
 }
 
 // newRoundTripper returns the HTTP transport for cfg: TLS settings, then bearer auth if a token

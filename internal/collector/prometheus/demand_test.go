@@ -195,7 +195,7 @@ func TestCollectDemandAndLatency(t *testing.T) {
 		}
 		return snap
 	}
-	snap := collectAt(New(prom.API, podCache, WithWindow(window)))
+	snap := collectAt(New(promAPI, podCache, WithWindow(window)))
 	if snap.Queries != queriesPerCycle() {
 		t.Errorf("Queries = %d, want %d", snap.Queries, queriesPerCycle())
 	}
@@ -248,7 +248,7 @@ func TestCollectDemandAndLatency(t *testing.T) {
 	}
 	// Without the pod points (the manager's setting for analyzers other than slo) the five
 	// point queries are not issued and the pods carry saturation readings only.
-	bare := collectAt(New(prom.API, podCache, WithWindow(window), WithPodPoints(false)))
+	bare := collectAt(New(promAPI, podCache, WithWindow(window), WithPodPoints(false)))
 	if bare.Queries != queriesPerCycle()-5 {
 		t.Errorf("without pod points: %d queries, want %d", bare.Queries, queriesPerCycle()-5)
 	}
@@ -259,7 +259,7 @@ func TestCollectDemandAndLatency(t *testing.T) {
 	}
 	// Without the histograms (the manager's setting for analyzers other than slo) the four
 	// histogram queries are not issued, the rates stand, and nothing is missing for it.
-	noHist := collectAt(New(prom.API, podCache, WithWindow(window), WithModelHistograms(false)))
+	noHist := collectAt(New(promAPI, podCache, WithWindow(window), WithModelHistograms(false)))
 	if noHist.Queries != queriesPerCycle()-4 {
 		t.Errorf("without histograms: %d queries, want %d", noHist.Queries, queriesPerCycle()-4)
 	}
@@ -286,7 +286,7 @@ func TestCollectDemandAndLatency(t *testing.T) {
 	}
 
 	// Without the gateway, the offered load is the completions plus the queue's growth.
-	noGW := collectAt(New(prom.API, podCache, WithWindow(window), WithGatewayMetric(GatewayMetric{})))
+	noGW := collectAt(New(promAPI, podCache, WithWindow(window), WithGatewayMetric(GatewayMetric{})))
 	m := noGW.Models[collector.ModelKey{Namespace: ns, ModelID: llama}]
 	if m.ArrivalSource != analysis.ArrivalFromVLLM || math.Abs(m.ArrivalRate-10.5) > 1e-6 || m.GatewayRequestRate != 0 {
 		t.Errorf("without gateway: arrival %v from %q (gateway %v), want 10.5 from vllm", m.ArrivalRate, m.ArrivalSource, m.GatewayRequestRate)

@@ -40,7 +40,7 @@ func TestWaitingDemand(t *testing.T) {
 	}
 
 	key := func(m string) collector.ModelKey { return collector.ModelKey{Namespace: ns, ModelID: m} }
-	api := &countingAPI{API: prom.API}
+	api := &countingAPI{QueryAPI: promAPI}
 	src := New(api, nil)
 	models := []collector.IdleModel{{Model: key("m1")}, {Model: key("m2")}, {Model: key("m3")}, {Model: key("quiet")},
 		{Model: key("m4"), Query: `my_queue{app="m4"}`}, {Model: key("m5"), Query: `my_queue{app="none"}`}}

@@ -29,6 +29,7 @@ var (
 	restConfig *rest.Config  // for tests that build caches of their own
 	podCache   cache.Cache   // reads, as the manager's cached client does
 	prom       *testutil.Prometheus
+	promAPI    QueryAPI // the client NewAPI builds, for prom
 	servers    = map[string]*testutil.MetricsServer{}
 )
 
@@ -90,6 +91,9 @@ func runMain(m *testing.M) (code int) {
 		addrs = append(addrs, servers[name].Addr)
 	}
 	prom = testutil.StartPrometheus(tb, addrs...)
+	if promAPI, err = NewAPI(Config{BaseURL: prom.URL, AllowHTTP: true}); err != nil {
+		panic(err)
+	}
 	wctx, wcancel := context.WithTimeout(ctx, 60*time.Second)
 	defer wcancel()
 	if _, err := prom.WaitFor(wctx, `sum(up)`, func(v model.Vector) bool {

@@ -310,9 +310,9 @@ func TestCollectJoinsSeriesToVariants(t *testing.T) {
 	}
 	lister := newTestInformerLister(t)
 	before := cachedObjects(t, lister, nsA, nsB)
-	snap := collect(t, New(prom.API, podCache), targets...)
+	snap := collect(t, New(promAPI, podCache), targets...)
 	// Through the informers' indexers, the same observations, and the cache's objects untouched.
-	if diff := cmp.Diff(snap.Variants, collect(t, New(prom.API, podCache, WithNamespaceLister(lister)), targets...).Variants); diff != "" {
+	if diff := cmp.Diff(snap.Variants, collect(t, New(promAPI, podCache, WithNamespaceLister(lister)), targets...).Variants); diff != "" {
 		t.Errorf("observations through the informer lister (-List +lister):\n%s", diff)
 	}
 	if diff := cmp.Diff(before, cachedObjects(t, lister, nsA, nsB)); diff != "" {
@@ -382,7 +382,7 @@ func TestCollectInvalidAndMissingSeries(t *testing.T) {
 		vllmPod{ns: ns, pod: "vllm-8f7e6-b", model: "m", kv: "NaN", waiting: "1", running: "3"},
 	), `vllm:num_requests_waiting{namespace="`+ns+`"}`, hasSeries(2))
 
-	snap := collect(t, New(prom.API, podCache), collector.Target{VariantAutoscaling: vaKey(ns, "vllm"), ModelID: "m", Deployment: "vllm"})
+	snap := collect(t, New(promAPI, podCache), collector.Target{VariantAutoscaling: vaKey(ns, "vllm"), ModelID: "m", Deployment: "vllm"})
 	want := collector.VariantObservation{TargetFound: true, CurrentReplicas: 3, ReadyReplicas: 3,
 		Pods: []analysis.PodMetrics{{Name: "vllm-8f7e6-a", KvCacheUsage: 0.5, QueueLength: 1, RunningRequests: 3}},
 		Metrics: collector.Status{Reason: wvav1alpha1.ReasonMetricsMissing,
@@ -407,7 +407,7 @@ func TestCollectSeriesStopped(t *testing.T) {
 	scraped(t, "stopped", exposition(a, b), `vllm:num_requests_waiting{namespace="`+ns+`"}`, hasSeries(2))
 
 	const window = 3 * time.Second
-	src := New(prom.API, podCache, WithWindow(window))
+	src := New(promAPI, podCache, WithWindow(window))
 	tgt := collector.Target{VariantAutoscaling: vaKey(ns, "vllm"), ModelID: "m", Deployment: "vllm"}
 	if got := collect(t, src, tgt).Variants[tgt.VariantAutoscaling]; !got.Metrics.Available || len(got.Pods) != 2 {
 		t.Fatalf("before: %+v, want both pods reporting", got)
@@ -452,7 +452,7 @@ func TestCollectStale(t *testing.T) {
 	), `timestamp(vllm:num_requests_waiting{namespace="`+ns+`"})`, hasSeries(2))
 
 	tgt := collector.Target{VariantAutoscaling: vaKey(ns, "vllm"), ModelID: "m", Deployment: "vllm"}
-	got := collect(t, New(prom.API, podCache), tgt).Variants[tgt.VariantAutoscaling]
+	got := collect(t, New(promAPI, podCache), tgt).Variants[tgt.VariantAutoscaling]
 	t.Logf("status: %+v", got.Metrics)
 	if got.Metrics.Available || got.Metrics.Reason != wvav1alpha1.ReasonMetricsStale || len(got.Pods) != 0 {
 		t.Errorf("observation %+v, want MetricsStale without pods", got)
@@ -465,7 +465,7 @@ func TestCollectStale(t *testing.T) {
 	}
 
 	// A limit beyond the samples' age accepts the timestamps, but the 1m peaks are empty.
-	got = collect(t, New(prom.API, podCache, WithStalenessLimit(4*time.Minute)), tgt).Variants[tgt.VariantAutoscaling]
+	got = collect(t, New(promAPI, podCache, WithStalenessLimit(4*time.Minute)), tgt).Variants[tgt.VariantAutoscaling]
 	if got.Metrics.Reason != wvav1alpha1.ReasonMetricsStale || !strings.Contains(got.Metrics.Message, "before the 1m0s query window") {
 		t.Errorf("with a 4m limit: %+v, want MetricsStale before the query window", got.Metrics)
 	}
@@ -533,7 +533,7 @@ func TestCollectHostileModelName(t *testing.T) {
 	c.deployment(ns, "evil", "evil", 1)
 	c.pod(ns, "evil-1a2b3-0", "evil-1a2b3", "evil", true)
 	c.synced(ns, 1, "evil")
-	snap := collect(t, New(prom.API, podCache), targets[0])
+	snap := collect(t, New(promAPI, podCache), targets[0])
 	want := collector.VariantObservation{TargetFound: true, CurrentReplicas: 1, ReadyReplicas: 1, Metrics: found(),
 		Pods: []analysis.PodMetrics{{Name: "evil-1a2b3-0", KvCacheUsage: 0.3, QueueLength: 1, RunningRequests: 1}}}
 	if diff := cmp.Diff(want, snap.Variants[targets[0].VariantAutoscaling], ignoreMessages); diff != "" {
@@ -548,13 +548,13 @@ func queriesPerCycle() int {
 
 // countingAPI counts the queries sent to the wrapped API.
 type countingAPI struct {
-	promv1.API
+	QueryAPI
 	n atomic.Int64
 }
 
 func (c *countingAPI) Query(ctx context.Context, q string, ts time.Time, opts ...promv1.Option) (model.Value, promv1.Warnings, promv1.Infos, error) {
 	c.n.Add(1)
-	return c.API.Query(ctx, q, ts, opts...)
+	return c.QueryAPI.Query(ctx, q, ts, opts...)
 }
 
 // TestCollectQueriesPerCycle: the number of queries does not depend on the number of targets.
@@ -571,7 +571,7 @@ func TestCollectQueriesPerCycle(t *testing.T) {
 	}
 	c.synced(ns, 0, names...)
 	for _, n := range []int{1, 50} {
-		api := &countingAPI{API: prom.API}
+		api := &countingAPI{QueryAPI: promAPI}
 		snap := collect(t, New(api, podCache), targets[:n]...)
 		if len(snap.Variants) != n {
 			t.Errorf("%d targets: %d observations", n, len(snap.Variants))
@@ -580,7 +580,7 @@ func TestCollectQueriesPerCycle(t *testing.T) {
 			t.Errorf("%d targets: Snapshot.Queries = %d, queries sent = %d, want %d and %d", n, snap.Queries, api.n.Load(), want, want)
 		}
 	}
-	api := &countingAPI{API: prom.API}
+	api := &countingAPI{QueryAPI: promAPI}
 	if snap := collect(t, New(api, podCache), collector.Target{VariantAutoscaling: vaKey(ns, "x"), Deployment: "nope"}); snap.Queries != 0 || api.n.Load() != 0 {
 		t.Errorf("no Deployment found: %d queries, want none", api.n.Load())
 	}
@@ -596,7 +596,11 @@ func TestCollectPrometheusDown(t *testing.T) {
 	p.Stop()
 	tgt := collector.Target{VariantAutoscaling: vaKey(ns, "vllm"), ModelID: "m", Deployment: "vllm"}
 	start := time.Now()
-	snap, err := New(p.API, podCache).Collect(context.Background(), []collector.Target{tgt}, time.Now())
+	api, err := NewAPI(Config{BaseURL: p.URL, AllowHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := New(api, podCache).Collect(context.Background(), []collector.Target{tgt}, time.Now())
 	t.Logf("Collect against a stopped Prometheus: %v after %s", err, time.Since(start).Round(time.Millisecond))
 	if err == nil || !strings.Contains(err.Error(), "querying ") {
 		t.Fatalf("Collect error = %v, want a query error", err)

@@ -36,7 +36,7 @@ func TestCollectStartupSamples(t *testing.T) {
 	c.synced(ns, 2, "vllm")
 
 	tgt := collector.Target{VariantAutoscaling: vaKey(ns, "vllm"), ModelID: "m", Deployment: "vllm"}
-	got := collect(t, New(prom.API, podCache), tgt).Variants[tgt.VariantAutoscaling]
+	got := collect(t, New(promAPI, podCache), tgt).Variants[tgt.VariantAutoscaling]
 	if want := []time.Duration{180 * time.Second, 30 * time.Second}; !slices.Equal(got.StartupSamples, want) {
 		t.Errorf("StartupSamples = %v, want %v", got.StartupSamples, want)
 	}
