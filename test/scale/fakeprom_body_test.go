@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	promapi "github.com/prometheus/client_golang/api"
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
 
 	promsource "github.com/llm-d-incubation/workload-variant-autoscaler/internal/collector/prometheus"
@@ -22,11 +20,10 @@ func TestFakePromBody(t *testing.T) {
 	p := newFakeProm(pods, 0)
 	defer p.close()
 	p.setLoad("org/m-1", highLoad)
-	c, err := promapi.NewClient(promapi.Config{Address: p.srv.URL})
+	api, err := promsource.NewAPI(promsource.Config{BaseURL: p.srv.URL, AllowHTTP: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := promv1.NewAPI(c)
 	query := func(q string) model.Vector {
 		t.Helper()
 		v, _, _, err := api.Query(context.Background(), q, time.Now())
@@ -84,5 +81,32 @@ func TestFakePromBody(t *testing.T) {
 		if got := len(query(q.PromQL)); got != want {
 			t.Errorf("%s: %d series, want %d", q.Name, got, want)
 		}
+	}
+}
+
+// TestFakePromVisibleAt: a load change shows at the first scrape after it, which is at most one
+// scrape interval later, and not at the scrape before.
+func TestFakePromVisibleAt(t *testing.T) {
+	pods := []benchPod{{"ns-a", "p-0", "org/m-0"}, {"ns-a", "p-1", "org/m-1"}}
+	p := newFakeProm(pods, 15*time.Second)
+	defer p.close()
+	for i, pod := range pods {
+		for k := range 200 {
+			at := p.origin.Add(p.phase(pod.model) + time.Duration(k)*377*time.Millisecond) // after the first scrape
+			vis := p.visibleAt(pod.model, at)
+			if !vis.After(at) || vis.Sub(at) > p.scrape {
+				t.Fatalf("%s: a change at +%s shows at +%s", pod.model, at.Sub(p.origin), vis.Sub(p.origin))
+			}
+			if got := p.lastScrape(i, vis); !got.Equal(vis) {
+				t.Fatalf("%s: +%s is not a scrape (last scrape then +%s)", pod.model, vis.Sub(p.origin), got.Sub(p.origin))
+			}
+			if before := p.lastScrape(i, vis.Add(-time.Millisecond)); before.After(at) {
+				t.Fatalf("%s: a scrape at +%s, between the change at +%s and +%s", pod.model, before.Sub(p.origin), at.Sub(p.origin), vis.Sub(p.origin))
+			}
+		}
+	}
+	// Before a model's first scrape, a change shows at that scrape.
+	if got, first := p.visibleAt("org/m-0", p.origin), p.origin.Add(p.phase("org/m-0")); !got.Equal(first) && first.After(p.origin) {
+		t.Errorf("a change at the origin shows at +%s, want the first scrape +%s", got.Sub(p.origin), first.Sub(p.origin))
 	}
 }

@@ -77,14 +77,31 @@ func (p *fakeProm) lastScrape(i int, now time.Time) time.Time {
 	if p.scrape <= 0 {
 		return now
 	}
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(p.pods[i].model))
-	offset := time.Duration(h.Sum64() % uint64(p.scrape))
-	since := now.Sub(p.origin.Add(offset))
+	since := now.Sub(p.origin.Add(p.phase(p.pods[i].model)))
 	if since < 0 {
 		return now // before its first scrape: the harness's start state
 	}
 	return now.Add(-(since % p.scrape))
+}
+
+// phase is the offset in the scrape interval at which model's pods are scraped.
+func (p *fakeProm) phase(model string) time.Duration {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(model))
+	return time.Duration(h.Sum64() % uint64(p.scrape))
+}
+
+// visibleAt is when a load change of model at t reaches the queries: its pods' first scrape
+// after t (t itself without a scrape interval).
+func (p *fakeProm) visibleAt(model string, t time.Time) time.Time {
+	if p.scrape <= 0 {
+		return t
+	}
+	first := p.origin.Add(p.phase(model))
+	if t.Before(first) {
+		return first
+	}
+	return t.Add(p.scrape - t.Sub(first)%p.scrape)
 }
 
 // loadAt is the load of a model at time at.

@@ -35,6 +35,7 @@ type report struct {
 
 	stepped      int
 	stepLat      []time.Duration
+	afterScrape  []time.Duration // the first scrape showing a model's step → its first write, sorted
 	stepMissed   int
 	stepP50      time.Duration
 	stepMax      time.Duration
@@ -163,6 +164,10 @@ func (r report) text() string {
 		steadyCycles, r.steadyStatusWrites, r.steadyScaleWrites, r.steadyDeployReads)
 	fmt.Fprintf(&b, "step → first scale write of %d models: p50 %s, max %s, %d without a write\n",
 		r.stepped, r.stepP50.Round(100*time.Millisecond), r.stepMax.Round(100*time.Millisecond), r.stepMissed)
+	if n := len(r.afterScrape); n > 0 {
+		fmt.Fprintf(&b, "  of which after the scrape that showed the step (the manager's share): p50 %s, max %s\n",
+			r.afterScrape[n/2].Round(100*time.Millisecond), r.afterScrape[n-1].Round(100*time.Millisecond))
+	}
 	fmt.Fprintf(&b, "peak RSS (VmHWM): %d MiB; trigger deferrals: %.0f (max pending %.0f); API requests: %d\n",
 		r.peakRSS>>20, r.deferred, r.maxPending, r.totalReqs)
 	fmt.Fprintf(&b, "engine reconcile requests: %.0f (changed decisions and resyncs); controller work queue depth max %.0f\n",

@@ -255,7 +255,17 @@ current-context: bench
 		stepTimes[m] = time.Now()
 		prom.setLoad(m, highLoad)
 	}
-	stepLat, missed := waitStepWrites(ctx, proxy, pods, stepTimes, stepAt, 4*interval+scrape+time.Minute, exited)
+	firstWrites := waitStepWrites(ctx, proxy, pods, stepTimes, stepAt, 4*interval+scrape+time.Minute, exited)
+	// Each latency splits into the scrape's share (step → the first scrape that shows it) and
+	// the manager's (that scrape → the write).
+	var stepLat, afterScrape []time.Duration
+	for m, at := range firstWrites {
+		stepLat = append(stepLat, at.Sub(stepTimes[m]))
+		afterScrape = append(afterScrape, at.Sub(prom.visibleAt(m, stepTimes[m])))
+	}
+	slices.Sort(stepLat)
+	slices.Sort(afterScrape)
+	missed := len(stepped) - len(firstWrites)
 	stepDone := time.Now()
 	// One more cycle so the step's cycle is closed off in the per-cycle counts.
 	_ = mon.waitCycles(ctx, mon.cycleCount()+1, interval+time.Minute, exited)
@@ -273,6 +283,7 @@ current-context: bench
 	monDone.Wait()
 
 	rep := buildReport(n, interval, started, decidedAt, stepAt, stepDone, stepLat, missed, len(stepped), rss, mon, proxy.snapshot())
+	rep.afterScrape = afterScrape
 	rep.print(t)
 	if dir := os.Getenv(envOut); dir != "" {
 		_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("report-%d.txt", n)), []byte(rep.text()), 0o644)
@@ -420,9 +431,9 @@ func waitAllDecided(ctx context.Context, c client.Reader, n int, timeout time.Du
 
 // waitStepWrites waits until every stepped model has a scale write to one of its Deployments
 // after its step (stepped: the models and when each was stepped, none before stepAt), and
-// returns the latencies (step → first write) and the number of models without.
+// returns each model's first write after its step (none for a model without).
 func waitStepWrites(ctx context.Context, proxy *countingProxy, pods []benchPod, stepped map[string]time.Time, stepAt time.Time,
-	timeout time.Duration, exited <-chan struct{}) ([]time.Duration, int) {
+	timeout time.Duration, exited <-chan struct{}) map[string]time.Time {
 	modelOfDeploy := map[string]string{}
 	for _, p := range pods {
 		if _, ok := stepped[p.model]; ok {
@@ -451,12 +462,7 @@ func waitStepWrites(ctx context.Context, proxy *countingProxy, pods []benchPod, 
 		default:
 		}
 		if done || time.Now().After(deadline) {
-			lat := make([]time.Duration, 0, len(first))
-			for m, at := range first {
-				lat = append(lat, at.Sub(stepped[m]))
-			}
-			slices.Sort(lat)
-			return lat, len(stepped) - len(first)
+			return first
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

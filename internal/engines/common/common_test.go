@@ -261,6 +261,20 @@ func TestVACacheOrderIsDeterministic(t *testing.T) {
 	}
 }
 
+func TestVACacheLeavesOutManagedFields(t *testing.T) {
+	c := NewVACache()
+	va := newVA("ns", "va")
+	va.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "wva", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status"}}
+	c.Update(va)
+	got, ok := c.Get(client.ObjectKey{Namespace: "ns", Name: "va"})
+	if !ok || got.ManagedFields != nil || c.ReadyVAs()[0].ManagedFields != nil {
+		t.Errorf("cached copy has managedFields %v", got.ManagedFields)
+	}
+	if len(va.ManagedFields) != 1 {
+		t.Error("Update changed the VA it was given")
+	}
+}
+
 func TestVACacheSameNameInTwoNamespaces(t *testing.T) {
 	c := NewVACache()
 	c.Update(newVA("ns1", "va"))
