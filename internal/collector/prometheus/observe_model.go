@@ -60,16 +60,22 @@ type modelAcc struct {
 // model's targets (the first non-zero SLO among its targets). gateway tells whether the gateway
 // query was issued. Series of models no target names are dropped after one map lookup.
 func observeModels(targets []collector.Target, res modelResults, window time.Duration, gateway GatewayMetric) map[collector.ModelKey]analysis.ModelMetrics {
-	// The accumulators lie side by side, found by their position: one allocation for all.
+	// The accumulators lie side by side, found by their position: one allocation for all,
+	// sized to the models (a fleet has several variants a model), after one pass to count them.
 	at := make(map[collector.ModelKey]int, len(targets))
-	accs := make([]modelAcc, 0, len(targets))
 	for _, t := range targets {
 		k := collector.ModelKey{Namespace: t.VariantAutoscaling.Namespace, ModelID: t.ModelID}
-		if i, ok := at[k]; !ok {
-			at[k] = len(accs)
-			accs = append(accs, modelAcc{key: k, slo: t.SLO})
-		} else if accs[i].slo.IsZero() {
-			accs[i].slo = t.SLO
+		if _, ok := at[k]; !ok {
+			at[k] = len(at)
+		}
+	}
+	accs := make([]modelAcc, len(at))
+	for k, i := range at {
+		accs[i].key = k
+	}
+	for _, t := range targets {
+		if a := &accs[at[collector.ModelKey{Namespace: t.VariantAutoscaling.Namespace, ModelID: t.ModelID}]]; a.slo.IsZero() {
+			a.slo = t.SLO
 		}
 	}
 	lookup := func(m model.Metric, modelLabel model.LabelName) int {
