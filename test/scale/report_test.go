@@ -54,6 +54,7 @@ func buildReport(n int, interval time.Duration, started, decidedAt, stepAt, step
 	ends := slices.Clone(mon.cycles)
 	deferred, maxPending, requests, maxQueue := mon.deferred, mon.maxPending, mon.requests, mon.maxQueue
 	mon.mu.Unlock()
+	pollPeriod := mon.period
 
 	r := report{n: n, interval: interval, toDecided: decidedAt.Sub(started), stepped: stepped, stepLat: stepLat,
 		stepMissed: missed, peakRSS: rss, deferred: deferred, maxPending: maxPending,

@@ -193,8 +193,7 @@ current-context: bench
 	defer stopManager()
 	t.Logf("manager pid %d, log %s, metrics http://%s/metrics", cmd.Process.Pid, logPath, metricsAddr)
 
-	pollPeriod = pollPeriodFor(n)
-	mon := newMonitor(cmd.Process.Pid, "http://"+metricsAddr+"/metrics?"+url.Values{"name[]": monitoredMetrics}.Encode())
+	mon := newMonitor(cmd.Process.Pid, "http://"+metricsAddr+"/metrics?"+url.Values{"name[]": monitoredMetrics}.Encode(), pollPeriodFor(n))
 	monCtx, stopMon := context.WithCancel(ctx)
 	var monDone sync.WaitGroup
 	monDone.Go(func() { mon.run(monCtx) })
@@ -516,17 +515,16 @@ type cycleEnd struct {
 	cpu      time.Duration // process CPU at that moment
 }
 
-// pollPeriod is how often the monitor polls the manager's metrics endpoint and CPU: a cycle's
+// pollPeriodFor is how often the monitor polls the manager's metrics endpoint and CPU: a cycle's
 // end is seen up to this late. The scrapes cost the manager CPU (its registry holds series per
 // variant): at 250 ms they were a visible part of the CPU per cycle period at 1k variants, and
 // at 10k a poll every second was 61 % of the manager's CPU in steady cycles (a profile: the
 // registry's Gather sorts every family's series, about 0.5 s of CPU a scrape, whatever the
-// name[] filter, which saves only the encoding). TestScale sets it with pollPeriodFor.
-var pollPeriod = time.Second
-
-// pollPeriodFor is the poll period at n variants: 1 s up to 2,000, then a second per 2,000 (5 s
-// at 10,000, where cycles take 3-5 s: a poll may then see two cycle ends, which share its
-// duration sum). A Prometheus scrapes the manager every 15-30 s.
+// name[] filter, which saves only the encoding).
+//
+// At n variants it is 1 s up to 2,000, then a second per 2,000: 5 s at 10,000, where a poll
+// may see two cycle ends (3 s apart), which share its duration sum. A Prometheus scrapes the
+// manager every 15-30 s.
 func pollPeriodFor(n int) time.Duration {
 	return max(time.Second, time.Duration(n/2000)*time.Second)
 }
@@ -535,10 +533,11 @@ func pollPeriodFor(n int) time.Duration {
 var monitoredMetrics = []string{"wva_engine_cycle_duration_seconds", "wva_engine_trigger_deferred_total",
 	"wva_engine_trigger_pending", "wva_engine_trigger_requests_total", "workqueue_depth"}
 
-// monitor polls the manager's metrics endpoint and CPU every pollPeriod.
+// monitor polls the manager's metrics endpoint and CPU every period.
 type monitor struct {
-	pid int
-	url string
+	pid    int
+	url    string
+	period time.Duration
 
 	mu          sync.Mutex
 	cycles      []cycleEnd
@@ -551,10 +550,12 @@ type monitor struct {
 	scrapeError error
 }
 
-func newMonitor(pid int, url string) *monitor { return &monitor{pid: pid, url: url} }
+func newMonitor(pid int, url string, period time.Duration) *monitor {
+	return &monitor{pid: pid, url: url, period: period}
+}
 
 func (m *monitor) run(ctx context.Context) {
-	tick := time.NewTicker(pollPeriod)
+	tick := time.NewTicker(m.period)
 	defer tick.Stop()
 	hc := &http.Client{Timeout: 5 * time.Second}
 	for {

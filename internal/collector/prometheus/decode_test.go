@@ -25,14 +25,18 @@ func fastVector(data []byte) (model.Vector, error) {
 	return v, err
 }
 
-// sameVector compares two vectors, NaN equal to NaN.
-func sameVector(a, b model.Vector) bool {
-	return cmp.Equal(a, b, cmp.Comparer(func(x, y model.SampleValue) bool {
+// nanEqual makes cmp treat NaN sample values (and native histograms' float strings) as equal.
+var nanEqual = cmp.Options{
+	cmp.Comparer(func(x, y model.SampleValue) bool {
 		return x == y || (math.IsNaN(float64(x)) && math.IsNaN(float64(y)))
-	}), cmp.Comparer(func(x, y model.FloatString) bool {
+	}),
+	cmp.Comparer(func(x, y model.FloatString) bool {
 		return x == y || (math.IsNaN(float64(x)) && math.IsNaN(float64(y)))
-	}))
+	}),
 }
+
+// sameVector compares two vectors, NaN equal to NaN.
+func sameVector(a, b model.Vector) bool { return cmp.Equal(a, b, nanEqual) }
 
 var sampleCases = map[string]string{
 	"empty":         `[]`,

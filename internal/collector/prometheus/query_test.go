@@ -51,11 +51,7 @@ func outcome(v model.Value, w promv1.Warnings, i promv1.Infos, err error) queryO
 
 // sameOutcome compares two outcomes, NaN equal to NaN.
 func sameOutcome(a, b queryOutcome) string {
-	return cmp.Diff(a, b, cmp.Comparer(func(x, y model.SampleValue) bool {
-		return x == y || (x != x && y != y)
-	}), cmp.Comparer(func(x, y model.FloatString) bool {
-		return x == y || (x != x && y != y)
-	}))
+	return cmp.Diff(a, b, nanEqual)
 }
 
 // bothClients returns our client and promv1's for address, over the same transport.
